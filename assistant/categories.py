@@ -1,0 +1,19 @@
+"""The stable diagnosis vocabulary (DESIGN.md contract)."""
+
+CATEGORIES = {
+    "reachable": "something accepted the connection: the problem is above TCP",
+    "nothing-listening": "no socket listens on that port on any address",
+    "port-typo": "nothing on the asked port, but a listener on a near-miss port",
+    "host-typo": "the host is a misspelling of a local name or address",
+    "address-family-mismatch": "the listener is on the other IP family than the one dialled",
+    "wrong-bind-address": "the listener is bound to a different address than the one dialled",
+    "firewall": "a packet filter drops or rejects connections to the port",
+    "port-conflict": "binding failed because another process holds the port",
+    "process-stopped": "the owning process is stopped, zombie or not accepting",
+    "privileged-port": "binding below the unprivileged port start without privileges",
+    "proxy": "proxy variables would send the client's traffic through a proxy",
+    "name-resolution": "the host name does not resolve",
+    "remote-loopback": "a loopback address is being reached from another machine",
+}
+
+SEVERITIES = ("problem", "warning", "info")

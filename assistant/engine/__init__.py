@@ -1,0 +1,1 @@
+"""Rule files: load, validate, compile, run. Only runtime.py imports durable."""

@@ -1,0 +1,105 @@
+"""Intermediate form to durable-rules JSON. Pure: no durable import here.
+
+What this handles from durable-rules-notes.md:
+- operators go first (`{"$gt": {"port": 1}}`); the field-first form is
+  accepted by the engine for some operators and silently wrong;
+- there is no `in`: expand to `$or` / `$and` of `$neq`;
+- tests are ordered type, equalities, other tests, joins last, so selective
+  constant tests sit above joins (error 303 otherwise);
+- a negation over a lazily gathered fact waits for its `checked` fact (with
+  status ok), so it cannot fire before the facts it negates are asserted, nor
+  when the check failed;
+- durable binds each fact to at most one pattern of a rule: two patterns
+  that could match the same fact need two facts;
+- every durable rule gets the same `pri`: ranking is ours, not the engine's;
+- a catch-all rule keeps facts no rule matches from raising.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from assistant.engine.model import Pattern, Ref, Rule, Test
+from assistant.facts.catalogue import PROVIDER
+
+CATCH_ALL = "__catch_all__"
+_LUA_MAGIC = re.compile(r"([\^$()%.\[\]*+\-?])")
+
+
+def lua_escape(text: str) -> str:
+    return _LUA_MAGIC.sub(r"%\1", text)
+
+
+def _test(t: Test) -> dict[str, Any]:
+    v = t.value
+    ref = {v.alias: v.field} if isinstance(v, Ref) else None
+    val = ref if ref is not None else v
+    if t.op == "eq":
+        return {t.field: val}
+    if t.op in ("ne", "lt", "lte", "gt", "gte"):
+        return {"$" + ("neq" if t.op == "ne" else t.op): {t.field: val}}
+    if t.op == "in":
+        if len(v) == 1:
+            return {t.field: v[0]}
+        return {"$or": [{t.field: x} for x in v]}
+    if t.op == "not_in":
+        if len(v) == 1:
+            return {"$neq": {t.field: v[0]}}
+        return {"$and": [{"$neq": {t.field: x}} for x in v]}
+    if t.op == "exists":
+        return {("$ex" if v else "$nex"): {t.field: 1}}
+    if t.op == "contains":
+        return {"$mt": {t.field: ".*" + lua_escape(v) + ".*"}}
+    if t.op == "icontains":
+        return {"$imt": {t.field: ".*" + lua_escape(v) + ".*"}}
+    if t.op == "startswith":
+        return {"$mt": {t.field: lua_escape(v) + ".*"}}
+    if t.op == "endswith":
+        return {"$mt": {t.field: ".*" + lua_escape(v)}}
+    if t.op == "matches":
+        return {"$mt": {t.field: v}}
+    raise ValueError(f"unknown operator {t.op}")  # the loader already refused it
+
+
+def _rank(t: Test) -> int:
+    if isinstance(t.value, Ref):
+        return 3
+    return 1 if t.op == "eq" else 2
+
+
+def _expr(p: Pattern) -> dict[str, Any]:
+    tests = [{"type": p.fact}] + [_test(t) for t in sorted(p.tests, key=_rank)]
+    return tests[0] if len(tests) == 1 else {"$and": tests}
+
+
+def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]) -> list[dict[str, Any]]:
+    """durable `all` list for one alternative of a rule."""
+    out: list[dict[str, Any]] = []
+    # durable binds each fact to at most one pattern of a rule, so a guard
+    # the rule already states itself must not be added twice.
+    guarded: set[str] = {
+        str(t.value) for p in patterns if p.fact == "checked" and not p.negated
+        for t in p.tests if t.field == "name" and t.op == "eq"}
+    for p in list(patterns) + list(exceptions):
+        check = PROVIDER.get(p.fact)
+        if p.negated and check and check not in guarded:
+            guarded.add(check)
+            # Only a check that succeeded lets absence mean "not there".
+            out.append({f"g_{check}": {"$and": [{"type": "checked"}, {"name": check},
+                                                {"status": "ok"}]}})
+        out.append({(p.alias + "$not") if p.negated else p.alias: _expr(p)})
+    return out
+
+
+def compile_rules(rules: list[Rule]) -> dict[str, dict[str, Any]]:
+    """Rule id -> durable rule definitions (`name -> {"all": [...], "pri": 1}`).
+
+    The action (`run`) is bound by the runtime; names are `index:alternative`.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for i, rule in enumerate(rules):
+        for j, alt in enumerate(rule.alternatives):
+            out[f"r{i}_{j}"] = {"all": compile_alternative(alt, rule.exceptions), "pri": 1}
+    out[CATCH_ALL] = {"all": [{"m": {"$ex": {"type": 1}}}], "pri": 65000}
+    return out

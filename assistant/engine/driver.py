@@ -1,0 +1,183 @@
+"""Run rules in rounds: assert facts, record intents, gather, repeat.
+
+Actions only record intents. Checks (slow work) run here between rounds,
+never inside an action; their facts are asserted first and the `checked`
+fact last, so a negation never sees a half-gathered family.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.describe import fact_line
+from assistant.engine import runtime
+from assistant.engine.compiler import CATCH_ALL, compile_rules
+from assistant.engine.loader import TEMPLATE_REF
+from assistant.engine.model import Rule, RuleSet
+from assistant.facts.registry import CheckResult
+
+MAX_ROUNDS = 20
+CheckRunner = Callable[[list[str]], list[CheckResult]]
+
+
+@dataclass
+class Conclusion:
+    rule: Rule
+    summary: str
+    evidence: list[str] = field(default_factory=list)
+    fix: list[dict[str, str]] = field(default_factory=list)
+    kb: list[str] = field(default_factory=list)
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    order: int = 0
+
+
+@dataclass
+class Question:
+    id: str
+    text: str
+    choices: list[str]
+    rule: str
+
+
+@dataclass
+class Outcome:
+    conclusions: list[Conclusion]
+    questions: list[Question]
+    trace: list[dict[str, Any]]
+    checks: list[CheckResult]
+    errors: list[str]
+
+
+def render_template(text: str, matched: dict[str, dict[str, Any]]) -> str:
+    """Replace `{alias.field}` with matched values. No other formatting exists."""
+
+    def sub(m: re.Match[str]) -> str:
+        value = matched.get(m.group(1), {}).get(m.group(2))
+        return "?" if value is None else str(value)
+
+    return TEMPLATE_REF.sub(sub, text)
+
+
+class Compiled:
+    """A rule set compiled and registered with the engine."""
+
+    def __init__(self, ruleset: RuleSet):
+        self.rules = ruleset.enabled()
+        self.definitions = compile_rules(self.rules)
+        flags = "".join("1" if r.enabled else "0" for r in ruleset.rules)
+        self.name = f"rs_{ruleset.digest[:16]}_{zlib.crc32(flags.encode()):08x}"
+        self.firings: list[runtime.Firing] = []
+        runtime.register(self.name, self.definitions, self.firings.append)
+        self.session = runtime.Session(self.name)
+
+    def rule_for(self, durable_name: str) -> Rule | None:
+        if durable_name == CATCH_ALL:
+            return None
+        index = int(durable_name[1:].split("_", 1)[0])
+        return self.rules[index]
+
+
+def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
+        answers: dict[str, str]) -> Outcome:
+    conclusions: dict[str, Conclusion] = {}
+    questions: dict[str, Question] = {}
+    trace: list[dict[str, Any]] = []
+    errors: list[str] = []
+    results: list[CheckResult] = []
+    requested: set[str] = set()
+    asserted_notes: set[tuple[Any, ...]] = set()
+    pending = list(initial) + [{"type": "answer", "id": k, "value": v} for k, v in answers.items()]
+    # Trigger facts (target, symptom) last: negations must see context first.
+    pending.sort(key=lambda f: f.get("type") in ("target", "symptom"))
+    seen_firings: set[tuple[str, tuple[int, ...]]] = set()
+    try:
+        for _ in range(MAX_ROUNDS):
+            if not pending:
+                break
+            compiled.firings.clear()
+            for fact in pending:
+                compiled.session.assert_fact(fact)
+            pending = []
+            to_check: list[str] = []
+            for name, matched in list(compiled.firings):
+                if "__error__" in matched:
+                    errors.append(f"rule action failed: {matched['__error__']['message']}")
+                    continue
+                rule = compiled.rule_for(name)
+                if rule is None:
+                    continue
+                key = (rule.id, tuple(sorted(int(f.get("_n", 0)) for f in matched.values())))
+                if key in seen_firings:
+                    continue
+                seen_firings.add(key)
+                facts = [f for alias, f in matched.items() if not alias.startswith("g_")]
+                trace.append({"rule": rule.id, "facts": [fact_line(f) for f in facts]})
+                for step in rule.steps:
+                    kind, body = next(iter(step.items()))
+                    if kind == "check":
+                        for c in body:
+                            if c not in requested:
+                                requested.add(c)
+                                to_check.append(c)
+                    elif kind == "assert":
+                        fields = {k: render_template(v, matched) if isinstance(v, str) else v
+                                  for k, v in body["fields"].items()}
+                        note = {"type": "note", **fields}
+                        sig = tuple(sorted(note.items()))
+                        if sig not in asserted_notes:
+                            asserted_notes.add(sig)
+                            pending.append(note)
+                    elif kind == "ask":
+                        if body["id"] not in answers and body["id"] not in questions:
+                            questions[body["id"]] = Question(body["id"], body["text"],
+                                                             body["choices"], rule.id)
+                    elif kind == "conclude":
+                        _conclude(conclusions, rule, body, matched)
+            if to_check:
+                for res in checks(to_check):
+                    results.append(res)
+                    pending.extend(res.facts)
+                for res in results[-len(to_check):]:
+                    pending.append({"type": "checked", "name": res.name, "status": res.status,
+                                    "reason": res.reason})
+    except runtime.EngineError as exc:
+        errors.append(str(exc))
+    finally:
+        compiled.session.clear()
+    return Outcome(rank(list(conclusions.values())), list(questions.values()), trace, results,
+                   errors)
+
+
+def _conclude(conclusions: dict[str, Conclusion], rule: Rule, body: dict[str, Any],
+              matched: dict[str, dict[str, Any]]) -> None:
+    c = conclusions.get(rule.id)
+    if c is None:
+        c = conclusions[rule.id] = Conclusion(rule, render_template(body["summary"], matched),
+                                              kb=list(body["kb"]), order=len(conclusions))
+    for line in body["evidence"]:
+        text = render_template(line, matched)
+        if text not in c.evidence:
+            c.evidence.append(text)
+    for fx in body["fix"]:
+        item = {"os": fx["os"], "command": render_template(fx["command"], matched),
+                "why": render_template(fx.get("why", ""), matched)}
+        if item not in c.fix:
+            c.fix.append(item)
+    for fact in matched.values():
+        if fact.get("pid") and fact.get("type") in ("listener", "near_listener"):
+            proc = {k: fact[k] for k in ("pid", "process", "cmdline", "user") if k in fact}
+            proc["name"] = proc.pop("process", None)
+            if all(p["pid"] != proc["pid"] for p in c.processes):
+                c.processes.append(proc)
+
+
+def rank(conclusions: list[Conclusion]) -> list[Conclusion]:
+    """Priority first, then firing order; drop what a conclusion supersedes."""
+    fired = {c.rule.id for c in conclusions}
+    superseded = {s for c in conclusions for s in c.rule.supersedes if c.rule.id in fired}
+    kept = [c for c in conclusions if c.rule.id not in superseded]
+    return sorted(kept, key=lambda c: (-c.rule.priority, c.order))

@@ -1,0 +1,67 @@
+"""The compiler's intermediate form: independent of durable-rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "contains",
+             "icontains", "startswith", "endswith", "matches")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """`$alias.field`: a join to a field of an earlier pattern."""
+
+    alias: str
+    field: str
+
+
+@dataclass
+class Test:
+    field: str
+    op: str
+    value: Any  # scalar, list (in/not_in), bool (exists) or Ref
+
+
+@dataclass
+class Pattern:
+    alias: str
+    fact: str
+    tests: list[Test]
+    negated: bool = False
+
+
+@dataclass
+class Rule:
+    id: str
+    title: str
+    description: str
+    category: str | None
+    priority: int
+    severity: str
+    enabled: bool
+    tags: list[str]
+    supersedes: list[str]
+    # One or more alternatives (a `when: any:` becomes several); each is a
+    # conjunction of patterns.
+    alternatives: list[list[Pattern]]
+    exceptions: list[Pattern]
+    steps: list[dict[str, Any]]
+    source: str  # file:line
+    raw: dict[str, Any] = field(default_factory=dict)
+    disabled_reason: str | None = None
+    changed_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    files: list[str]
+    digest: str  # hash of every file's bytes: the compile cache key
+
+    def enabled(self) -> list[Rule]:
+        return [r for r in self.rules if r.enabled]
+
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}

@@ -1,0 +1,95 @@
+"""Run `*.test.yaml` cases against the effective rule set.
+
+A case gives the initial facts, the answers, and what each check returns
+(no live system is touched); it expects a top rule, rules present or
+absent, and questions asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.engine import driver, yamlsafe
+from assistant.engine.loader import read_text
+from assistant.facts.catalogue import CHECKS, FACT_TYPES
+from assistant.facts.registry import CheckResult
+
+
+@dataclass
+class CaseResult:
+    file: str
+    name: str
+    ok: bool
+    message: str = ""
+    rules: tuple[str, ...] = ()
+
+
+def test_files(directories: list[Path]) -> list[Path]:
+    return sorted(p for d in directories for p in d.glob("*.test.yaml"))
+
+
+def load_cases(path: Path) -> list[dict[str, Any]]:
+    """Cases of one test file; raises yamlsafe.YamlError or ValueError with a position."""
+    loaded = yamlsafe.load(read_text(path))
+    data = loaded.data
+    if not isinstance(data, dict) or data.get("format") != 1 or not isinstance(data.get("tests"), list):
+        raise ValueError(f"{path}:1:1: a test file is {{format: 1, tests: [...]}}")
+    cases = []
+    for i, case in enumerate(data["tests"]):
+        line, col = loaded.where(("tests", i))
+        where = f"{path}:{line}:{col}"
+        if not isinstance(case, dict) or not isinstance(case.get("name"), str):
+            raise ValueError(f"{where}: each test needs a name")
+        given, expect = case.get("given", {}) or {}, case.get("expect", {}) or {}
+        if not isinstance(given, dict) or not isinstance(expect, dict):
+            raise ValueError(f"{where}: given and expect are mappings")
+        for fact in given.get("facts", []) + [f for fs in (given.get("checks") or {}).values() for f in fs]:
+            if not isinstance(fact, dict) or fact.get("type") not in FACT_TYPES:
+                raise ValueError(f"{where}: fact {fact!r} needs a known type")
+            unknown = set(fact) - set(FACT_TYPES[fact["type"]]) - {"type"}
+            if unknown:
+                raise ValueError(f"{where}: fact type {fact['type']!r} has no field(s) {sorted(unknown)}")
+        for name in (given.get("checks") or {}):
+            if name not in CHECKS:
+                raise ValueError(f"{where}: unknown check {name!r}")
+        cases.append({"where": where, **case})
+    return cases
+
+
+def run_case(compiled: driver.Compiled, case: dict[str, Any], file: str) -> CaseResult:
+    given, expect = case.get("given", {}) or {}, case.get("expect", {}) or {}
+    provided: dict[str, list[dict[str, Any]]] = given.get("checks") or {}
+    unknown: list[str] = given.get("unknown_checks") or []
+
+    def checks(names: list[str]) -> list[CheckResult]:
+        out = []
+        for n in names:
+            if n in unknown:
+                out.append(CheckResult(n, "unknown", [], 0.0, "simulated failure"))
+            else:
+                out.append(CheckResult(n, "ok", [dict(f) for f in provided.get(n, [])], 0.0))
+        return out
+
+    answers = {str(k): str(v) for k, v in (given.get("answers") or {}).items()}
+    outcome = driver.run(compiled, [dict(f) for f in given.get("facts", [])], checks, answers)
+    ids = [c.rule.id for c in outcome.conclusions]
+    asked = [q.id for q in outcome.questions]
+    problems = list(outcome.errors)
+    if "top" in expect:
+        top = ids[0] if ids else None
+        if top != expect["top"]:
+            problems.append(f"top is {top}, expected {expect['top']}")
+    for rid in expect.get("diagnoses", []):
+        if rid not in ids:
+            problems.append(f"{rid} not concluded")
+    for rid in expect.get("absent", []):
+        if rid in ids:
+            problems.append(f"{rid} concluded but should not be")
+    for qid in expect.get("asked", []):
+        if qid not in asked:
+            problems.append(f"question {qid} not asked")
+    if expect.get("nothing") and ids:
+        problems.append(f"expected no diagnosis, got {ids}")
+    return CaseResult(file, case["name"], not problems, "; ".join(problems), tuple(ids))

@@ -1,0 +1,124 @@
+"""The durable-rules adapter: the only module that imports `durable`.
+
+One Host per process (its timer threads never stop). One ruleset per
+distinct rule set (rulesets cannot be removed; a reload registers a new
+name). One session id reused across diagnoses, its facts retracted after
+each (a new sid per question grows memory; `delete_state` can segfault).
+Actions only record which rule matched which facts; all work happens in
+the driver between rounds.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+Firing = tuple[str, dict[str, dict[str, Any]]]  # (durable rule name, alias -> fact)
+
+
+class EngineError(Exception):
+    pass
+
+
+_lock = threading.RLock()  # the C engine has no locks of its own
+_host: Any = None
+_registered: set[str] = set()
+_sinks: dict[str, Callable[[Firing], None]] = {}
+
+
+def _import_durable() -> Any:
+    """Import durable.engine, also on Python 3.13 with a plain build.
+
+    durable-rules 2.0.28 calls PyEval_CallObject, removed in 3.13. Our
+    installer builds it with CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject;
+    a build without that still loads lazily, because the symbol is only used
+    by the storage callbacks this project never sets.
+    """
+    try:
+        import durable.engine as engine
+
+        return engine
+    except ImportError as exc:
+        if "PyEval_CallObject" not in str(exc) or not hasattr(sys, "setdlopenflags"):
+            raise
+    for name in [m for m in sys.modules if m.startswith("durable")]:
+        del sys.modules[name]
+    old = sys.getdlopenflags()
+    sys.setdlopenflags(os.RTLD_LAZY | (old & ~os.RTLD_NOW))
+    try:
+        import durable.engine as engine
+
+        return engine
+    finally:
+        sys.setdlopenflags(old)
+
+
+def _get_host() -> Any:
+    global _host
+    if _host is None:
+        _host = _import_durable().Host()
+    return _host
+
+
+def _make_action(ruleset: str, name: str) -> Callable[[Any], None]:
+    # Exactly one parameter: durable treats a two-parameter callable as async.
+    def action(c: Any) -> None:
+        try:
+            matched = {alias: dict(fact) for alias, fact in (c._m or {}).items()}
+            _sinks[ruleset]((name, matched))
+        except Exception as exc:  # noqa: BLE001 - durable would swallow it
+            _sinks[ruleset]((name, {"__error__": {"message": repr(exc)}}))
+
+    return action
+
+
+def register(ruleset: str, definitions: dict[str, dict[str, Any]],
+             sink: Callable[[Firing], None]) -> None:
+    """Register a compiled ruleset once; later calls only swap the sink."""
+    with _lock:
+        _sinks[ruleset] = sink
+        if ruleset in _registered:
+            return
+        defs = copy.deepcopy(definitions)  # register_rulesets mutates its input
+        for name, rule in defs.items():
+            rule["run"] = _make_action(ruleset, name)
+        try:
+            _get_host().set_rulesets({ruleset: defs})
+        except Exception as exc:
+            raise EngineError(f"the rule engine refused the rule set: {exc}") from None
+        _registered.add(ruleset)
+
+
+class Session:
+    """Assert facts into one engine session; retract them all at the end."""
+
+    def __init__(self, ruleset: str, sid: str = "1"):
+        self.ruleset, self.sid = ruleset, sid
+        self._asserted: list[dict[str, Any]] = []
+        self._n = 0
+
+    def assert_fact(self, fact: dict[str, Any]) -> None:
+        self._n += 1
+        # `_n` keeps identical facts distinct (durable raises on a duplicate);
+        # None values are dropped (JSON null counts as present for $ex).
+        body = {k: v for k, v in fact.items() if v is not None}
+        body.update(sid=self.sid, _n=self._n)
+        with _lock:
+            try:
+                _get_host().assert_fact(self.ruleset, body)
+            except Exception as exc:
+                raise EngineError(f"asserting a {fact.get('type')} fact failed: {exc}") from None
+        self._asserted.append(body)
+
+    def clear(self) -> None:
+        with _lock:
+            for body in reversed(self._asserted):
+                try:
+                    _get_host().retract_fact(self.ruleset, body)
+                except Exception:  # noqa: BLE001 - best effort; the sid is reused
+                    pass
+        self._asserted.clear()

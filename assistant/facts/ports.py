@@ -1,0 +1,68 @@
+"""What kind of port it is, and whether this user may bind it."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from assistant.facts.registry import Context, Fact
+
+CAP_NET_BIND_SERVICE = 10
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def ephemeral_range() -> tuple[int, int]:
+    text = _read("/proc/sys/net/ipv4/ip_local_port_range")
+    if text:
+        lo, hi = text.split()[:2]
+        return int(lo), int(hi)
+    return (49152, 65535)  # IANA; the default on macOS and Windows
+
+
+def unprivileged_start() -> int:
+    text = _read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+    if text and text.strip().isdigit():
+        return int(text)
+    if sys.platform.startswith("linux"):
+        return 1024
+    return 0 if sys.platform in ("darwin", "win32") else 1024
+
+
+def can_bind_privileged() -> bool:
+    if not hasattr(os, "geteuid"):
+        return True  # Windows has no privileged ports
+    if os.geteuid() == 0:
+        return True
+    status = _read("/proc/self/status") or ""
+    for line in status.splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> CAP_NET_BIND_SERVICE & 1)
+    return False
+
+
+def port_class(port: int) -> str:
+    if port < 1024:
+        return "well-known"
+    return "registered" if port < 49152 else "dynamic"
+
+
+def port_facts(port: int, eph: tuple[int, int], start: int, can_bind: bool) -> list[Fact]:
+    """Pure: the port_info fact."""
+    return [{"type": "port_info", "port": port, "port_class": port_class(port),
+             "ephemeral": eph[0] <= port <= eph[1], "ephemeral_range": f"{eph[0]}-{eph[1]}",
+             "unprivileged_start": start, "privileged": port < start,
+             "can_bind_privileged": can_bind}]
+
+
+def collect(ctx: Context) -> list[Fact]:
+    if ctx.target.port is None:
+        return []
+    return port_facts(ctx.target.port, ephemeral_range(), unprivileged_start(),
+                      can_bind_privileged())

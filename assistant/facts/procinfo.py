@@ -1,0 +1,34 @@
+"""Process details for a pid, degrading to what is permitted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psutil
+
+from assistant.redact import clean
+
+STOPPED = {"stopped", "tracing-stop", "zombie", "dead"}
+
+
+def describe(pid: int | None) -> dict[str, Any]:
+    """name, cmdline, user, status for `pid`; missing fields when denied or gone."""
+    if not pid:
+        return {}
+    out: dict[str, Any] = {"pid": pid}
+    try:
+        proc = psutil.Process(pid)
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return out
+    for key, getter in (("process", proc.name), ("user", proc.username), ("status", proc.status)):
+        try:
+            out[key] = getter()
+        except (psutil.Error, OSError, KeyError):
+            pass  # AccessDenied, NoSuchProcess, ZombieProcess, unknown uid
+    try:
+        # Command lines can carry passwords (`--password=...`): redact, bound.
+        out["cmdline"] = clean(" ".join(proc.cmdline()))[:300]
+    except (psutil.Error, OSError):
+        pass
+    out["stopped"] = out.get("status") in STOPPED
+    return out

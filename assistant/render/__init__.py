@@ -1,0 +1,1 @@
+"""Renderers: Report in, string out. They never gather facts or print."""

@@ -1,0 +1,89 @@
+"""Terminal text: checks, diagnosis, evidence, fixes per OS, KB ids."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+from assistant.report import Report
+
+MARKS = {"ok": "✓", "warning": "!", "problem": "✗", "unknown": "?"}
+SEV_MARK = {"problem": "✗", "warning": "!", "info": "✓"}
+COLORS = {"ok": "32", "warning": "33", "problem": "31", "unknown": "90", "info": "32",
+          "bold": "1", "dim": "2"}
+OS_ORDER = {"linux": ("linux", "macos", "windows"), "darwin": ("macos", "linux", "windows"),
+            "win32": ("windows", "linux", "macos")}
+
+
+class Style:
+    def __init__(self, color: bool):
+        self.color = color
+
+    def __call__(self, text: str, kind: str) -> str:
+        if not self.color or kind not in COLORS:
+            return text
+        return f"\x1b[{COLORS[kind]}m{text}\x1b[0m"
+
+
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    return textwrap.wrap(text, width=max(40, width), initial_indent=indent,
+                         subsequent_indent=indent + "  ", break_long_words=False,
+                         break_on_hyphens=False) or [indent]
+
+
+def render(report: Report, color: bool = False, width: int = 80,
+           platform: str = sys.platform) -> str:
+    s = Style(color)
+    out: list[str] = []
+    if report.findings:
+        out.append(s("Checks", "bold"))
+        for f in report.findings:
+            out += _wrap(f"{s(MARKS.get(f.status, '?'), f.status)} {f.summary}", width, "  ")
+    for note in report.notes:
+        out += _wrap(f"note: {note}", width, "  ")
+    for i, d in enumerate(report.diagnoses):
+        out.append("")
+        head = "Diagnosis" if i == 0 else "Also possible"
+        out.append(s(head, "bold") + s(f"  [{d.category} · {d.rule}]", "dim"))
+        out += _wrap(f"{s(SEV_MARK.get(d.severity, '!'), d.severity)} {d.summary}", width, "  ")
+        if d.evidence:
+            out.append("  Evidence:")
+            for e in d.evidence:
+                out += _wrap(f"- {e}", width, "    ")
+        for p in d.processes:
+            cmd = f" {p['cmdline']}" if p.get("cmdline") else ""
+            who = f" user {p['user']}" if p.get("user") else ""
+            out += _wrap(f"process: pid {p['pid']} {p.get('name') or '?'}{who}{cmd}", width, "  ")
+        if d.fix and i == 0:
+            out.append("  Fix or confirm:")
+            order = OS_ORDER.get(platform, OS_ORDER["linux"])
+            ranked = sorted(d.fix, key=lambda f: (order + ("any",)).index(f["os"])
+                            if f["os"] in order + ("any",) else 9)
+            for fx in ranked:
+                out += _wrap(f"{fx['os']:<8} {fx['command']}", width, "    ")
+                if fx.get("why"):
+                    out += _wrap(s(f"# {fx['why']}", "dim"), width, "             ")
+        if d.kb:
+            out += _wrap("Knowledge base: " + ", ".join(d.kb), width, "  ")
+    if report.kind == "diagnosis" and not report.diagnoses:
+        out.append("")
+        out += _wrap("No cause found from the checks above. "
+                     "Try `assistant --ask` with the exact error message.", width, "")
+    for a in report.answers:
+        out.append("")
+        out.append(s(a.question, "bold") + s(f"  [kb: {a.kb}]", "dim"))
+        for para in a.answer.split("\n\n"):
+            out += _wrap(" ".join(para.split()), width, "  ")
+        for c in a.commands:
+            out += _wrap(f"{c['os']:<8} {c['command']}", width, "    ")
+        if a.related:
+            out += _wrap("Related: " + ", ".join(a.related), width, "  ")
+    if report.questions:
+        out.append("")
+        out.append(s("I need to know", "bold"))
+        for q in report.questions:
+            choices = f" [{' / '.join(q.choices)}]" if q.choices else ""
+            out += _wrap(f"? ({q.id}) {q.text}{choices}", width, "  ")
+        out += _wrap("Answer with --answer ID=VALUE, e.g. --answer host=localhost --answer port=3000",
+                     width, "  ")
+    return "\n".join(out).lstrip("\n") + "\n"

@@ -1,0 +1,82 @@
+"""The Report: everything a shell renders. Its JSON form is a contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = 1
+
+
+@dataclass
+class Finding:
+    check: str
+    status: str  # ok | problem | warning | unknown
+    summary: str
+    data: dict[str, Any] = field(default_factory=dict)
+    ms: float = 0.0
+
+
+@dataclass
+class Diagnosis:
+    rule: str
+    category: str
+    severity: str
+    summary: str
+    evidence: list[str]
+    processes: list[dict[str, Any]]
+    fix: list[dict[str, str]]
+    kb: list[str]
+
+
+@dataclass
+class Answer:
+    kb: str
+    question: str
+    answer: str
+    score: float
+    commands: list[dict[str, str]] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Question:
+    id: str
+    text: str
+    choices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    kind: str  # diagnosis | answer | needs-input
+    input: str
+    target: dict[str, Any]
+    findings: list[Finding] = field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def has_problem(self) -> bool:
+        return any(d.severity in ("problem", "warning") and d.category != "reachable"
+                   for d in self.diagnoses)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "kind": self.kind,
+            "input": self.input,
+            "target": self.target,
+            "findings": [{"check": f.check, "status": f.status, "summary": f.summary,
+                          "data": f.data} for f in self.findings],
+            "diagnoses": [{"rule": d.rule, "category": d.category, "severity": d.severity,
+                           "summary": d.summary, "evidence": d.evidence,
+                           "processes": d.processes, "fix": d.fix, "kb": d.kb}
+                          for d in self.diagnoses],
+            "answers": [{"kb": a.kb, "question": a.question, "answer": a.answer,
+                         "score": round(a.score, 3)} for a in self.answers],
+            "questions": [{"id": q.id, "text": q.text, "choices": q.choices}
+                          for q in self.questions],
+            "trace": self.trace,
+        }

@@ -1,0 +1,167 @@
+"""One conversation: text in, Report out. The REPL and --ask share it."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant import symptoms
+from assistant.engine.model import RuleSet
+from assistant.errors import InputError
+from assistant.facts.registry import CheckResult, Context, Fact, run_checks
+from assistant.findings import finding
+from assistant.paths import data_dir
+from assistant.redact import clean
+from assistant.report import Answer, Diagnosis, Question, Report
+
+MAX_ECHO = 2000
+ANSWER_THRESHOLD = 0.35
+_QUESTION_WORDS = re.compile(
+    r"^\s*(?:what|how|why|when|where|which|who|can|could|should|is|are|do|does|will|would|"
+    r"explain|tell me|difference)\b|\?\s*$", re.I)
+_PROBLEM_WORDS = re.compile(r"\b(?:connect|connection|refused|reach|fail|error|cannot|can't|"
+                            r"unable|won't|doesn't work|not working|down|timeout)\b", re.I)
+
+Overrides = Mapping[str, Callable[[Context], list[Fact]]]
+
+
+@dataclass
+class Options:
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    rule_dirs: list[Path] = field(default_factory=list)
+    probe_timeout: float = 1.5
+    hosts_path: str = "/etc/hosts"
+    check_overrides: Overrides | None = None  # tests replace collectors here
+
+
+class Session:
+    """Holds the compiled rules and the knowledge base across questions."""
+
+    def __init__(self, options: Options | None = None):
+        self.options = options or Options()
+        self._compiled: Any = None
+        self._ruleset: RuleSet | None = None
+        self._kb: Any = None
+        self.last: Report | None = None
+
+    # -- lazily loaded parts ------------------------------------------------
+    def ruleset(self) -> RuleSet:
+        if self._ruleset is None:
+            from assistant.engine.loader import load_rules, rule_files
+
+            paths = rule_files(data_dir("rules"))
+            for d in self.options.rule_dirs:
+                if not d.is_dir():
+                    raise InputError(f"rule directory {d} does not exist")
+                paths += rule_files(d)
+            self._ruleset = load_rules(paths)
+        return self._ruleset
+
+    def compiled(self) -> Any:
+        if self._compiled is None:
+            from assistant.engine.driver import Compiled
+
+            self._compiled = Compiled(self.ruleset())
+        return self._compiled
+
+    def kb(self) -> Any:
+        if self._kb is None:
+            from assistant.kb import Index, load_entries
+
+            self._kb = Index(load_entries())
+        return self._kb
+
+    # -- the use case -------------------------------------------------------
+    def ask(self, text: str, answers: Mapping[str, str] | None = None) -> Report:
+        """Diagnose or answer `text`. Raises InputError for unusable input."""
+        answers = dict(answers or {})
+        target = symptoms.parse(text)
+        target = symptoms.with_answers(target, answers)
+        echo = clean(text.strip())
+        if len(echo) > MAX_ECHO:
+            echo = echo[:MAX_ECHO] + f"… ({len(text)} characters in all)"
+        notes: list[str] = []
+
+        looks_like_question = bool(_QUESTION_WORDS.search(text)) and target.port is None \
+            and target.error is None
+        if target.port is None and (target.host is None or looks_like_question):
+            kb_answers = self._answers(text)
+            if kb_answers and (looks_like_question or not _PROBLEM_WORDS.search(text)):
+                return self._done(Report("answer", echo, target.to_json(), answers=kb_answers))
+        if target.port is None:
+            questions = []
+            if target.host is None and target.error != "in-use":
+                questions.append(Question("host", "Which host or address does the client connect "
+                                          "to? (e.g. localhost, 127.0.0.1, ::1)"))
+            questions.append(Question("port", "Which port? (the number after the colon, "
+                                      "e.g. 3000 in localhost:3000)"))
+            return self._done(Report("needs-input", echo, target.to_json(), questions=questions,
+                                     answers=self._answers(text)))
+        if target.host is None and target.error not in ("in-use", "permission"):
+            target.host, target.assumed_host = "localhost", True
+            target.parsed = symptoms._parse_target_host("localhost")
+            notes.append("no host given: assuming localhost")
+
+        outcome = self._diagnose(target, answers)
+        report = Report("diagnosis", echo, target.to_json(), notes=notes)
+        report.findings = [finding(r, target) for r in outcome.checks]
+        for c in outcome.conclusions:
+            report.diagnoses.append(Diagnosis(
+                rule=c.rule.id, category=c.rule.category or "", severity=c.rule.severity,
+                summary=clean(c.summary), evidence=[clean(e) for e in c.evidence],
+                processes=c.processes, fix=c.fix, kb=c.kb))
+        report.questions = [Question(q.id, q.text, q.choices) for q in outcome.questions]
+        report.trace = outcome.trace
+        report.notes.extend(outcome.errors)
+        if not report.diagnoses and report.questions:
+            report.kind = "needs-input"
+        if looks_like_question or _QUESTION_WORDS.search(text):
+            report.answers = self._answers(text)
+        return self._done(report)
+
+    def _done(self, report: Report) -> Report:
+        self.last = report
+        return report
+
+    def _answers(self, text: str) -> list[Answer]:
+        out = []
+        for entry, score in self.kb().search(text, limit=3):
+            if score >= ANSWER_THRESHOLD:
+                out.append(Answer(entry.id, entry.question, entry.answer, score,
+                                  entry.commands, entry.related))
+        return out
+
+    def _diagnose(self, target: symptoms.Target, answers: dict[str, str]) -> Any:
+        from assistant.engine import driver
+
+        ctx = Context(target=target, env=self.options.env, probe_timeout=self.options.probe_timeout,
+                      hosts_path=self.options.hosts_path)
+
+        def checks(names: list[str]) -> list[CheckResult]:
+            return run_checks(names, ctx, self.options.check_overrides)
+
+        facts = initial_facts(target)
+        return driver.run(self.compiled(), facts, checks, answers)
+
+
+def initial_facts(target: symptoms.Target) -> list[Fact]:
+    """The target and symptom facts the session asserts before any rule runs."""
+    parsed = target.parsed
+    t: Fact = {"type": "target", "host": target.host, "port": target.port,
+               "scheme": target.scheme, "assumed_host": target.assumed_host}
+    if parsed is not None:
+        t.update(kind=parsed.kind, family=parsed.family, address=parsed.address,
+                 loopback=parsed.loopback, wildcard=parsed.wildcard)
+    else:
+        t.update(kind="none", loopback=False, wildcard=False)
+    families = sorted({6 if ":" in q else 4 for q in target.quoted})
+    s: Fact = {"type": "symptom", "error": target.error or "unspecified",
+               "client": target.client or "unknown",
+               "quoted": target.quoted[0] if target.quoted else None,
+               "quoted_family": (6 if ":" in target.quoted[0] else 4) if target.quoted else None,
+               "families": ",".join(str(f) for f in families) or None}
+    return [t, s]

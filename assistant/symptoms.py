@@ -1,0 +1,323 @@
+"""Text to a Target: which address the user means and what went wrong.
+
+The patterns follow what real clients print (curl, wget, Python, Node.js,
+Java, Go, .NET, psql, mysql, redis-cli, browsers, Windows socket errors).
+Every regular expression here is linear: no nested quantifiers, bounded
+repetition, so 100 KB of hostile text stays fast.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from assistant.errors import InputError
+from assistant.redact import strip_control
+from assistant.addresses import Host, near_local, parse_host
+
+MAX_INPUT = 256 * 1024
+
+DEFAULT_PORTS = {
+    "http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ssh": 22,
+    "postgres": 5432, "postgresql": 5432, "mysql": 3306, "mariadb": 3306,
+    "redis": 6379, "rediss": 6380, "mongodb": 27017, "amqp": 5672, "amqps": 5671,
+}
+
+
+@dataclass
+class Target:
+    """What the user is trying to reach, and what the client reported."""
+
+    host: str | None = None
+    port: int | None = None
+    scheme: str | None = None
+    error: str | None = None
+    client: str | None = None
+    # Addresses the client says it dialled (Node prints both for AggregateError).
+    quoted: list[str] = field(default_factory=list)
+    # True when the host was not in the text and `localhost` was assumed.
+    assumed_host: bool = False
+    parsed: Host | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"host": self.host, "port": self.port, "scheme": self.scheme,
+                "error": self.error, "client": self.client}
+
+
+# --- error kinds -------------------------------------------------------------
+# Order is precedence: a bind failure outranks the words of a later retry.
+_ERRORS: list[tuple[str, re.Pattern[str]]] = [
+    ("in-use", re.compile(
+        r"EADDRINUSE|address already in use|only one usage of each socket address|"
+        r"\b10048\b|port is already allocated|is already in use|BindException: Address", re.I)),
+    ("permission", re.compile(
+        r"\bEACCES\b|listen.{0,40}permission denied|bind.{0,40}permission denied|"
+        r"permission denied.{0,20}(?:0\.0\.0\.0|::|\d+\.\d+\.\d+\.\d+):\d|"
+        r"BindException: Permission denied|\b10013\b|forbidden by its access permissions|"
+        r"\[Errno 13\] Permission denied", re.I)),
+    ("unresolved", re.compile(
+        r"ENOTFOUND|EAI_AGAIN|could not resolve host|name or service not known|"
+        r"nodename nor servname|no such host|could not translate host name|UnknownHostException|"
+        r"unknown mysql server host|ERR_NAME_NOT_RESOLVED|temporary failure in name resolution|"
+        r"getaddrinfo failed|\b11001\b|unable to resolve host|trouble finding that site|"
+        r"no address associated with hostname|Name does not resolve|failed to resolve", re.I)),
+    ("refused", re.compile(
+        r"ECONNREFUSED|connection refused|actively refused|\b10061\b|ERR_CONNECTION_REFUSED|"
+        r"refused to connect|couldn't connect to server|curl: \(7\)|unable to connect|"
+        r"can.t establish a connection|can't connect to mysql server|Errno 111\b|Error 111\b|"
+        r"\(111\)|could not connect to redis|ConnectException|connect: connection refused|"
+        r"Connection to \S{1,255} refused", re.I)),
+    ("timeout", re.compile(
+        r"ETIMEDOUT|timed out|timeout was reached|i/o timeout|ERR_CONNECTION_TIMED_OUT|"
+        r"\b10060\b|curl: \(28\)|took too long to respond|SocketTimeoutException|\(110\)", re.I)),
+    ("reset", re.compile(
+        r"ECONNRESET|connection reset|reset by peer|empty reply from server|curl: \((?:52|56)\)|"
+        r"ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|\b10054\b|socket hang up|RemoteDisconnected|"
+        r"connection aborted|server closed the connection unexpectedly", re.I)),
+    ("http-status", re.compile(
+        r"HTTP/\d(?:\.\d)? [45]\d\d|status code:? [45]\d\d|returned error: [45]\d\d|"
+        r"\b[45]\d\d (?:Not Found|Bad Gateway|Bad Request|Forbidden|Unauthorized|"
+        r"Internal Server Error|Service Unavailable|Gateway Timeout|Method Not Allowed)\b|"
+        r"curl: \(22\)|ERROR 40\d|ERROR 50\d", re.I)),
+    ("hang", re.compile(
+        r"\bhangs?\b|\bhanging\b|\bstuck\b|no response|never (?:responds|answers|returns|loads)|"
+        r"waits? forever|keeps? (?:loading|spinning)|\bspins\b|does not respond|doesn't respond|"
+        r"not responding", re.I)),
+]
+
+# --- clients -----------------------------------------------------------------
+_CLIENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("python", re.compile(
+        r"Traceback \(most recent call last\)|ConnectionRefusedError|urllib\.error|urllib3|"
+        r"requests\.exceptions|HTTPConnectionPool|HTTPSConnectionPool|psycopg2?\b|psycopg\.|"
+        r"redis\.exceptions|socket\.gaierror|OSError: \[Errno|aiohttp|httpx\.|Error \d+ connecting to",
+    )),
+    ("java", re.compile(r"java\.net\.|Exception in thread|org\.postgresql|\.java:\d|java\.io\.")),
+    ("go", re.compile(r"\bdial tcp\b|\blisten tcp\b|\bread tcp\b")),
+    ("dotnet", re.compile(r"System\.Net\.|SocketException|HttpRequestException")),
+    ("node", re.compile(
+        r"ECONNREFUSED|EADDRINUSE|EACCES|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|AggregateError|"
+        r"\bnode:|TCPConnectWrap|\bnpm ERR|\bnode\b", re.I)),
+    ("curl", re.compile(r"\bcurl\b")),
+    ("wget", re.compile(r"\bwget\b|^Connecting to \S.{0,200}\.\.\. failed|^Resolving \S", re.M)),
+    ("psql", re.compile(r"\bpsql\b")),
+    ("mysql", re.compile(r"ERROR 200[0-9] \(HY000\)|MySQL server|\bmysql\b", re.I)),
+    ("redis-cli", re.compile(r"Could not connect to Redis at|redis-cli")),
+    ("chrome", re.compile(r"\bERR_[A-Z_]{4,40}\b|This site can.t be reached|\bchrome\b", re.I)),
+    ("firefox", re.compile(r"Unable to connect|Firefox can.t|\bfirefox\b", re.I)),
+]
+
+# --- addresses ---------------------------------------------------------------
+_HOSTCHARS = r"[A-Za-z0-9_.\-]{1,253}"
+_V6 = r"[0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9]{1,15})?"
+_ADDR = rf"(?:\[{_V6}\]|{_HOSTCHARS}|{_V6})"
+
+# (pattern, host group, port group); first pattern to match wins.
+_EXPLICIT: list[tuple[re.Pattern[str], int, int | None]] = [
+    # Node: connect ECONNREFUSED ::1:3000, listen EADDRINUSE: address already in use :::3000
+    (re.compile(r"\b(?:ECONNREFUSED|ETIMEDOUT|ECONNRESET|EADDRINUSE|EACCES|EHOSTUNREACH|ENETUNREACH)"
+                r"(?::[A-Za-z ]{1,40})? ([0-9A-Za-z_.:\[\]\-%]{1,300}):(-?\d{1,9})\b"), 1, 2),
+    (re.compile(r"\b(?:ENOTFOUND|EAI_AGAIN) ([A-Za-z0-9_.\-]{1,253})"), 1, None),
+    # Go: dial tcp 127.0.0.1:8080 / dial tcp [::1]:8080 / listen tcp :8080 / lookup host
+    (re.compile(rf"\b(?:dial|listen) tcp[46]? ({_ADDR})?:(-?\d{{1,9}})\b"), 1, 2),
+    (re.compile(r"\blookup ([A-Za-z0-9_.\-]{1,253})(?: on \S{1,100})?: no such host"), 1, None),
+    # curl
+    (re.compile(rf"Failed to connect to ({_ADDR}) port (-?\d{{1,9}})"), 1, 2),
+    (re.compile(r"Could not resolve host: ([^\s;,]{1,253})"), 1, None),
+    # wget: Connecting to localhost (localhost)|::1|:3000... / Connecting to 127.0.0.1:62893...
+    (re.compile(r"Connecting to ([A-Za-z0-9_.\-]{1,253}) \([^)\n]{0,260}\)\|[^|\n]{1,60}\|:(\d{1,9})"), 1, 2),
+    (re.compile(rf"Connecting to ({_ADDR}):(\d{{1,9}})\.\.\."), 1, 2),
+    (re.compile(r"Resolving ([A-Za-z0-9_.\-]{1,253}) \([^)\n]{0,260}\)\.\.\. failed"), 1, None),
+    (re.compile(r"unable to resolve host address [‘'`\"]([^’'`\"\s]{1,253})"), 1, None),
+    # libpq (psql, psycopg2), new and old wording
+    (re.compile(r"connection to server at \"([^\"\n]{1,253})\"(?: \([^)\n]{1,60}\))?, port (-?\d{1,9})"), 1, 2),
+    (re.compile(r"on host \"([^\"\n]{1,253})\"(?: \([^)\n]{1,60}\))? and accepting\s{1,10}TCP/IP "
+                r"connections on port (-?\d{1,9})"), 1, 2),
+    (re.compile(r"could not translate host name \"([^\"\n]{1,253})\""), 1, None),
+    # mysql
+    (re.compile(r"MySQL server on '([^':\n]{1,253})(?::(\d{1,9}))?'"), 1, 2),
+    (re.compile(r"Unknown MySQL server host '([^'\n]{1,253})'"), 1, None),
+    # redis-cli and redis-py
+    (re.compile(rf"Could not connect to Redis at ({_ADDR}):(\d{{1,9}})"), 1, 2),
+    (re.compile(rf"Error -?\d{{1,6}} connecting to ({_ADDR}):(\d{{1,9}})"), 1, 2),
+    # requests / urllib3
+    (re.compile(r"host='([^'\n]{1,253})', port=(-?\d{1,9})"), 1, 2),
+    # Java: UnknownHostException: name; Netty: Connection refused: localhost/127.0.0.1:8080
+    (re.compile(r"UnknownHostException: ([A-Za-z0-9_.\-]{1,253})"), 1, None),
+    (re.compile(r"refused: ([A-Za-z0-9_.\-]{1,253})/[0-9A-Fa-f:.]{2,45}:(\d{1,9})"), 1, 2),
+    (re.compile(r"Connection to ([A-Za-z0-9_.\-]{1,253}):(\d{1,9}) refused"), 1, 2),
+    # .NET: ... refused it. [::ffff:127.0.0.1]:5000 / Connection refused (localhost:5000)
+    (re.compile(rf"(\[{_V6}\]):(\d{{1,9}})"), 1, 2),
+    (re.compile(r"\(([A-Za-z0-9_.\-]{1,253}):(\d{1,9})\)"), 1, 2),
+]
+
+_URL = re.compile(
+    r"\b([A-Za-z][A-Za-z0-9+.\-]{0,20})://(?:[^\s/@]{0,512}@)?"
+    r"(\[[^\]\s/]{0,60}\]|[^\s/:?#'\"<>()\[\]]{1,253})(?::(-?\d{1,9}))?"
+)
+_HOSTPORT = re.compile(rf"(?<![\w.:/\-])(\[{_V6}\]|[A-Za-z0-9_.\-]{{1,253}}):(-?\d{{1,9}})\b(?![.:]\d)")
+_PORT_PHRASE = re.compile(r"\bport(?: number)?\s{0,3}[:=#]?\s{0,3}(-?\d{1,9})\b", re.I)
+_BARE_HOST = re.compile(
+    r"(?<![\w.:\-])(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|::1|0\.0\.0\.0)(?![\w.:\-])",
+    re.I)
+_CODE_SUFFIX = re.compile(r"\.(?:js|mjs|cjs|ts|tsx|jsx|py|go|java|rb|c|cc|cpp|h|rs|cs|kt|php|"
+                          r"scala|swift|vue|json|yaml|yml|toml|log|txt|html|css|class|jar)$", re.I)
+_WORD_HOST = re.compile(r"[a-z]{2,63}", re.I)
+
+
+def _looks_like_host(token: str) -> bool:
+    """A generic host:port token is trusted only if it looks like an address.
+
+    Stack traces are full of `file.js:42` and `node:net:1555`; a single bare
+    word is accepted only when it is close to `localhost`.
+    """
+    t = token.strip("[]")
+    if not t:
+        return False
+    if ":" in t:
+        return True  # bracketed or bare IPv6
+    if re.fullmatch(r"[0-9.]{1,15}", t) and t.count(".") >= 1:
+        return True
+    if _CODE_SUFFIX.search(t):
+        return False
+    if t.lower() == "localhost" or re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.[0-9a-z]{1,3}", t, re.I):
+        return True
+    if "." in t and re.search(r"[A-Za-z]", t):
+        return True
+    if _WORD_HOST.fullmatch(t):
+        from rapidfuzz.distance import OSA  # lazy: only for single words
+
+        return OSA.distance(t.lower(), "localhost") <= 2
+    return False
+
+
+def _split_node_address(addr: str) -> str:
+    """Node prints IPv6 without brackets (`::1:3000`); the caller split the port."""
+    return addr[1:-1] if addr.startswith("[") and addr.endswith("]") else addr
+
+
+def _check_port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise InputError(f"'{raw}' is not a port number") from None
+    if port == 0:
+        raise InputError("port 0 cannot be connected to: it asks the system to pick a free port. "
+                         "Give the port the server listens on (1-65535).")
+    if not 1 <= port <= 65535:
+        raise InputError(f"port {port} is out of range: a TCP port is a number from 1 to 65535")
+    return port
+
+
+def detect_error(text: str) -> str | None:
+    """The kind of failure the text describes, or None."""
+    for kind, pattern in _ERRORS:
+        if pattern.search(text):
+            return kind
+    return None
+
+
+def detect_client(text: str) -> str | None:
+    """The client that printed the text, from its own wording, or None."""
+    for name, pattern in _CLIENTS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def _explicit_addresses(text: str) -> list[tuple[str, str | None]]:
+    for pattern, hg, pg in _EXPLICIT:
+        found = [(m.group(hg) or "", m.group(pg) if pg else None) for m in pattern.finditer(text)]
+        if found:
+            return found
+    return []
+
+
+def parse(text: str) -> Target:
+    """Parse user text into a Target. Raises InputError for unusable input."""
+    if len(text) > MAX_INPUT:
+        raise InputError(f"the input is {len(text) // 1024} KB; paste at most "
+                         f"{MAX_INPUT // 1024} KB (the error message and a few lines around it)")
+    text = strip_control(text)
+    if not text.strip():
+        raise InputError("nothing to diagnose: describe the problem or paste the error, "
+                         "e.g. assistant --ask \"cannot connect to 127.0.0.1:62893\"")
+    target = Target(error=detect_error(text), client=detect_client(text))
+
+    host: str | None = None
+    port_raw: str | None = None
+    explicit = _explicit_addresses(text)
+    if explicit:
+        host, port_raw = explicit[0]
+        host = _split_node_address(host) if host else ""
+        target.quoted = [_split_node_address(h) for h, _ in explicit if h]
+    url = _URL.search(text)
+    if url:
+        target.scheme = url.group(1).lower()
+        if host is None:
+            host = url.group(2)
+        if port_raw is None:
+            port_raw = url.group(3)
+            if port_raw is None and target.scheme in DEFAULT_PORTS and host == url.group(2):
+                port_raw = str(DEFAULT_PORTS[target.scheme])
+    if host is None or port_raw is None:
+        for m in _HOSTPORT.finditer(text):
+            if _looks_like_host(m.group(1)):
+                if host is None:
+                    host = m.group(1)
+                if port_raw is None and host.strip("[]") == m.group(1).strip("[]"):
+                    port_raw = m.group(2)
+                break
+    if port_raw is None:
+        m = _PORT_PHRASE.search(text)
+        if m:
+            port_raw = m.group(1)
+    if host is None:
+        m = _BARE_HOST.search(text)
+        if m:
+            host = m.group(1)
+
+    if port_raw is not None:
+        target.port = _check_port(port_raw)
+    if host is not None:
+        host = host.strip()
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        target.host = host if host else None
+    if target.host is not None:
+        target.parsed = _parse_target_host(target.host)
+    if target.scheme is None and target.client in ("chrome", "firefox"):
+        target.scheme = "http"
+    return target
+
+
+def _parse_target_host(host: str) -> Host:
+    """parse_host, except that a near-miss of a local address is kept for the
+    host-typo rule (`127.0.0.0.1` deserves "did you mean", not a usage error)."""
+    try:
+        return parse_host(host)
+    except InputError:
+        if near_local(host) is None:
+            raise
+        return Host(host, "invalid", None, 0, False, False)
+
+
+def with_answers(target: Target, answers: dict[str, str]) -> Target:
+    """Fill host/port from answers the user gave (`--answer host=...`)."""
+    if "host" in answers and answers["host"].strip():
+        host = strip_control(answers["host"]).strip().strip("[]")
+        target.host = host
+        target.parsed = _parse_target_host(host)
+        target.assumed_host = False
+    if "port" in answers and answers["port"].strip():
+        target.port = _check_port(answers["port"].strip())
+    return target
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
