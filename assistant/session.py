@@ -92,7 +92,9 @@ class Session:
             kb_answers = self._answers(text)
             if kb_answers and (looks_like_question or not _PROBLEM_WORDS.search(text)):
                 return self._done(Report("answer", echo, target.to_json(), answers=kb_answers))
-        if target.port is None:
+        # A name that does not resolve can be diagnosed without a port.
+        host_only = target.port is None and target.host is not None and target.error == "unresolved"
+        if target.port is None and not host_only:
             questions = []
             if target.host is None and target.error != "in-use":
                 questions.append(Question("host", "Which host or address does the client connect "
@@ -117,6 +119,9 @@ class Session:
         report.questions = [Question(q.id, q.text, q.choices) for q in outcome.questions]
         report.trace = outcome.trace
         report.notes.extend(outcome.errors)
+        if host_only and not report.diagnoses:
+            report.questions.append(Question("port", "Which port? (the number after the colon, "
+                                             "e.g. 3000 in localhost:3000)"))
         if not report.diagnoses and report.questions:
             report.kind = "needs-input"
         if looks_like_question or _QUESTION_WORDS.search(text):
