@@ -105,8 +105,9 @@ def near_local(host: str, extra: tuple[str, ...] = ()) -> tuple[str, int, str] |
         return (fixed, 1, "letter-for-digit")
     best: tuple[str, int] | None = None
     for cand in candidates:
-        # Short names tolerate one slip, longer ones two.
-        limit = 1 if len(cand) <= 4 else 2
+        # Addresses tolerate one slip (a swap counts one: 172.0.0.1), names
+        # two: 10.0.0.1 is a real address, not a mangled 127.0.0.1.
+        limit = 1 if cand[0].isdigit() or ":" in cand or len(cand) <= 4 else 2
         d = OSA.distance(h, cand)
         if d <= limit and (best is None or d < best[1]):
             best = (cand, d)

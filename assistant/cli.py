@@ -104,6 +104,9 @@ def _run(args: argparse.Namespace, env: Env) -> int:
     rule_dirs = [Path(d) for d in args.rules]
     extra = env.environ.get("ASSISTANT_RULES_PATH", "")
     rule_dirs = [Path(d) for d in extra.split(os.pathsep) if d] + rule_dirs
+    for d in rule_dirs:
+        if not d.is_dir():
+            raise UserError(f"rule directory {d} does not exist")
     options = Options(env=env.environ, rule_dirs=rule_dirs, probe_timeout=args.timeout)
     session = Session(options)
     answers = _answers(args.answer)

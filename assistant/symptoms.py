@@ -93,7 +93,8 @@ _CLIENTS: list[tuple[str, re.Pattern[str]]] = [
         r"requests\.exceptions|HTTPConnectionPool|HTTPSConnectionPool|psycopg2?\b|psycopg\.|"
         r"redis\.exceptions|socket\.gaierror|OSError: \[Errno|aiohttp|httpx\.|Error \d+ connecting to",
     )),
-    ("java", re.compile(r"java\.net\.|Exception in thread|org\.postgresql|\.java:\d|java\.io\.")),
+    ("java", re.compile(r"java\.net\.|Exception in thread|org\.postgresql|\.java:\d|java\.io\.|"
+                        r"io\.netty\.|\b(?:[a-z][a-z0-9]{0,30}\.){2,8}[A-Z]\w{0,60}Exception\b")),
     ("go", re.compile(r"\bdial tcp\b|\blisten tcp\b|\bread tcp\b")),
     ("dotnet", re.compile(r"System\.Net\.|SocketException|HttpRequestException")),
     ("node", re.compile(
@@ -156,7 +157,7 @@ _URL = re.compile(
     r"\b([A-Za-z][A-Za-z0-9+.\-]{0,20})://(?:[^\s/@]{0,512}@)?"
     r"(\[[^\]\s/]{0,60}\]|[^\s/:?#'\"<>()\[\]]{1,253})(?::(-?\d{1,9}))?"
 )
-_HOSTPORT = re.compile(rf"(?<![\w.:/\-])(\[{_V6}\]|[A-Za-z0-9_.\-]{{1,253}}):(-?\d{{1,9}})\b(?![.:]\d)")
+_HOSTPORT = re.compile(rf"(?<![\w.:/\-])(\[[^\]\s]{{1,60}}\]|[A-Za-z0-9_.\-]{{1,253}}):(-?\d{{1,9}})\b(?![.:]\d)")
 _PORT_PHRASE = re.compile(r"\bport(?: number)?\s{0,3}[:=#]?\s{0,3}(-?\d{1,9})\b", re.I)
 _BARE_HOST = re.compile(
     r"(?<![\w.:\-])(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|::1|0\.0\.0\.0)(?![\w.:\-])",

@@ -91,11 +91,11 @@ def _rules(args: argparse.Namespace, dirs: list[Path], out) -> int:  # type: ign
         return EXIT_OK
     # test
     from assistant.engine.driver import Compiled
-    from assistant.engine.ruletests import load_cases, run_case, test_files
+    from assistant.engine.ruletests import find_test_files, load_cases, run_case
 
     compiled = Compiled(ruleset)
     failed = passed = 0
-    for path in test_files(dirs):
+    for path in find_test_files(dirs):
         try:
             cases = load_cases(path)
         except Exception as exc:  # noqa: BLE001 - a broken test file is reported, not raised

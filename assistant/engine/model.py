@@ -19,6 +19,8 @@ class Ref:
 
 @dataclass
 class Test:
+    __test__ = False  # not a pytest class
+
     field: str
     op: str
     value: Any  # scalar, list (in/not_in), bool (exists) or Ref

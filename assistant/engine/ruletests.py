@@ -26,7 +26,7 @@ class CaseResult:
     rules: tuple[str, ...] = ()
 
 
-def test_files(directories: list[Path]) -> list[Path]:
+def find_test_files(directories: list[Path]) -> list[Path]:
     return sorted(p for d in directories for p in d.glob("*.test.yaml"))
 
 

@@ -36,15 +36,18 @@ def unprivileged_start() -> int:
 
 
 def can_bind_privileged() -> bool:
+    """Whether this process may bind ports below the unprivileged start.
+
+    On Linux the capability decides, not the uid: root without
+    CAP_NET_BIND_SERVICE (a container, a systemd sandbox) cannot bind them.
+    """
     if not hasattr(os, "geteuid"):
         return True  # Windows has no privileged ports
-    if os.geteuid() == 0:
-        return True
     status = _read("/proc/self/status") or ""
     for line in status.splitlines():
         if line.startswith("CapEff:"):
             return bool(int(line.split()[1], 16) >> CAP_NET_BIND_SERVICE & 1)
-    return False
+    return os.geteuid() == 0
 
 
 def port_class(port: int) -> str:

@@ -1,0 +1,111 @@
+"""Collectors' pure parts, fed with made-up raw data."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.addresses import near_local, parse_host
+from assistant.errors import InputError
+from assistant.facts.hostcheck import host_facts
+from assistant.facts.ports import port_class, port_facts
+from assistant.facts.proxy import bypassed, proxy_facts
+from assistant.facts.resolve import parse_hosts
+from assistant.facts.sockets import Listen, listeners_from, near_from, near_relation, relation
+from assistant.redact import clean
+
+
+@pytest.mark.parametrize("asked,other,expected", [
+    (3000, 3001, ("digit", 1)), (8080, 8008, ("swap", 1)), (5432, 5433, ("digit", 1)),
+    (3009, 3011, ("offset", 2)), (3000, 30000, ("digit", 1)), (8080, 9090, None),
+    (3000, 3000, None), (62893, 62839, ("swap", 1)), (3000, 4000, ("digit", 1)),
+])
+def test_near_relation(asked: int, other: int, expected: tuple[str, int] | None) -> None:
+    assert near_relation(asked, other) == expected
+
+
+@pytest.mark.parametrize("listen,family,dials,v6only,expected", [
+    ("127.0.0.1", 4, ["127.0.0.1"], False, "accepts"),
+    ("0.0.0.0", 4, ["127.0.0.1"], False, "accepts"),
+    ("::", 6, ["127.0.0.1"], False, "dual-stack"),
+    ("::", 6, ["127.0.0.1"], True, "other-family"),
+    ("::1", 6, ["127.0.0.1"], False, "other-family"),
+    ("127.0.0.2", 4, ["127.0.0.1"], False, "other-address"),
+    ("127.0.0.1", 4, ["::1", "127.0.0.1"], False, "accepts"),
+    ("127.0.0.1", 4, [], False, "unknown"),
+])
+def test_relation(listen: str, family: int, dials: list[str], v6only: bool, expected: str) -> None:
+    assert relation(listen, family, dials, v6only) == expected
+
+
+def test_listeners_and_near_from_table() -> None:
+    table = [Listen("127.0.0.1", 3000, 4, 10), Listen("::1", 3000, 6, 10),
+             Listen("0.0.0.0", 3001, 4, 11), Listen("0.0.0.0", 9999, 4, 12)]
+    describe = lambda pid: {"pid": pid, "process": f"p{pid}", "cmdline": "srv --port 4000"} \
+        if pid else {}
+    facts = listeners_from(table, 3000, ["127.0.0.1"], False, describe)
+    assert [(f["address"], f["relation"]) for f in facts] == [("127.0.0.1", "accepts"),
+                                                             ("::1", "other-family")]
+    near = near_from(table, 3002, describe)
+    assert [(f["port"], f["relation"]) for f in near] == [(3000, "digit"), (3001, "digit")]
+    # a process told to use 4000 on its command line but listening elsewhere
+    same = near_from(table, 4000, describe)
+    assert any(f["relation"] == "same-process" and f["port"] == 9999 for f in same)
+
+
+def test_proxy_bypass_rules() -> None:
+    assert bypassed("localhost", "localhost,127.0.0.1")
+    assert bypassed("api.dev.local", ".local")
+    assert bypassed("127.0.0.5", "127.0.0.0/8")
+    assert bypassed("anything", "*")
+    assert bypassed("::1", "[::1]")
+    assert not bypassed("localhost", "example.com")
+    assert not bypassed("localhost", "")
+
+
+def test_proxy_facts_redact_and_choose_variable() -> None:
+    env = {"https_proxy": "http://u:pw@proxy:8080", "http_proxy": "http://proxy:3128"}
+    f = proxy_facts("localhost", "https", env)[0]
+    assert f["variable"] == "https_proxy" and "pw" not in f["proxy"]
+    assert proxy_facts("localhost", "http", env)[0]["variable"] == "http_proxy"
+    assert proxy_facts("localhost", "http", {}) == []
+
+
+def test_hosts_parsing_and_ports() -> None:
+    names = parse_hosts("# c\n127.0.0.1 localhost  # x\n::1 localhost ip6-localhost\n10.0.0.5 db\n")
+    assert names["localhost"] == ["127.0.0.1", "::1"] and names["db"] == ["10.0.0.5"]
+    assert port_class(80) == "well-known" and port_class(5432) == "registered"
+    assert port_class(62893) == "dynamic"
+    f = port_facts(62893, (32768, 60999), 1024, False)[0]
+    assert f["ephemeral"] is False and f["privileged"] is False
+    assert port_facts(80, (32768, 60999), 1024, False)[0]["privileged"] is True
+
+
+@pytest.mark.parametrize("host,suggestion", [
+    ("localhsot", "localhost"), ("locahost", "localhost"), ("172.0.0.1", "127.0.0.1"),
+    ("127.0.0.l", "127.0.0.1"), ("127.0.01", "127.0.0.1"), ("example.com", None),
+    ("10.0.0.1", None), ("localhost", None),
+])
+def test_near_local(host: str, suggestion: str | None) -> None:
+    near = near_local(host)
+    assert (near[0] if near else None) == suggestion
+
+
+def test_host_facts_skip_local_addresses() -> None:
+    assert host_facts("172.0.0.1", True, ()) == []
+    assert host_facts("172.0.0.1", False, ())[0]["suggestion"] == "127.0.0.1"
+
+
+def test_parse_host() -> None:
+    assert parse_host("::ffff:127.0.0.1").family == 4
+    assert parse_host("127.1").address == "127.0.0.1"
+    assert parse_host("LOCALHOST").loopback
+    with pytest.raises(InputError):
+        parse_host("a..b")
+
+
+def test_redaction() -> None:
+    text = ("mysql -u root -pS3cret postgres://u:p4ss@h/db password=abc token: xyz "
+            "Authorization: Basic dXNlcjpwYXNz api_key=KEY123")
+    out = clean(text)
+    for secret in ("S3cret", "p4ss", "abc", "xyz", "dXNlcjpwYXNz", "KEY123"):
+        assert secret not in out

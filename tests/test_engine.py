@@ -1,0 +1,91 @@
+"""The compiler's operators against the real engine, and the driver's rounds."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from assistant.engine.driver import Compiled, run
+from assistant.engine.model import Pattern, Rule, RuleSet, Test
+from assistant.facts.registry import CheckResult
+
+
+def one_rule(tests: list[Test], fact: str = "target") -> Compiled:
+    rule = Rule(id="t.rule", title="t", description="", category="reachable", priority=50,
+                severity="info", enabled=True, tags=[], supersedes=[],
+                alternatives=[[Pattern("t", fact, tests)]], exceptions=[],
+                steps=[{"conclude": {"summary": "{t.host}", "evidence": [], "fix": [], "kb": []}}],
+                source="test")
+    key = hashlib.sha256(repr([(t.field, t.op, t.value) for t in tests]).encode()).hexdigest()
+    return Compiled(RuleSet([rule], [], key))
+
+
+def fires(compiled: Compiled, fact: dict[str, Any]) -> bool:
+    out = run(compiled, [{"type": "target", **fact}], lambda names: [], {})
+    return bool(out.conclusions)
+
+
+CASES = [
+    (Test("port", "eq", 80), {"port": 80}, {"port": 81}),
+    (Test("port", "ne", 80), {"port": 81}, {"port": 80}),
+    (Test("port", "lt", 1024), {"port": 80}, {"port": 1024}),
+    (Test("port", "lte", 1024), {"port": 1024}, {"port": 1025}),
+    (Test("port", "gt", 1024), {"port": 1025}, {"port": 1024}),
+    (Test("port", "gte", 1024), {"port": 1024}, {"port": 1023}),
+    (Test("port", "in", [80, 443]), {"port": 443}, {"port": 8080}),
+    (Test("port", "not_in", [80, 443]), {"port": 8080}, {"port": 80}),
+    (Test("scheme", "exists", True), {"scheme": "http"}, {"port": 1}),
+    (Test("scheme", "exists", False), {"port": 1}, {"scheme": "http"}),
+    (Test("host", "contains", "a.b"), {"host": "xa.by"}, {"host": "xaxby"}),
+    (Test("host", "icontains", "LOCAL"), {"host": "mylocalhost"}, {"host": "loc"}),
+    (Test("host", "startswith", "127."), {"host": "127.0.0.2"}, {"host": "1270.0.0.1"}),
+    (Test("host", "endswith", ".local"), {"host": "db.local"}, {"host": "db.localx"}),
+    (Test("host", "matches", "%d+%.%d+%.%d+%.%d+"), {"host": "10.0.0.1"}, {"host": "x.y"}),
+    (Test("loopback", "eq", True), {"loopback": True}, {"loopback": False}),
+]
+
+
+@pytest.mark.parametrize("test,yes,no", CASES, ids=[c[0].op + str(i) for i, c in enumerate(CASES)])
+def test_operator(test: Test, yes: dict[str, Any], no: dict[str, Any]) -> None:
+    c = one_rule([test])
+    assert fires(c, yes)
+    assert not fires(c, no)
+
+
+def test_negation_waits_for_its_check_and_sees_late_facts() -> None:
+    """A `not listener` rule must not fire before listeners were gathered."""
+    from assistant.engine.loader import load_rules, rule_files
+    from assistant.paths import data_dir
+
+    compiled = Compiled(load_rules(rule_files(data_dir("rules"))))
+    target = {"type": "target", "host": "127.0.0.1", "port": 4000, "kind": "ipv4", "family": 4,
+              "address": "127.0.0.1", "loopback": True, "wildcard": False}
+    symptom = {"type": "symptom", "error": "refused", "client": "curl"}
+    listener = {"type": "listener", "address": "127.0.0.1", "port": 4000, "family": 4,
+                "relation": "accepts", "stopped": False, "wildcard": False, "loopback": True}
+    calls: list[list[str]] = []
+
+    def checks(names: list[str]) -> list[CheckResult]:
+        calls.append(names)
+        return [CheckResult(n, "ok", [listener] if n == "listeners" else [], 0.0) for n in names]
+
+    out = run(compiled, [target, symptom], checks, {})
+    assert "port.nothing_listening" not in [c.rule.id for c in out.conclusions]
+    assert calls[0][:2] == ["listeners", "probe"]
+    # the same session state is reused: a second run starts clean
+    out2 = run(compiled, [target, symptom], lambda n: [CheckResult(x, "ok", [], 0) for x in n], {})
+    assert "port.nothing_listening" in [c.rule.id for c in out2.conclusions]
+
+
+def test_action_errors_surface_instead_of_vanishing() -> None:
+    from assistant.engine import runtime
+
+    seen: list[str] = []
+    c = one_rule([Test("port", "eq", 7)])
+    runtime._sinks[c.name] = lambda firing: (_ for _ in ()).throw(RuntimeError("boom")) \
+        if "__error__" not in firing[1] else seen.append(firing[1]["__error__"]["message"])
+    c.session.assert_fact({"type": "target", "port": 7})
+    c.session.clear()
+    assert seen and "boom" in seen[0]
