@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,3 +22,15 @@ def server() -> Iterator[Any]:
     yield make
     for s in started:
         s.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    """In CI (ASSISTANT_REQUIRE_ROOT_TESTS=1) a skipped root test is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and item.get_closest_marker("root") and \
+            os.environ.get("ASSISTANT_REQUIRE_ROOT_TESTS") == "1":
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"root test skipped where it must run: {reason}"

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Task runner: sets up what is missing, then runs one task. Stdlib only.
+
+    python3 dev.py ask ["TEXT"]   set up .venv, then assistant --ask (the seed question by default)
+    python3 dev.py test [ARGS]    set up .venv with test tools, then the whole test suite
+    python3 dev.py bench          benchmarks (not part of the test run)
+
+Needs only Python 3.10-3.13 and a C compiler (durable-rules builds from source).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+SEED = "cannot connect to 127.0.0.1:62893"
+TEST_EXTRAS = ["pytest>=7", "hypothesis>=6", "requests", "redis", "psycopg2-binary"]
+
+
+def bin_path(name: str) -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def build_env() -> dict[str, str]:
+    """durable-rules 2.0.28 calls PyEval_CallObject, gone in Python 3.13; the
+    replacement has the same signature, so map it at compile time."""
+    env = dict(os.environ)
+    if sys.version_info >= (3, 13):
+        env["CPPFLAGS"] = (env.get("CPPFLAGS", "") + " -DPyEval_CallObject=PyObject_CallObject").strip()
+    return env
+
+
+def pip(*args: str) -> None:
+    subprocess.run([str(bin_path("python")), "-m", "pip", "install", "-q",
+                    "--disable-pip-version-check", *args], check=True, env=build_env())
+
+
+def setup(test: bool) -> None:
+    """Create .venv and install the project (editable) when anything changed."""
+    if not sys.version_info[:2] >= (3, 10):
+        sys.exit(f"dev.py: Python 3.10 or newer is needed (this is {sys.version.split()[0]})")
+    stamp_src = (ROOT / "pyproject.toml").read_bytes() + (b"test" if test else b"run")
+    stamp = hashlib.sha256(stamp_src + sys.version.encode()).hexdigest()
+    marker = VENV / f".installed-{'test' if test else 'run'}"
+    if marker.exists() and marker.read_text() == stamp and bin_path("assistant").exists():
+        return
+    if not bin_path("python").exists():
+        print("dev.py: creating .venv", file=sys.stderr)
+        venv.create(VENV, with_pip=True)
+    print("dev.py: installing the project into .venv (builds durable-rules once)", file=sys.stderr)
+    if sys.version_info >= (3, 13):
+        # No cached wheel: one built without the define would not import.
+        pip("--no-cache-dir", "durable-rules==2.0.28")
+    pip("-e", str(ROOT), *(TEST_EXTRAS if test else []))
+    marker.write_text(stamp)
+
+
+def main(argv: list[str]) -> int:
+    task = argv[0] if argv else "help"
+    if task == "ask":
+        setup(test=False)
+        text = " ".join(argv[1:]) or SEED
+        return subprocess.run([str(bin_path("assistant")), "--ask", text]).returncode
+    if task == "test":
+        setup(test=True)
+        return subprocess.run([str(bin_path("python")), "-m", "pytest", *argv[1:]],
+                              cwd=ROOT).returncode
+    if task == "bench":
+        setup(test=True)
+        return subprocess.run([str(bin_path("python")), str(ROOT / "benchmarks" / "run.py"),
+                               *argv[1:]], cwd=ROOT).returncode
+    print(__doc__)
+    return 0 if task in ("help", "-h", "--help") else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
