@@ -115,3 +115,11 @@ def near_local(host: str, extra: tuple[str, ...] = ()) -> tuple[str, int, str] |
         return None
     reason = "near-loopback-address" if best[0][0].isdigit() or ":" in best[0] else "near-local-name"
     return (best[0], best[1], reason)
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+        return True
+    except ValueError:
+        return False

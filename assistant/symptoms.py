@@ -8,13 +8,12 @@ repetition, so 100 KB of hostile text stays fast.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 
 from assistant.errors import InputError
 from assistant.redact import strip_control
-from assistant.addresses import Host, near_local, parse_host
+from assistant.addresses import Host, is_ip, near_local, parse_host
 
 MAX_INPUT = 256 * 1024
 
@@ -50,7 +49,8 @@ class Target:
 _ERRORS: list[tuple[str, re.Pattern[str]]] = [
     ("in-use", re.compile(
         r"EADDRINUSE|address already in use|only one usage of each socket address|"
-        r"\b10048\b|port is already allocated|is already in use|BindException: Address", re.I)),
+        r"\b10048\b|port is already allocated|\bis (?:already )?in use\b|was already in use|"
+        r"BindException: Address", re.I)),
     ("permission", re.compile(
         r"\bEACCES\b|listen.{0,40}permission denied|bind.{0,40}permission denied|"
         r"permission denied.{0,20}(?:0\.0\.0\.0|::|\d+\.\d+\.\d+\.\d+):\d|"
@@ -67,19 +67,21 @@ _ERRORS: list[tuple[str, re.Pattern[str]]] = [
         r"refused to connect|couldn't connect to server|curl: \(7\)|unable to connect|"
         r"can.t establish a connection|can't connect to mysql server|Errno 111\b|Error 111\b|"
         r"\(111\)|could not connect to redis|ConnectException|connect: connection refused|"
-        r"Connection to \S{1,255} refused", re.I)),
+        r"Connection to \S{1,255} refused|upstream connect error|\brefused\b", re.I)),
     ("timeout", re.compile(
         r"ETIMEDOUT|timed out|timeout was reached|i/o timeout|ERR_CONNECTION_TIMED_OUT|"
         r"\b10060\b|curl: \(28\)|took too long to respond|SocketTimeoutException|\(110\)", re.I)),
     ("reset", re.compile(
         r"ECONNRESET|connection reset|reset by peer|empty reply from server|curl: \((?:52|56)\)|"
         r"ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|\b10054\b|socket hang up|RemoteDisconnected|"
-        r"connection aborted|server closed the connection unexpectedly", re.I)),
+        r"connection aborted|server closed the connection unexpectedly|"
+        r"connection (?:was|has been) reset", re.I)),
     ("http-status", re.compile(
         r"HTTP/\d(?:\.\d)? [45]\d\d|status code:? [45]\d\d|returned error: [45]\d\d|"
         r"\b[45]\d\d (?:Not Found|Bad Gateway|Bad Request|Forbidden|Unauthorized|"
         r"Internal Server Error|Service Unavailable|Gateway Timeout|Method Not Allowed)\b|"
-        r"curl: \(22\)|ERROR 40\d|ERROR 50\d", re.I)),
+        r"curl: \(22\)|ERROR 40\d|ERROR 50\d|\b(?:gives?|returns?|got|shows?) (?:an? )?(?:HTTP )?"
+        r"[45]\d\d\b|\b[45]\d\d error\b", re.I)),
     ("hang", re.compile(
         r"\bhangs?\b|\bhanging\b|\bstuck\b|no response|never (?:responds|answers|returns|loads)|"
         r"waits? forever|keeps? (?:loading|spinning)|\bspins\b|does not respond|doesn't respond|"
@@ -91,20 +93,28 @@ _CLIENTS: list[tuple[str, re.Pattern[str]]] = [
     ("python", re.compile(
         r"Traceback \(most recent call last\)|ConnectionRefusedError|urllib\.error|urllib3|"
         r"requests\.exceptions|HTTPConnectionPool|HTTPSConnectionPool|psycopg2?\b|psycopg\.|"
-        r"redis\.exceptions|socket\.gaierror|OSError: \[Errno|aiohttp|httpx\.|Error \d+ connecting to",
+        r"redis\.exceptions|socket\.gaierror|OSError: \[Errno|aiohttp|httpx\.|Error \d+ connecting to|"
+        r"django\.db|sqlalchemy\.|OperationalError",
     )),
+    ("ruby", re.compile(r"Errno::E[A-Z]{2,20}|\.rb:\d|\bPuma\b|\brails\b|ActiveRecord::")),
     ("java", re.compile(r"java\.net\.|Exception in thread|org\.postgresql|\.java:\d|java\.io\.|"
-                        r"io\.netty\.|\b(?:[a-z][a-z0-9]{0,30}\.){2,8}[A-Z]\w{0,60}Exception\b")),
+                        r"io\.netty\.|\b(?:[a-z][a-z0-9]{0,30}\.){2,8}[A-Z]\w{0,60}Exception\b|"
+                        r"Web server failed to start|APPLICATION FAILED TO START|\bkafka\b")),
     ("go", re.compile(r"\bdial tcp\b|\blisten tcp\b|\bread tcp\b")),
     ("dotnet", re.compile(r"System\.Net\.|SocketException|HttpRequestException")),
     ("node", re.compile(
         r"ECONNREFUSED|EADDRINUSE|EACCES|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|AggregateError|"
         r"\bnode:|TCPConnectWrap|\bnpm ERR|\bnode\b", re.I)),
+    ("docker", re.compile(r"Error response from daemon|\bdocker\b")),
+    ("envoy", re.compile(r"upstream connect error|\benvoy\b")),
     ("curl", re.compile(r"\bcurl\b")),
     ("wget", re.compile(r"\bwget\b|^Connecting to \S.{0,200}\.\.\. failed|^Resolving \S", re.M)),
     ("psql", re.compile(r"\bpsql\b")),
     ("mysql", re.compile(r"ERROR 200[0-9] \(HY000\)|MySQL server|\bmysql\b", re.I)),
     ("redis-cli", re.compile(r"Could not connect to Redis at|redis-cli")),
+    ("ssh", re.compile(r"^ssh: |\bssh\b", re.M)),
+    ("nc", re.compile(r"^nc: |\bnetcat\b|\bncat\b", re.M)),
+    ("telnet", re.compile(r"\btelnet\b")),
     ("chrome", re.compile(r"\bERR_[A-Z_]{4,40}\b|This site can.t be reached|\bchrome\b", re.I)),
     ("firefox", re.compile(r"Unable to connect|Firefox can.t|\bfirefox\b", re.I)),
 ]
@@ -131,6 +141,8 @@ _EXPLICIT: list[tuple[re.Pattern[str], int, int | None]] = [
     (re.compile(rf"Connecting to ({_ADDR}):(\d{{1,9}})\.\.\."), 1, 2),
     (re.compile(r"Resolving ([A-Za-z0-9_.\-]{1,253}) \([^)\n]{0,260}\)\.\.\. failed"), 1, None),
     (re.compile(r"unable to resolve host address [‘'`\"]([^’'`\"\s]{1,253})"), 1, None),
+    # ssh, nc: connect to host localhost port 22 / connect to 127.0.0.1 port 8080 (tcp)
+    (re.compile(rf"connect to (?:host )?({_ADDR}) port (-?\d{{1,9}})"), 1, 2),
     # libpq (psql, psycopg2), new and old wording
     (re.compile(r"connection to server at \"([^\"\n]{1,253})\"(?: \([^)\n]{1,60}\))?, port (-?\d{1,9})"), 1, 2),
     (re.compile(r"on host \"([^\"\n]{1,253})\"(?: \([^)\n]{1,60}\))? and accepting\s{1,10}TCP/IP "
@@ -146,12 +158,20 @@ _EXPLICIT: list[tuple[re.Pattern[str], int, int | None]] = [
     (re.compile(r"host='([^'\n]{1,253})', port=(-?\d{1,9})"), 1, 2),
     # Java: UnknownHostException: name; Netty: Connection refused: localhost/127.0.0.1:8080
     (re.compile(r"UnknownHostException: ([A-Za-z0-9_.\-]{1,253})"), 1, None),
-    (re.compile(r"refused: ([A-Za-z0-9_.\-]{1,253})/[0-9A-Fa-f:.]{2,45}:(\d{1,9})"), 1, 2),
+    (re.compile(r"\b([A-Za-z0-9_.\-]{1,253})/([0-9A-Fa-f:.]{2,45}):(\d{1,9})\b"), 1, 3),
+    (re.compile(r"(?:refused|connect|failed)[^\n/]{0,40}: /([0-9A-Fa-f:.]{2,45}):(\d{1,9})\b"), 1, 2),
     (re.compile(r"Connection to ([A-Za-z0-9_.\-]{1,253}):(\d{1,9}) refused"), 1, 2),
     # .NET: ... refused it. [::ffff:127.0.0.1]:5000 / Connection refused (localhost:5000)
     (re.compile(rf"(\[{_V6}\]):(\d{{1,9}})"), 1, 2),
     (re.compile(r"\(([A-Za-z0-9_.\-]{1,253}):(\d{1,9})\)"), 1, 2),
 ]
+
+# Addresses a client reports it dialled for a name: libpq `"localhost" (::1)`,
+# Java `localhost/127.0.0.1:9092`, wget `|::1|:3000`.
+_DIALLED = re.compile(
+    r"\"[A-Za-z0-9_.\-]{1,253}\" \(([0-9A-Fa-f:.]{2,45})\)|"
+    r"\b[A-Za-z][A-Za-z0-9_.\-]{0,252}/([0-9A-Fa-f:.]{2,45}):\d{1,9}\b|"
+    r"\|([0-9A-Fa-f:.]{2,45})\|:\d{1,9}")
 
 _URL = re.compile(
     r"\b([A-Za-z][A-Za-z0-9+.\-]{0,20})://(?:[^\s/@]{0,512}@)?"
@@ -252,7 +272,7 @@ def parse(text: str) -> Target:
     if explicit:
         host, port_raw = explicit[0]
         host = _split_node_address(host) if host else ""
-        target.quoted = [_split_node_address(h) for h, _ in explicit if h]
+        target.quoted = [q for q in (_split_node_address(h) for h, _ in explicit if h) if is_ip(q)]
     url = _URL.search(text)
     if url:
         target.scheme = url.group(1).lower()
@@ -279,6 +299,10 @@ def parse(text: str) -> Target:
         if m:
             host = m.group(1)
 
+    for m in _DIALLED.finditer(text):
+        addr = m.group(1) or m.group(2) or m.group(3)
+        if addr and is_ip(addr) and addr not in target.quoted:
+            target.quoted.append(addr)
     if port_raw is not None:
         target.port = _check_port(port_raw)
     if host is not None:
@@ -314,11 +338,3 @@ def with_answers(target: Target, answers: dict[str, str]) -> Target:
     if "port" in answers and answers["port"].strip():
         target.port = _check_port(answers["port"].strip())
     return target
-
-
-def is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False

@@ -178,3 +178,13 @@ def test_installed_script_text_output(server) -> None:
     for os_name in ("linux", "macos", "windows"):
         assert os_name in r.out
     assert "\x1b[" not in r.out  # NO_COLOR is set
+
+
+def test_libpq_reports_it_dialled_ipv6(server) -> None:
+    """psycopg2/libpq name the address they dialled; it beats our resolver."""
+    s = server("127.0.0.1")
+    rep = run_cli("--ask", f'django.db.utils.OperationalError: connection to server at "localhost" '
+                  f"(::1), port {s.port} failed: Connection refused", "--json").json
+    assert rep["target"]["host"] == "localhost"
+    assert categories(rep)[0] == "address-family-mismatch"
+    assert "::1" in rep["diagnoses"][0]["summary"]

@@ -92,7 +92,38 @@ RECORDED = [
     ("postgres won't accept connections on port 5432", None, 5432, None, None),
     ("https://localhost/ is not working", "localhost", 443, None, None),
     ("curl http://[::1]:8080/health hangs", "::1", 8080, "hang", "curl"),
+    ("django.db.utils.OperationalError: connection to server at \"localhost\" (::1), port 5432 "
+     "failed: Connection refused", "localhost", 5432, "refused", "python"),
+    ("Address already in use - bind(2) for \"127.0.0.1\" port 3000 (Errno::EADDRINUSE)",
+     "127.0.0.1", 3000, "in-use", "ruby"),
+    ("Web server failed to start. Port 8080 was already in use.", None, 8080, "in-use", "java"),
+    ("Error response from daemon: driver failed programming external connectivity on endpoint db: "
+     "Bind for 0.0.0.0:5432 failed: port is already allocated", "0.0.0.0", 5432, "in-use", "docker"),
+    ("ssh: connect to host localhost port 22: Connection refused", "localhost", 22, "refused", "ssh"),
+    ("nc: connect to 127.0.0.1 port 8080 (tcp) failed: Connection refused", "127.0.0.1", 8080,
+     "refused", "nc"),
+    ("telnet: Unable to connect to remote host: Connection refused", None, None, "refused", "telnet"),
+    ("GET http://localhost:3000/api/users net::ERR_CONNECTION_REFUSED", "localhost", 3000,
+     "refused", "chrome"),
+    ("[HPM] Error occurred while proxying request localhost:3000/api to http://localhost:8080/ "
+     "[ECONNREFUSED]", "localhost", 8080, "refused", "node"),
+    ("Connection refused: /127.0.0.1:9092", "127.0.0.1", 9092, "refused", None),
+    ("kafka: Connection to node -1 (localhost/127.0.0.1:9092) could not be established.",
+     "localhost", 9092, None, "java"),
+    ("why is port 3000 refused", None, 3000, "refused", None),
+    ("I started my flask app but http://127.0.0.1:5000 gives 404", "127.0.0.1", 5000,
+     "http-status", None),
+    ("The connection was reset", None, None, "reset", None),
+    ("upstream connect error or disconnect/reset before headers. reset reason: connection failure",
+     None, None, "refused", "envoy"),
 ]
+
+
+def test_client_reported_dial_address_is_kept() -> None:
+    t = symptoms.parse(RECORDED[-16][0])
+    assert t.quoted == ["::1"]
+    t = symptoms.parse("Connecting to localhost (localhost)|::1|:3000... failed: Connection refused.")
+    assert (t.host, t.port, t.quoted) == ("localhost", 3000, ["::1"])
 
 
 @pytest.mark.parametrize("text,host,port,error,client", RECORDED)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from assistant.addresses import family_of, is_loopback, is_wildcard
+from assistant.addresses import family_of, is_ip, is_loopback, is_wildcard
 from assistant.facts.registry import Context, Fact
 
 # How a listener relates to the addresses the client dials, best first.
@@ -48,6 +48,11 @@ def dial_addresses(ctx: Context) -> list[str]:
         return [parsed.address]
     if parsed.kind != "name":
         return []
+    # The client's own report of what it dialled beats our resolver: its
+    # machine or library (Node's verbatim order) may resolve differently.
+    quoted = [q for q in ctx.target.quoted if is_ip(q)]
+    if quoted:
+        return quoted
     from assistant.facts.resolve import resolve
 
     res = ctx.memo("resolve", lambda: resolve(parsed.text, ctx.target.port))
