@@ -1,8 +1,9 @@
 """Run `*.test.yaml` cases against the effective rule set.
 
 A case gives the initial facts, the answers, and what each check returns
-(no live system is touched); it expects a top rule, rules present or
-absent, and questions asked.
+(no live system is touched); it expects a top rule (`top`), rules concluded
+or not (`diagnoses`, `absent`), rules fired or not whatever they do
+(`fired`, `not_fired`), and questions asked (`asked`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,13 @@ def run_case(compiled: driver.Compiled, case: dict[str, Any], file: str) -> Case
     for qid in expect.get("asked", []):
         if qid not in asked:
             problems.append(f"question {qid} not asked")
+    fired = {t["rule"] for t in outcome.trace}
+    for rid in expect.get("fired", []):
+        if rid not in fired:
+            problems.append(f"{rid} did not fire")
+    for rid in expect.get("not_fired", []):
+        if rid in fired:
+            problems.append(f"{rid} fired but should not have")
     if expect.get("nothing") and ids:
         problems.append(f"expected no diagnosis, got {ids}")
     return CaseResult(file, case["name"], not problems, "; ".join(problems), tuple(ids))

@@ -25,10 +25,24 @@ class Style:
         return f"\x1b[{COLORS[kind]}m{text}\x1b[0m"
 
 
-def _wrap(text: str, width: int, indent: str) -> list[str]:
+def _wrap(text: str, width: int, indent: str, hang: str | None = None) -> list[str]:
     return textwrap.wrap(text, width=max(40, width), initial_indent=indent,
-                         subsequent_indent=indent + "  ", break_long_words=False,
-                         break_on_hyphens=False) or [indent]
+                         subsequent_indent=hang if hang is not None else indent + "  ",
+                         break_long_words=False, break_on_hyphens=False) or [indent]
+
+
+def _paragraphs(text: str, width: int, indent: str) -> list[str]:
+    """Wrap prose, keeping numbered and bulleted lines as their own lines."""
+    out: list[str] = []
+    for block in text.split("\n\n"):
+        lines = block.splitlines()
+        if any(l.lstrip()[:2] in ("- ", "* ") or l.lstrip()[:1].isdigit() for l in lines[1:]):
+            for line in lines:
+                out += _wrap(line.strip(), width, indent, indent + "   ")
+        else:
+            out += _wrap(" ".join(block.split()), width, indent, indent)
+        out.append("")
+    return out[:-1]
 
 
 def render(report: Report, color: bool = False, width: int = 80,
@@ -60,9 +74,10 @@ def render(report: Report, color: bool = False, width: int = 80,
             ranked = sorted(d.fix, key=lambda f: (order + ("any",)).index(f["os"])
                             if f["os"] in order + ("any",) else 9)
             for fx in ranked:
-                out += _wrap(f"{fx['os']:<8} {fx['command']}", width, "    ")
+                out += _wrap(f"{fx['os']:<8} {fx['command']}", width, "    ", " " * 13)
                 if fx.get("why"):
-                    out += _wrap(s(f"# {fx['why']}", "dim"), width, "             ")
+                    out += [s(line, "dim") for line in
+                            _wrap(f"# {fx['why']}", width, " " * 13, " " * 15)]
         if d.kb:
             out += _wrap("Knowledge base: " + ", ".join(d.kb), width, "  ")
     if report.kind == "diagnosis" and not report.diagnoses:
@@ -72,10 +87,13 @@ def render(report: Report, color: bool = False, width: int = 80,
     for a in report.answers:
         out.append("")
         out.append(s(a.question, "bold") + s(f"  [kb: {a.kb}]", "dim"))
-        for para in a.answer.split("\n\n"):
-            out += _wrap(" ".join(para.split()), width, "  ")
+        out += _paragraphs(a.answer, width, "  ")
+        if a.commands:
+            out.append("")
         for c in a.commands:
-            out += _wrap(f"{c['os']:<8} {c['command']}", width, "    ")
+            out += _wrap(f"{c['os']:<8} {c['command']}", width, "    ", " " * 13)
+            if c.get("why"):
+                out += [s(line, "dim") for line in _wrap(f"# {c['why']}", width, " " * 13)]
         if a.related:
             out += _wrap("Related: " + ", ".join(a.related), width, "  ")
     if report.questions:
