@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from assistant import __version__
-from assistant.errors import (EXIT_INTERRUPTED, EXIT_NEEDS_INPUT, EXIT_OK, EXIT_PROBLEM,
-                              EXIT_USAGE, UserError)
+from assistant.errors import EXIT_INTERRUPTED, EXIT_NEEDS_INPUT, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, UserError
 
 EXAMPLES = """\
 examples:

@@ -20,9 +20,11 @@ def fact_line(f: dict[str, Any]) -> str:
         state = f", {f['status']}" if f.get("status") else ""
         return f"listener {hostport(f.get('address'), f.get('port'))}{proc}{state}"
     if t == "near_listener":
-        return f"listener on near port {hostport(f.get('address'), f.get('port'))}{proc} ({f.get('relation')})"
+        where = hostport(f.get("address"), f.get("port"))
+        return f"listener on near port {where}{proc} ({f.get('relation')})"
     if t == "probe":
-        return f"connect {hostport(f.get('address'), f.get('port'))}: {f.get('result')} in {f.get('ms', 0)} ms"
+        where = hostport(f.get("address"), f.get("port"))
+        return f"connect {where}: {f.get('result')} in {f.get('ms', 0)} ms"
     if t == "target":
         return f"target {f.get('host')}:{f.get('port')}"
     if t == "symptom":

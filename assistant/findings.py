@@ -59,7 +59,7 @@ def finding(res: CheckResult, target: Target) -> Finding:
         f = facts[0] if facts else {}
         if not f.get("readable"):
             return Finding(res.name, "unknown", f"{f.get('path')} is not readable", data, res.ms)
-        ok = f.get("localhost_v4")
+        ok = bool(f.get("localhost_v4"))
         return Finding(res.name, "ok" if ok else "warning",
                        f"{f.get('path')}: localhost -> IPv4 {'yes' if ok else 'no'}, "
                        f"IPv6 {'yes' if f.get('localhost_v6') else 'no'}", data, res.ms)

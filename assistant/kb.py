@@ -16,8 +16,9 @@ from assistant.paths import data_dir
 ENTRY_KEYS = {"id", "question", "phrasings", "tags", "answer", "commands", "related"}
 _ID = re.compile(r"[a-z0-9][a-z0-9\-]{1,60}")
 _WORD = re.compile(r"[a-z0-9]+(?:[.:][a-z0-9]+)*")
-_STOP = frozenset("a an the is are was be to of in on for and or my i me it do does can how what "
-                  "why when which with this that there from by at as use using get".split())
+_STOPWORDS = ("a an the is are was be to of in on for and or my i me it do does can how what "
+              "why when which with this that there from by at as use using get")
+_STOP = frozenset(_STOPWORDS.split())
 
 
 @dataclass
@@ -133,7 +134,7 @@ class Index:
         k1, b = 1.2, 0.75
         scored: list[tuple[Entry, float]] = []
         best_possible = sum(self.idf.get(t, 0.0) for t in query) * (k1 + 1) or 1.0
-        for e, tf in zip(self.entries, self.docs):
+        for e, tf in zip(self.entries, self.docs, strict=True):
             length = sum(tf.values())
             s = 0.0
             for t in query:

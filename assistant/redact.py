@@ -19,7 +19,8 @@ _SECRET_KV = re.compile(
     r"access[_-]?key|auth)[a-z0-9_\-]{0,40})\s{0,3}[=:]\s{0,3})(\"[^\"\n]{0,512}\"|'[^'\n]{0,512}'|[^\s&;,'\"]{1,512})"
 )
 # Authorization: Bearer xxx / Basic xxx (header form).
-_AUTH_HEADER = re.compile(r"(?i)\b(authorization\s{0,3}:\s{0,3}(?:bearer|basic|token|digest)?\s{0,3})[^\s'\"]{1,4096}")
+_AUTH_HEADER = re.compile(
+    r"(?i)\b(authorization\s{0,3}:\s{0,3}(?:bearer|basic|token|digest)?\s{0,3})[^\s'\"]{1,4096}")
 _BEARER = re.compile(r"(?i)\b(bearer\s{1,3})[A-Za-z0-9\-._~+/]{8,4096}=*")
 # mysql -pSECRET style (password glued to the flag).
 _MYSQL_P = re.compile(r"(?<![\w-])(-p)(?=[^\s-])[^\s]{1,256}")

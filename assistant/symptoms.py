@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant.addresses import Host, is_ip, near_local, parse_host
 from assistant.errors import InputError
 from assistant.redact import strip_control
-from assistant.addresses import Host, is_ip, near_local, parse_host
 
 MAX_INPUT = 256 * 1024
 
@@ -144,7 +144,8 @@ _EXPLICIT: list[tuple[re.Pattern[str], int, int | None]] = [
     # ssh, nc: connect to host localhost port 22 / connect to 127.0.0.1 port 8080 (tcp)
     (re.compile(rf"connect to (?:host )?({_ADDR}) port (-?\d{{1,9}})"), 1, 2),
     # libpq (psql, psycopg2), new and old wording
-    (re.compile(r"connection to server at \"([^\"\n]{1,253})\"(?: \([^)\n]{1,60}\))?, port (-?\d{1,9})"), 1, 2),
+    (re.compile(r"connection to server at \"([^\"\n]{1,253})\"(?: \([^)\n]{1,60}\))?, "
+                r"port (-?\d{1,9})"), 1, 2),
     (re.compile(r"on host \"([^\"\n]{1,253})\"(?: \([^)\n]{1,60}\))? and accepting\s{1,10}TCP/IP "
                 r"connections on port (-?\d{1,9})"), 1, 2),
     (re.compile(r"could not translate host name \"([^\"\n]{1,253})\""), 1, None),
@@ -177,7 +178,7 @@ _URL = re.compile(
     r"\b([A-Za-z][A-Za-z0-9+.\-]{0,20})://(?:[^\s/@]{0,512}@)?"
     r"(\[[^\]\s/]{0,60}\]|[^\s/:?#'\"<>()\[\]]{1,253})(?::(-?\d{1,9}))?"
 )
-_HOSTPORT = re.compile(rf"(?<![\w.:/\-])(\[[^\]\s]{{1,60}}\]|[A-Za-z0-9_.\-]{{1,253}}):(-?\d{{1,9}})\b(?![.:]\d)")
+_HOSTPORT = re.compile(r"(?<![\w.:/\-])(\[[^\]\s]{1,60}\]|[A-Za-z0-9_.\-]{1,253}):(-?\d{1,9})\b(?![.:]\d)")
 _PORT_PHRASE = re.compile(r"\bport(?: number)?\s{0,3}[:=#]?\s{0,3}(-?\d{1,9})\b", re.I)
 _BARE_HOST = re.compile(
     r"(?<![\w.:\-])(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|::1|0\.0\.0\.0)(?![\w.:\-])",
@@ -291,13 +292,13 @@ def parse(text: str) -> Target:
                     port_raw = m.group(2)
                 break
     if port_raw is None:
-        m = _PORT_PHRASE.search(text)
-        if m:
-            port_raw = m.group(1)
+        phrase = _PORT_PHRASE.search(text)
+        if phrase:
+            port_raw = phrase.group(1)
     if host is None:
-        m = _BARE_HOST.search(text)
-        if m:
-            host = m.group(1)
+        bare = _BARE_HOST.search(text)
+        if bare:
+            host = bare.group(1)
 
     for m in _DIALLED.finditer(text):
         addr = m.group(1) or m.group(2) or m.group(3)

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+from assistant.cli import Env
 from assistant.errors import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, RuleFileError, UserError
 from assistant.paths import data_dir
 
@@ -22,9 +23,9 @@ def _rule_dirs(extra: list[str], environ: dict[str, str]) -> list[Path]:
     return dirs + [Path(d) for d in extra]
 
 
-def main(argv: list[str], env: object) -> int:
-    environ: dict[str, str] = getattr(env, "environ")
-    out = getattr(env, "stdout")
+def main(argv: list[str], env: Env) -> int:
+    environ = env.environ
+    out = env.stdout
     if argv[0] == "rules":
         p = _Parser(prog="assistant rules")
         sub = p.add_subparsers(dest="cmd", required=True)

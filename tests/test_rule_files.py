@@ -9,8 +9,8 @@ import pytest
 from assistant.engine.driver import Compiled
 from assistant.engine.loader import load_rules, rule_files
 from assistant.engine.ruletests import find_test_files, load_cases, run_case
-from assistant.kb import load_entries
 from assistant.facts.catalogue import CHECKS, PROVIDER
+from assistant.kb import load_entries
 from assistant.paths import data_dir
 
 RULES = data_dir("rules")

@@ -149,7 +149,9 @@ def test_proxy_bypassed_by_no_proxy(server) -> None:
 def test_privileged_port_as_unprivileged_user() -> None:
     if os.geteuid() == 0:
         pytest.skip("runs as root: covered by the namespace test that drops privileges")
-    if int(open("/proc/sys/net/ipv4/ip_unprivileged_port_start").read()) <= 80:
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as fh:
+        start = int(fh.read())
+    if start <= 80:
         pytest.skip("this system lets everyone bind port 80")
     rep = run_cli("--ask", "Error: listen EACCES: permission denied 0.0.0.0:80", "--json").json
     assert categories(rep)[0] == "privileged-port"

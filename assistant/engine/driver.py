@@ -169,8 +169,8 @@ def _conclude(conclusions: dict[str, Conclusion], rule: Rule, body: dict[str, An
             c.fix.append(item)
     for fact in matched.values():
         if fact.get("pid") and fact.get("type") in ("listener", "near_listener"):
-            proc = {k: fact[k] for k in ("pid", "process", "cmdline", "user") if k in fact}
-            proc["name"] = proc.pop("process", None)
+            proc: dict[str, Any] = {k: fact[k] for k in ("pid", "cmdline", "user") if k in fact}
+            proc["name"] = fact.get("process")
             if all(p["pid"] != proc["pid"] for p in c.processes):
                 c.processes.append(proc)
 

@@ -424,7 +424,8 @@ def _apply_override(ov: Any, rules: dict[str, Rule], probs: Problems, at: tuple[
     rid = ov["id"]
     for key in ov:
         if key not in OVERRIDE_KEYS:
-            probs.add(at + (key,), rid, str(key), f"unknown override key ({', '.join(sorted(OVERRIDE_KEYS))})")
+            probs.add(at + (key,), rid, str(key),
+                      f"unknown override key ({', '.join(sorted(OVERRIDE_KEYS))})")
     if rid not in rules:
         probs.add(at + ("id",), rid, "id", "overrides a rule that no loaded file defines")
         return

@@ -10,6 +10,7 @@ the driver between rounds.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import sys
@@ -117,8 +118,7 @@ class Session:
     def clear(self) -> None:
         with _lock:
             for body in reversed(self._asserted):
-                try:
+                # Best effort: the sid is reused, a fact that will not go is harmless.
+                with contextlib.suppress(Exception):
                     _get_host().retract_fact(self.ruleset, body)
-                except Exception:  # noqa: BLE001 - best effort; the sid is reused
-                    pass
         self._asserted.clear()

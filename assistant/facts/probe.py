@@ -45,7 +45,7 @@ def connect(address: str, port: int, timeout: float) -> tuple[str, int, str | No
         result, err = "refused", exc.strerror
     except ConnectionResetError as exc:
         result, err = "reset", exc.strerror
-    except socket.timeout:
+    except TimeoutError:
         result, err = "timeout", f"no answer in {timeout:g} s"
     except OSError as exc:
         unreachable = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import psutil
@@ -21,14 +22,11 @@ def describe(pid: int | None) -> dict[str, Any]:
     except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
         return out
     for key, getter in (("process", proc.name), ("user", proc.username), ("status", proc.status)):
-        try:
+        # AccessDenied, NoSuchProcess, ZombieProcess, unknown uid: leave it out.
+        with contextlib.suppress(psutil.Error, OSError, KeyError):
             out[key] = getter()
-        except (psutil.Error, OSError, KeyError):
-            pass  # AccessDenied, NoSuchProcess, ZombieProcess, unknown uid
-    try:
+    with contextlib.suppress(psutil.Error, OSError):
         # Command lines can carry passwords (`--password=...`): redact, bound.
         out["cmdline"] = clean(" ".join(proc.cmdline()))[:300]
-    except (psutil.Error, OSError):
-        pass
     out["stopped"] = out.get("status") in STOPPED
     return out

@@ -66,9 +66,7 @@ def relation(listen_addr: str, listen_family: int, dials: Iterable[str], v6only:
     for dial in dials:
         any_dial = True
         dial_family = family_of(dial)
-        if listen_addr == dial:
-            rel = "accepts"
-        elif is_wildcard(listen_addr) and listen_family == dial_family:
+        if listen_addr == dial or is_wildcard(listen_addr) and listen_family == dial_family:
             rel = "accepts"
         elif is_wildcard(listen_addr) and listen_family == 6 and dial_family == 4:
             # `::` takes IPv4 too unless the socket set IPV6_V6ONLY, which

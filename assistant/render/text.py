@@ -36,7 +36,7 @@ def _paragraphs(text: str, width: int, indent: str) -> list[str]:
     out: list[str] = []
     for block in text.split("\n\n"):
         lines = block.splitlines()
-        if any(l.lstrip()[:2] in ("- ", "* ") or l.lstrip()[:1].isdigit() for l in lines[1:]):
+        if any(ln.lstrip()[:2] in ("- ", "* ") or ln.lstrip()[:1].isdigit() for ln in lines[1:]):
             for line in lines:
                 out += _wrap(line.strip(), width, indent, indent + "   ")
         else:

@@ -1,0 +1,76 @@
+"""House rules that keep the layers clean, plus lint and types."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "assistant"
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize("module,allowed", [
+    ("durable", {"engine/runtime.py"}),
+    ("psutil", {"facts/"}),
+    ("prompt_toolkit", {"repl.py"}),
+])
+def test_only_one_layer_imports(module: str, allowed: set[str]) -> None:
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).as_posix()
+        if module in imports_of(path):
+            assert any(rel == a or rel.startswith(a) for a in allowed if a.endswith("/")) or \
+                rel in allowed, f"{rel} imports {module}"
+
+
+def test_ask_does_not_load_the_repl_or_slow_modules_it_does_not_need() -> None:
+    code = ("import sys, io\nfrom assistant.cli import main, Env\n"
+            "main(['--ask', 'cannot connect to 127.0.0.1:62893', '--json'], "
+            "Env(stdout=io.StringIO(), stdin=io.StringIO()))\n"
+            "import json; print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    mods = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert "prompt_toolkit" not in mods
+    assert "assistant.repl" not in mods
+
+
+def test_import_is_cheap_and_side_effect_free() -> None:
+    code = ("import sys; import assistant.cli, assistant.session, assistant.symptoms; "
+            "print('durable' in sys.modules, 'psutil' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def _tool(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    if not path.exists() and shutil.which(name) is None:
+        pytest.skip(f"{name} is not installed")
+    return str(path) if path.exists() else str(shutil.which(name))
+
+
+def test_ruff() -> None:
+    root = PKG.parent
+    proc = subprocess.run([_tool("ruff"), "check", "assistant", "tests", "dev.py", "benchmarks"],
+                          cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy() -> None:
+    proc = subprocess.run([_tool("mypy"), "assistant"], cwd=PKG.parent, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
