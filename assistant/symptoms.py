@@ -59,13 +59,13 @@ _ERRORS: list[tuple[str, re.Pattern[str]]] = [
     ("unresolved", re.compile(
         r"ENOTFOUND|EAI_AGAIN|could not resolve host|name or service not known|"
         r"nodename nor servname|no such host|could not translate host name|UnknownHostException|"
-        r"unknown mysql server host|ERR_NAME_NOT_RESOLVED|temporary failure in name resolution|"
+        r"unknown (?:mysql |mariadb )?server host|ERR_NAME_NOT_RESOLVED|temporary failure in name resolution|"
         r"getaddrinfo failed|\b11001\b|unable to resolve host|trouble finding that site|"
         r"no address associated with hostname|Name does not resolve|failed to resolve", re.I)),
     ("refused", re.compile(
         r"ECONNREFUSED|connection refused|actively refused|\b10061\b|ERR_CONNECTION_REFUSED|"
         r"refused to connect|couldn't connect to server|curl: \(7\)|unable to connect|"
-        r"can.t establish a connection|can't connect to mysql server|Errno 111\b|Error 111\b|"
+        r"can.t establish a connection|can't connect to (?:mysql |mariadb )?server|Errno 111\b|Error 111\b|"
         r"\(111\)|could not connect to redis|ConnectException|connect: connection refused|"
         r"Connection to \S{1,255} refused|upstream connect error|\brefused\b", re.I)),
     ("timeout", re.compile(
@@ -150,8 +150,8 @@ _EXPLICIT: list[tuple[re.Pattern[str], int, int | None]] = [
                 r"connections on port (-?\d{1,9})"), 1, 2),
     (re.compile(r"could not translate host name \"([^\"\n]{1,253})\""), 1, None),
     # mysql
-    (re.compile(r"MySQL server on '([^':\n]{1,253})(?::(\d{1,9}))?'"), 1, 2),
-    (re.compile(r"Unknown MySQL server host '([^'\n]{1,253})'"), 1, None),
+    (re.compile(r"connect to (?:MySQL |MariaDB )?server on '([^':\n]{1,253})(?::(\d{1,9}))?'"), 1, 2),
+    (re.compile(r"Unknown (?:MySQL |MariaDB )?server host '([^'\n]{1,253})'"), 1, None),
     # redis-cli and redis-py
     (re.compile(rf"Could not connect to Redis at ({_ADDR}):(\d{{1,9}})"), 1, 2),
     (re.compile(rf"Error -?\d{{1,6}} connecting to ({_ADDR}):(\d{{1,9}})"), 1, 2),

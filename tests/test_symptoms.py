@@ -295,6 +295,43 @@ def test_live_psql() -> None:
     assert (t.host, t.error, t.client) == ("localhsot", "unresolved", "psql")
 
 
+def test_live_redis_cli() -> None:
+    _need("redis-cli")
+    port = free_port()
+    t = symptoms.parse(_run(["redis-cli", "-p", str(port), "ping"]))
+    assert (t.host, t.port, t.error, t.client) == ("127.0.0.1", port, "refused", "redis-cli")
+    t = symptoms.parse(_run(["redis-cli", "-h", "localhsot", "ping"]))
+    assert (t.host, t.port, t.error, t.client) == ("localhsot", 6379, "unresolved", "redis-cli")
+
+
+def test_live_mysql_client() -> None:
+    _need("mysql")
+    port = free_port()
+    t = symptoms.parse(_run(["mysql", "-h", "127.0.0.1", "-P", str(port), "-u", "x"]))
+    # MariaDB's client names the host but not the port
+    assert (t.host, t.error, t.client) == ("127.0.0.1", "refused", "mysql")
+    assert t.port in (None, port)
+    t = symptoms.parse(_run(["mysql", "-h", "localhsot", "-P", str(port)]))
+    assert (t.host, t.error, t.client) == ("localhsot", "unresolved", "mysql")
+
+
+def test_live_go(tmp_path) -> None:
+    _need("go")
+    port = free_port()
+    src = tmp_path / "main.go"
+    src.write_text('package main\nimport ("fmt"; "net"; "os")\n'
+                   'func main() { _, err := net.Dial("tcp", os.Args[1]); fmt.Println(err) }\n')
+    env_home = {"HOME": str(tmp_path), "GOCACHE": str(tmp_path / "cache"), "GOPATH": str(tmp_path)}
+    def go(addr: str) -> str:
+        proc = subprocess.run(["go", "run", str(src), addr], capture_output=True, text=True,
+                              timeout=300, env={**os.environ, **env_home})
+        return proc.stdout + proc.stderr
+    t = symptoms.parse(go(f"[::1]:{port}"))
+    assert (t.host, t.port, t.error, t.client) == ("::1", port, "refused", "go")
+    t = symptoms.parse(go("localhsot:3000"))
+    assert (t.host, t.error, t.client) == ("localhsot", "unresolved", "go")
+
+
 def test_live_java(tmp_path) -> None:
     _need("java")
     port = free_port()
