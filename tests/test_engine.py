@@ -89,3 +89,11 @@ def test_action_errors_surface_instead_of_vanishing() -> None:
     c.session.assert_fact({"type": "target", "port": 7})
     c.session.clear()
     assert seen and "boom" in seen[0]
+
+
+def test_template_fallbacks_for_hidden_values() -> None:
+    from assistant.engine.driver import render_template
+
+    matched = {"l": {"port": 80, "pid": 0, "process": ""}}
+    text = "held by {l.process|a process} (pid {l.pid}) on {l.port}; {l.user|unknown user}; {l.cmdline}"
+    assert render_template(text, matched) == "held by a process (pid 0) on 80; unknown user; ?"

@@ -53,11 +53,16 @@ class Outcome:
 
 
 def render_template(text: str, matched: dict[str, dict[str, Any]]) -> str:
-    """Replace `{alias.field}` with matched values. No other formatting exists."""
+    """Replace `{alias.field}` (or `{alias.field|fallback}`) with matched values.
+
+    No other formatting exists: values are inserted as text, never evaluated.
+    """
 
     def sub(m: re.Match[str]) -> str:
         value = matched.get(m.group(1), {}).get(m.group(2))
-        return "?" if value is None else str(value)
+        if value is None or value == "":
+            return m.group(3) if m.group(3) is not None else "?"
+        return str(value)
 
     return TEMPLATE_REF.sub(sub, text)
 

@@ -26,7 +26,8 @@ OS_NAMES = {"linux", "macos", "windows", "any"}
 _ID = re.compile(r"[a-z0-9_\-]{1,40}(?:\.[a-z0-9_\-]{1,40}){0,6}")
 _ALIAS = re.compile(r"[a-z][a-z0-9_]{0,30}")
 _REF = re.compile(r"\$([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})")
-TEMPLATE_REF = re.compile(r"\{([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})\}")
+# `{alias.field}` or `{alias.field|text if the field is missing}`
+TEMPLATE_REF = re.compile(r"\{([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})(?:\|([^{}\n]{0,80}))?\}")
 
 
 class Problems:
@@ -329,7 +330,7 @@ def _check_templates(texts: list[Any], where: tuple[Any, ...], rid: str | None, 
         if not isinstance(text, str):
             probs.add(where, rid, fld, "must be text")
             continue
-        for alias, ref_field in TEMPLATE_REF.findall(text):
+        for alias, ref_field, _ in TEMPLATE_REF.findall(text):
             if alias not in aliases:
                 probs.add(where, rid, fld, f"{{{alias}.{ref_field}}} names an unknown alias")
             elif ref_field not in FACT_TYPES[aliases[alias]]:

@@ -45,6 +45,9 @@ def dial_addresses(ctx: Context) -> list[str]:
     if parsed is None:
         return []
     if parsed.address:
+        if parsed.wildcard:
+            # Dialling 0.0.0.0 or :: reaches this host's loopback (Linux, macOS).
+            return ["127.0.0.1" if parsed.family == 4 else "::1"]
         return [parsed.address]
     if parsed.kind != "name":
         return []
