@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import math
+import hashlib
+import json
+import os
 import re
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant import kbsearch
 from assistant.engine import yamlsafe
 from assistant.engine.loader import read_text
-from assistant.errors import RuleFileError
+from assistant.errors import RuleFileError, UserError
 from assistant.paths import data_dir
 
 ENTRY_KEYS = {"id", "question", "phrasings", "tags", "answer", "commands", "related"}
 _ID = re.compile(r"[a-z0-9][a-z0-9\-]{1,60}")
-_WORD = re.compile(r"[a-z0-9]+(?:[.:][a-z0-9]+)*")
-_STOPWORDS = ("a an the is are was be to of in on for and or my i me it do does can how what "
-              "why when which with this that there from by at as use using get")
-_STOP = frozenset(_STOPWORDS.split())
 
 
 @dataclass
@@ -33,17 +34,25 @@ class Entry:
     source: str = ""
 
 
-def tokens(text: str) -> list[str]:
-    return [t for t in _WORD.findall(text.lower()) if t not in _STOP]
+def directories(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """The built-in entries, then the directories in ASSISTANT_KB_PATH."""
+    extra = (environ or {}).get("ASSISTANT_KB_PATH", "")
+    return [data_dir("kb")] + [Path(d) for d in extra.split(os.pathsep) if d]
 
 
-def load_entries(directory: Path | None = None) -> list[Entry]:
+def entry_files(dirs: list[Path]) -> list[Path]:
+    for d in dirs:
+        if not d.is_dir():
+            raise UserError(f"knowledge-base directory {d} does not exist")
+    return [p for d in dirs for p in sorted(d.glob("*.yaml"))]
+
+
+def load_entries(dirs: list[Path] | None = None) -> list[Entry]:
     """Load and validate every entry; all problems at once (RuleFileError)."""
-    directory = directory or data_dir("kb")
     entries: list[Entry] = []
     problems: list[str] = []
     seen: dict[str, str] = {}
-    for path in sorted(directory.glob("*.yaml")):
+    for path in entry_files(dirs or [data_dir("kb")]):
         try:
             loaded = yamlsafe.load(read_text(path))
         except (OSError, yamlsafe.YamlError) as exc:
@@ -104,47 +113,79 @@ def _entry(loaded: yamlsafe.Loaded, path: str, problems: list[str]) -> Entry | N
                  commands=[dict(c) for c in cmds], related=list(d.get("related", [])), source=path)
 
 
-class Index:
-    """Field-weighted BM25 over question, phrasings, tags and answer."""
+class KnowledgeBase:
+    """Entries plus their search index."""
 
-    WEIGHTS = {"q": 3.0, "p": 2.5, "t": 2.0, "a": 1.0}
-
-    def __init__(self, entries: list[Entry]):
+    def __init__(self, entries: list[Entry], index: kbsearch.Index | None = None):
         self.entries = entries
         self.by_id = {e.id: e for e in entries}
-        self.docs: list[dict[str, float]] = []
-        df: dict[str, int] = {}
-        for e in entries:
-            tf: dict[str, float] = {}
-            for fld, text in (("q", e.question), ("p", " ".join(e.phrasings)),
-                              ("t", " ".join(e.tags)), ("a", e.answer)):
-                for tok in tokens(text):
-                    tf[tok] = tf.get(tok, 0.0) + self.WEIGHTS[fld]
-            self.docs.append(tf)
-            for tok in tf:
-                df[tok] = df.get(tok, 0) + 1
-        n = max(len(entries), 1)
-        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self.avg = sum(sum(d.values()) for d in self.docs) / n if self.docs else 1.0
+        self.index = index or kbsearch.Index.build(_fields(e) for e in entries)
 
     def search(self, text: str, limit: int = 5) -> list[tuple[Entry, float]]:
-        query = set(tokens(text))
-        if not query:
-            return []
-        k1, b = 1.2, 0.75
-        scored: list[tuple[Entry, float]] = []
-        best_possible = sum(self.idf.get(t, 0.0) for t in query) * (k1 + 1) or 1.0
-        for e, tf in zip(self.entries, self.docs, strict=True):
-            length = sum(tf.values())
-            s = 0.0
-            for t in query:
-                f = tf.get(t)
-                if f:
-                    s += self.idf[t] * f * (k1 + 1) / (f + k1 * (1 - b + b * length / self.avg))
-            if s > 0:
-                scored.append((e, s / best_possible))
-        scored.sort(key=lambda x: -x[1])
-        return scored[:limit]
+        return [(self.entries[h.index], h.score) for h in self.index.search(text, limit)]
+
+
+CACHE_VERSION = "kb-1"  # bump when the index format or the ranking's tokens change
+
+
+def cache_dir(environ: Mapping[str, str]) -> Path | None:
+    """$ASSISTANT_CACHE_DIR, else the XDG cache directory."""
+    if environ.get("ASSISTANT_CACHE_DIR"):
+        return Path(environ["ASSISTANT_CACHE_DIR"])
+    base = environ.get("XDG_CACHE_HOME") or (str(Path(environ["HOME"]) / ".cache")
+                                            if environ.get("HOME") else "")
+    return Path(base) / "assistant" if base else None
+
+
+def fingerprint(files: list[Path]) -> str:
+    """Names, sizes and modification times of the entry files: any edit changes it."""
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    for p in files:
+        st = p.stat()
+        h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:32]
+
+
+def load(dirs: list[Path] | None = None, cache: Path | None = None) -> KnowledgeBase:
+    """The knowledge base, from the cache when no entry file changed.
+
+    A cache is written only after every entry validated, so a cache hit is
+    a validated knowledge base. Without a usable cache directory, it builds.
+    """
+    dirs = dirs or [data_dir("kb")]
+    files = entry_files(dirs)
+    path = cache / f"{fingerprint(files)}.json" if cache else None
+    if path is not None and path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            entries = [Entry(**e) for e in data["entries"]]
+            return KnowledgeBase(entries, kbsearch.Index.from_data(data["index"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a damaged cache is rebuilt below
+    kb = KnowledgeBase(load_entries(dirs))
+    if path is not None:
+        _write_cache(path, kb)
+    return kb
+
+
+def _write_cache(path: Path, kb: KnowledgeBase) -> None:
+    data = {"entries": [asdict(e) for e in kb.entries], "index": kb.index.to_data()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+        for old in path.parent.glob("*.json"):
+            if old != path and old.stat().st_mtime < path.stat().st_mtime - 3600:
+                old.unlink(missing_ok=True)  # other fingerprints, over an hour old
+    except OSError:
+        pass  # no cache is slower, not wrong
+
+
+def _fields(e: Entry) -> dict[str, str]:
+    return {"question": e.question, "phrasings": "\n".join(e.phrasings), "tags": " ".join(e.tags),
+            "answer": e.answer}
 
 
 def entry_json(e: Entry) -> dict[str, Any]:

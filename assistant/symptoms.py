@@ -312,13 +312,13 @@ def parse(text: str) -> Target:
             host = host[1:-1]
         target.host = host if host else None
     if target.host is not None:
-        target.parsed = _parse_target_host(target.host)
+        target.parsed = parse_target_host(target.host)
     if target.scheme is None and target.client in ("chrome", "firefox"):
         target.scheme = "http"
     return target
 
 
-def _parse_target_host(host: str) -> Host:
+def parse_target_host(host: str) -> Host:
     """parse_host, except that a near-miss of a local address is kept for the
     host-typo rule (`127.0.0.0.1` deserves "did you mean", not a usage error)."""
     try:
@@ -334,7 +334,7 @@ def with_answers(target: Target, answers: dict[str, str]) -> Target:
     if "host" in answers and answers["host"].strip():
         host = strip_control(answers["host"]).strip().strip("[]")
         target.host = host
-        target.parsed = _parse_target_host(host)
+        target.parsed = parse_target_host(host)
         target.assumed_host = False
     if "port" in answers and answers["port"].strip():
         target.port = _check_port(answers["port"].strip())

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TextIO
 
 from assistant.cli import Env
-from assistant.errors import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, RuleFileError, UserError
+from assistant.errors import EXIT_OK, EXIT_PROBLEM, RuleFileError, UserError
 from assistant.paths import data_dir
 
 
@@ -40,11 +42,13 @@ def main(argv: list[str], env: Env) -> int:
     p = _Parser(prog="assistant kb")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list")
-    sub.add_parser("check")
+    ck = sub.add_parser("check")
+    ck.add_argument("dirs", nargs="*", metavar="DIR", help="entry directories (default: all)")
     se = sub.add_parser("search")
     se.add_argument("text", nargs="+")
+    se.add_argument("--limit", type=int, default=5)
     args = p.parse_args(argv[1:])
-    return _kb(args, out)
+    return _kb(args, out, environ)
 
 
 def _load(dirs: list[Path]):  # type: ignore[no-untyped-def]
@@ -115,19 +119,30 @@ def _rules(args: argparse.Namespace, dirs: list[Path], out) -> int:  # type: ign
     return EXIT_PROBLEM if failed else EXIT_OK
 
 
-def _kb(args: argparse.Namespace, out) -> int:  # type: ignore[no-untyped-def]
-    from assistant.kb import Index, load_entries
+def _kb(args: argparse.Namespace, out: TextIO, environ: Mapping[str, str]) -> int:
+    from assistant import kb
 
-    entries = load_entries()
-    if args.cmd == "list":
-        for e in entries:
-            out.write(f"{e.id:<34} {e.question}\n")
-    elif args.cmd == "check":
+    if args.cmd == "check":
+        # Full validation, never the cache: schema, unique ids, links, and
+        # every kb id a rule names.
+        dirs = [Path(d) for d in args.dirs] or kb.directories(environ)
+        entries = kb.load_entries(dirs)
+        ids = {e.id for e in (kb.load_entries(kb.directories(environ)) if args.dirs else entries)}
+        problems = [f"{r.source}: {r.id}: kb: unknown knowledge-base id {k!r}"
+                    for r in _load(_rule_dirs([], dict(environ))).rules for s in r.steps
+                    if "conclude" in s for k in s["conclude"]["kb"] if k not in ids]
+        if problems:
+            raise RuleFileError(problems)
         out.write(f"{len(entries)} entries: ok\n")
+        return EXIT_OK
+    base = kb.load(kb.directories(environ), cache=kb.cache_dir(environ))
+    if args.cmd == "list":
+        for e in base.entries:
+            out.write(f"{e.id:<34} {e.question}\n")
     else:
-        for e, score in Index(entries).search(" ".join(args.text)):
+        hits = base.search(" ".join(args.text), limit=args.limit)
+        if not hits:
+            out.write("no entry matches\n")
+        for e, score in hits:
             out.write(f"{score:5.2f}  {e.id:<32} {e.question}\n")
     return EXIT_OK
-
-
-__all__ = ["main", "EXIT_USAGE"]

@@ -94,6 +94,8 @@ def _convert(node: yaml.Node, path: Path, depth: int, marks: dict[Path, tuple[in
                 raise YamlError(f"duplicate key {key!r}", key_node.start_mark.line + 1,
                                 key_node.start_mark.column + 1)
             out[key] = _convert(value_node, path + (key,), depth + 1, marks, counter, constructor)
+            # Errors about a field point at its key, where a reader looks.
+            marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(v, path + (i,), depth + 1, marks, counter, constructor)

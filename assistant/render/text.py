@@ -11,6 +11,7 @@ MARKS = {"ok": "✓", "warning": "!", "problem": "✗", "unknown": "?"}
 SEV_MARK = {"problem": "✗", "warning": "!", "info": "✓"}
 COLORS = {"ok": "32", "warning": "33", "problem": "31", "unknown": "90", "info": "32",
           "bold": "1", "dim": "2"}
+EXAMPLES = {"host": "localhost", "port": "3000", "topic": "ID"}
 OS_ORDER = {"linux": ("linux", "macos", "windows"), "darwin": ("macos", "linux", "windows"),
             "win32": ("windows", "linux", "macos")}
 
@@ -84,24 +85,40 @@ def render(report: Report, color: bool = False, width: int = 80,
         out.append("")
         out += _wrap("No cause found from the checks above. "
                      "Try `assistant --ask` with the exact error message.", width, "")
-    for a in report.answers:
+    topic = next((q for q in report.questions if q.id == "topic"), None)
+    if topic is not None and report.answers:
         out.append("")
-        out.append(s(a.question, "bold") + s(f"  [kb: {a.kb}]", "dim"))
-        out += _paragraphs(a.answer, width, "  ")
-        if a.commands:
+        out.append(s("Did you mean", "bold"))
+        for a in report.answers:
+            out += _wrap(f"- {a.question}  [{a.kb}]", width, "  ", "    ")
+        out += _wrap("Answer with --answer topic=ID, or rephrase the question.", width, "  ")
+        return "\n".join(out).lstrip("\n") + "\n"
+    for n, a in enumerate(report.answers):
+        if n == 0:
             out.append("")
-        for c in a.commands:
-            out += _wrap(f"{c['os']:<8} {c['command']}", width, "    ", " " * 13)
-            if c.get("why"):
-                out += [s(line, "dim") for line in _wrap(f"# {c['why']}", width, " " * 13)]
-        if a.related:
-            out += _wrap("Related: " + ", ".join(a.related), width, "  ")
+            out += [s(line, "bold") for line in _wrap(f"{a.question}  [kb: {a.kb}]", width, "", "  ")]
+            out += _paragraphs(a.answer, width, "  ")
+            if a.commands:
+                out.append("")
+            for c in a.commands:
+                out += _wrap(f"{c['os']:<8} {c['command']}", width, "    ", " " * 13)
+                if c.get("why"):
+                    out += [s(line, "dim") for line in _wrap(f"# {c['why']}", width, " " * 13)]
+            if a.related:
+                out += _wrap("Related: " + ", ".join(a.related), width, "  ")
+        else:
+            if n == 1:
+                out.append("")
+                out.append(s("Also relevant", "bold"))
+            out += _wrap(f"- {a.question}  [{a.kb}]", width, "  ", "    ")
     if report.questions:
         out.append("")
         out.append(s("I need to know", "bold"))
         for q in report.questions:
             choices = f" [{' / '.join(q.choices)}]" if q.choices else ""
             out += _wrap(f"? ({q.id}) {q.text}{choices}", width, "  ")
-        out += _wrap("Answer with --answer ID=VALUE, e.g. --answer host=localhost --answer port=3000",
-                     width, "  ")
+        ids = [q.id for q in report.questions if q.id != "topic" or q.choices]
+        if ids:
+            example = " ".join(f"--answer {i}={EXAMPLES.get(i, 'VALUE')}" for i in ids)
+            out += _wrap(f"Answer with {example}", width, "  ")
     return "\n".join(out).lstrip("\n") + "\n"

@@ -1,0 +1,271 @@
+"""Ranking knowledge-base entries for a question.
+
+BM25 per field over four weighted fields (question, phrasings, tags,
+answer), the weights applied after saturation, so a word in an entry's
+question counts three times the same word in its answer however often the
+answer repeats it. Words are stemmed (Snowball), word pairs from the question,
+phrasings and tags count as terms of their own (so "address already in use"
+beats its words scattered), and unknown query words are matched fuzzily
+through rapidfuzz ("diference", "adress").
+
+The score returned is a confidence in 0..1: how much of the query's weight
+the entry covers. The index is plain data, so it can be cached as JSON.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+FIELD_WEIGHTS = {"question": 3.0, "phrasings": 2.5, "tags": 2.0, "answer": 1.0}
+PAIR_FIELDS = ("question", "phrasings", "tags")
+PAIR_WEIGHT = 0.5     # weight of a word pair relative to a word
+K1, B = 1.2, 0.75
+FUZZY_CUTOFF = 82.0   # rapidfuzz ratio (0-100) for a typo to count as the word
+FUZZY_WEIGHT = 0.8
+SYNONYM_WEIGHT = 0.7
+NUMBER_WEIGHT = 0.7
+TITLE_BONUS = 0.5     # share of the top score added when the question/phrasings/tags cover the query
+
+_TOKEN = re.compile(r"::1|[a-z0-9_]+(?:[.:][a-z0-9_]+)*")
+_STOPWORDS = ("a an the is are was were be been to of in on for and or my me i it its do does did "
+              "can could how what whats why when which who with this that there from by at as use "
+              "using get just so if then than into about any some your you we our us will would "
+              "should am im not no also "
+              # filler that carries no topic
+              "exactly just stuff thing things really actually basically please help weird "
+              "tell explain anyone someone something keep keeps ok okay now")
+STOP = frozenset(_STOPWORDS.split())
+# A few words users say where entries say another (stems on both sides).
+# Contractions, with and without the apostrophe, as people type them.
+_CONTRACTIONS = {"can't": "cannot", "cant": "cannot", "won't": "not", "wont": "not",
+                 "doesn't": "not", "doesnt": "not", "isn't": "not", "isnt": "not",
+                 "don't": "not", "dont": "not", "didn't": "not", "didnt": "not",
+                 "couldn't": "cannot", "couldnt": "cannot", "aren't": "not", "wasn't": "not"}
+_CONTRACTION = re.compile(r"\b(" + "|".join(re.escape(k) for k in _CONTRACTIONS) + r")\b")
+_SYNONYMS = {
+    "kill": ("stop",), "busy": ("use",), "taken": ("use",), "occupied": ("use",),
+    "pc": ("machine",), "computer": ("machine",), "laptop": ("machine",), "macbook": ("mac",),
+    "app": ("application", "server"), "site": ("web",), "website": ("web",),
+    "diff": ("difference",), "vs": ("difference",), "versus": ("difference",),
+    "secure": ("safe",), "safety": ("safe",), "expose": ("reach",), "stuck": ("hang",),
+    "freeze": ("hang",), "mistype": ("typo",), "misspell": ("typo",), "wrong": ("typo",),
+    "dev": ("development",), "devs": ("development", "developer"), "security": ("safe",),
+    "risk": ("safe",), "dangerous": ("safe",), "hold": ("use",), "holds": ("use",),
+    "prod": ("production",), "wifi": ("network",), "lan": ("network",),
+    # people and devices other than this machine
+    "friend": ("other", "remote"), "colleague": ("other", "remote"), "coworker": ("other", "remote"),
+    "teammate": ("other", "remote"), "phone": ("device", "remote"), "tablet": ("device", "remote"),
+    # threats
+    "malware": ("safe",), "attack": ("safe",), "attacker": ("safe",), "hacker": ("safe",),
+    "exploit": ("safe",), "vulnerable": ("safe",),
+    # frameworks and servers people name instead of "server" or "app"
+    "express": ("server",), "flask": ("server",), "django": ("server",), "rails": ("server",),
+    "react": ("app",), "vite": ("dev",), "next": ("dev",), "nginx": ("server",),
+    "apache": ("server",), "uvicorn": ("server",), "gunicorn": ("server",), "spring": ("server",),
+    "postgres": ("database",), "postgresql": ("database",), "mysql": ("database",),
+    "mongo": ("database",), "mongodb": ("database",), "redis": ("database",),
+    # troubleshooting words
+    "troubleshoot": ("debug",), "diagnose": ("debug",), "fix": ("debug",),
+    "beginner": ("mistake", "common"), "newbie": ("mistake", "common"), "pitfall": ("mistake",),
+}
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    if not word.isalpha():
+        return word
+    return _stemmer().stemWord(word)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    text = _CONTRACTION.sub(lambda m: " " + _CONTRACTIONS[m.group(1)] + " ", text.lower().replace("’", "'"))
+    out: list[str] = []
+    for t in _TOKEN.findall(text):
+        if t in STOP or (len(t) == 1 and t.isalpha()):
+            continue
+        out.append(stem(t))
+        klass = _number_class(t)
+        if klass:
+            out.append(klass)
+    return out
+
+
+def _number_class(token: str) -> str | None:
+    """A class word for specific numbers, so "127.0.1.1" finds text about other
+    loopback addresses and "54231" finds text about dynamic ports."""
+    if token.startswith("127.") and token != "127.0.0.1" and token.count(".") == 3:
+        return "127.x.x.x"
+    if token.isdigit() and 49152 <= int(token) <= 65535:
+        return "dynamic"
+    return None
+
+
+def pairs(ws: list[str]) -> list[str]:
+    return [f"{a}_{b}" for a, b in zip(ws, ws[1:], strict=False)]
+
+
+SYNONYMS = {stem(k): tuple(stem(v) for v in vs) for k, vs in _SYNONYMS.items()}
+
+
+@dataclass
+class Hit:
+    index: int
+    score: float  # confidence 0..1
+
+
+class Index:
+    """Per-field inverted index.
+
+    Postings are stored flat, `term -> [doc, tf_question, tf_phrasings,
+    tf_tags, tf_answer, doc, ...]`, exactly as cached in JSON, and decoded
+    per term only when a query uses it: loading a cached index of thousands
+    of entries costs a JSON parse, not a rebuild.
+    """
+
+    FIELDS = tuple(FIELD_WEIGHTS)
+    STRIDE = 1 + len(FIELD_WEIGHTS)
+
+    def __init__(self, postings: dict[str, list[int]], lengths: list[list[int]]):
+        self.flat = postings
+        self.lengths = lengths
+        self.n = max(len(lengths), 1)
+        self.avg = [max(sum(doc[f] for doc in lengths) / self.n, 1.0)
+                    for f in range(len(self.FIELDS))]
+        self.default_idf = math.log(1 + (self.n + 0.5) / 0.5)  # a word no entry has
+        self._decoded: dict[str, dict[int, list[int]]] = {}
+        self._vocab: list[str] | None = None
+
+    def __contains__(self, term: str) -> bool:
+        return term in self.flat
+
+    def docs(self, term: str) -> dict[int, list[int]]:
+        """doc -> term frequency per field, for one term (decoded once)."""
+        got = self._decoded.get(term)
+        if got is None:
+            flat, k = self.flat[term], self.STRIDE
+            got = {flat[i]: flat[i + 1:i + k] for i in range(0, len(flat), k)}
+            self._decoded[term] = got
+        return got
+
+    def idf(self, term: str) -> float:
+        df = len(self.flat[term]) // self.STRIDE if term in self.flat else 0
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    @classmethod
+    def build(cls, docs: Iterable[dict[str, str]]) -> Index:
+        postings: dict[str, dict[int, list[int]]] = {}
+        lengths: list[list[int]] = []
+        nf = len(cls.FIELDS)
+        for i, fields in enumerate(docs):
+            doc_len = [0] * nf
+            for f, name in enumerate(cls.FIELDS):
+                ws = words(fields.get(name, ""))
+                terms = ws + (pairs(ws) if name in PAIR_FIELDS else [])
+                for term in terms:
+                    postings.setdefault(term, {}).setdefault(i, [0] * nf)[f] += 1
+                doc_len[f] = len(ws)
+            lengths.append(doc_len)
+        flat = {t: [x for d, tf in p.items() for x in [d, *tf]] for t, p in postings.items()}
+        return cls(flat, lengths)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"postings": self.flat, "lengths": self.lengths}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Index:
+        return cls(data["postings"], data["lengths"])
+
+    # -- query side -----------------------------------------------------------
+    def _groups(self, query: list[str]) -> list[dict[str, float]]:
+        """One group of alternatives per query word (itself, synonyms, fuzzy
+        matches) and per word pair. A document scores the best of each group,
+        so a word never counts twice through its synonyms."""
+        groups: list[dict[str, float]] = []
+        for tok in dict.fromkeys(query):
+            group: dict[str, float] = {}
+            if tok in self:
+                # Port numbers in a question are mostly examples ("port 8080"),
+                # rarely the topic: let them count, but less than words.
+                group[tok] = NUMBER_WEIGHT if tok.isdigit() else 1.0
+            for syn in SYNONYMS.get(tok, ()):
+                if syn in self:
+                    group.setdefault(syn, SYNONYM_WEIGHT)
+            if tok not in self and len(tok) >= 5 and tok.isalpha():
+                for word, score in self._fuzzy(tok):
+                    group.setdefault(word, FUZZY_WEIGHT * score / 100.0)
+            if group:
+                groups.append(group)
+        for pair in dict.fromkeys(pairs(query)):
+            if pair in self:
+                groups.append({pair: PAIR_WEIGHT})
+        return groups
+
+    def _fuzzy(self, tok: str) -> list[tuple[str, float]]:
+        from rapidfuzz import fuzz, process
+
+        if self._vocab is None:
+            self._vocab = [t for t in self.flat if len(t) >= 4 and "_" not in t]
+        found = process.extract(tok, self._vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF,
+                                limit=2)
+        return [(word, float(score)) for word, score, _ in found]
+
+    def _bm25f(self, term: str, doc: int, tf: list[int]) -> float:
+        # BM25 per field, weighted after saturation: a word in the question
+        # counts three times a word in the answer, however often the answer
+        # repeats it.
+        total = 0.0
+        for f, name in enumerate(self.FIELDS):
+            if tf[f]:
+                norm = 1 - B + B * self.lengths[doc][f] / self.avg[f]
+                total += FIELD_WEIGHTS[name] * tf[f] * (K1 + 1) / (tf[f] + K1 * norm)
+        return self.idf(term) * total
+
+    def search(self, text: str, limit: int = 5) -> list[Hit]:
+        query = words(text)
+        groups = self._groups(query)
+        if not groups:
+            return []
+        scores: dict[int, float] = {}
+        covered: dict[int, float] = {}
+        titled: dict[int, float] = {}
+        for group in groups:
+            best: dict[int, tuple[float, float, bool]] = {}
+            for term, qweight in group.items():
+                idf = self.idf(term)
+                for doc, tf in self.docs(term).items():
+                    value = qweight * self._bm25f(term, doc, tf)
+                    if doc not in best or value > best[doc][0]:
+                        best[doc] = (value, qweight * idf, bool(tf[0] or tf[1] or tf[2]))
+            is_pair = "_" in next(iter(group))
+            for doc, (value, weight, in_title) in best.items():
+                scores[doc] = scores.get(doc, 0.0) + value
+                if not is_pair:
+                    covered[doc] = covered.get(doc, 0.0) + weight
+                    if in_title:
+                        titled[doc] = titled.get(doc, 0.0) + weight
+        # Confidence: the share of the query's word weight the entry matches.
+        # Words no entry knows weigh as much as the rarest word, so off-topic
+        # text ("how do I bake bread") stays below the answer threshold.
+        total = sum(self.idf(t) if t in self else self.default_idf for t in set(query)) or 1.0
+        # An entry whose question, phrasings or tags carry the query's words is
+        # what a person scanning the FAQ would pick: reward that coverage.
+        top = max(scores.values())
+        for doc in scores:
+            scores[doc] += TITLE_BONUS * top * titled.get(doc, 0.0) / total
+        ranked = sorted(scores.items(), key=lambda x: -x[1])[:limit]
+        # Words matched only in the answer count half: answers mention much
+        # in passing that the entry is not about.
+        return [Hit(doc, min(1.0, (titled.get(doc, 0.0) + covered.get(doc, 0.0)) / (2 * total)))
+                for doc, _ in ranked]

@@ -1,0 +1,235 @@
+"""The knowledge base: contents, validation, retrieval quality, cache, CLI."""
+
+from __future__ import annotations
+
+import os
+import stat
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant import kb
+from assistant.errors import RuleFileError
+from tests.support import free_port_without_neighbours, run_cli
+
+DATA = Path(__file__).parent / "data"
+REQUIRED_IDS = """what-is-loopback dynamic-port-range open-local-web-app why-localhost-for-development
+choosing-a-port cannot-connect-checklist find-process-on-port localhost-vs-127-0-0-1
+loopback-remote-access common-port-mistakes loopback-safety loopback-in-production
+service-not-running port-in-use firewall-blocks-port ipv6-ipv4-localhost bind-address
+proxy-bypass-localhost privileged-ports stopped-process hosts-file-localhost typo-in-address"""
+REQUIRED = REQUIRED_IDS.split()
+# Labelled sets that shaped the ranking or the entries at some point, and the
+# final set written after the last change and measured once (README).
+TUNED = ["kb_questions.yaml", "kb_questions_heldout.yaml", "kb_questions_fresh.yaml",
+         "kb_questions_unseen.yaml"]
+FINAL = "kb_questions_final.yaml"
+
+
+@pytest.fixture(scope="module")
+def base() -> kb.KnowledgeBase:
+    return kb.KnowledgeBase(kb.load_entries())
+
+
+def precision_at_1(base: kb.KnowledgeBase, name: str) -> tuple[float, list[str]]:
+    items = yaml.safe_load((DATA / name).read_text())
+    misses = []
+    for it in items:
+        hits = base.search(it["q"], 1)
+        if not hits or hits[0][0].id != it["id"]:
+            misses.append(f"{it['q']!r}: got {hits[0][0].id if hits else None}, want {it['id']}")
+    return 1 - len(misses) / len(items), misses
+
+
+def test_required_ids_and_size(base: kb.KnowledgeBase) -> None:
+    ids = set(base.by_id)
+    assert set(REQUIRED) <= ids
+    assert len(ids) >= 40
+    for e in base.entries:
+        assert e.answer.strip() and e.question.strip()
+
+
+def test_labelled_questions_cover_every_entry_and_are_not_phrasings(base: kb.KnowledgeBase) -> None:
+    phrasings = {p.lower() for e in base.entries for p in e.phrasings + [e.question]}
+    seen: set[str] = set()
+    count = 0
+    for name in TUNED:
+        for it in yaml.safe_load((DATA / name).read_text()):
+            assert it["id"] in base.by_id, it
+            assert it["q"].lower() not in phrasings, f"{it['q']!r} is an entry's own phrasing"
+            seen.add(it["id"])
+            count += 1
+    assert count >= 60 and seen == set(base.by_id)
+
+
+def test_retrieval_precision_at_1(base: kb.KnowledgeBase, capsys: pytest.CaptureFixture[str]) -> None:
+    total = hits = 0
+    report = []
+    for name in TUNED:
+        p, misses = precision_at_1(base, name)
+        n = len(yaml.safe_load((DATA / name).read_text()))
+        total += n
+        hits += round(p * n)
+        report.append(f"{name}: {p:.3f} ({n} questions)")
+    overall = hits / total
+    with capsys.disabled():
+        print(f"\nKB precision@1 on {total} labelled questions: {overall:.3f}; " + "; ".join(report))
+    assert overall >= 0.9, "\n".join(report)
+
+
+def test_final_unseen_set_does_not_regress(base: kb.KnowledgeBase,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    p, misses = precision_at_1(base, FINAL)
+    with capsys.disabled():
+        print(f"\nKB precision@1 on the final unseen set: {p:.3f}")
+    assert p >= 0.7, "\n".join(misses)
+
+
+def test_typos_and_paraphrases(base: kb.KnowledgeBase) -> None:
+    assert base.search("wat is the diference betwen localhost and 127.0.0.1", 1)[0][0].id == \
+        "localhost-vs-127-0-0-1"
+    assert base.search("EADDRINUSE adress alredy in use", 1)[0][0].id == "port-in-use"
+
+
+def test_answer_kind_and_exit_code() -> None:
+    r = run_cli("--ask", "can my phone reach 127.0.0.1 on my laptop?", "--json")
+    assert r.code == 0
+    rep = r.json
+    assert rep["kind"] == "answer"
+    assert rep["answers"][0]["kb"] == "loopback-remote-access"
+    assert 0 < rep["answers"][0]["score"] <= 1
+
+
+def test_weak_match_offers_did_you_mean_and_topic_answer_completes_it() -> None:
+    r = run_cli("--ask", "how old is the universe", "--json")
+    rep = r.json
+    assert r.code == 3 and rep["kind"] == "needs-input"
+    topic = rep["questions"][0]
+    assert topic["id"] == "topic"
+    if topic["choices"]:  # a weak match: the choices are kb ids
+        assert [a["kb"] for a in rep["answers"]] == topic["choices"]
+    r = run_cli("--ask", "how old is the universe", "--answer", "topic=port-zero", "--json")
+    assert r.code == 0 and r.json["answers"][0]["kb"] == "port-zero"
+    r = run_cli("--ask", "x", "--answer", "topic=no-such-entry")
+    assert r.code == 2 and "no-such-entry" in r.err
+
+
+def test_off_topic_question_is_not_answered() -> None:
+    r = run_cli("--ask", "what is a monad?", "--json")
+    assert r.code == 3
+    assert r.json["answers"] == []
+    assert r.json["questions"][0]["id"] == "topic"
+
+
+def test_question_with_live_symptom_gets_diagnosis_and_answer() -> None:
+    port = free_port_without_neighbours()
+    r = run_cli("--ask", f"what should I do if I can't connect to 127.0.0.1:{port}?", "--json")
+    rep = r.json
+    assert rep["kind"] == "diagnosis" and r.code == 1
+    assert rep["diagnoses"][0]["category"] == "nothing-listening"
+    assert "cannot-connect-checklist" in [a["kb"] for a in rep["answers"]]
+
+
+def test_text_rendering_of_an_answer() -> None:
+    r = run_cli("--ask", "how do I find which app uses a port?")
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert lines[0].startswith("How do I find out which process")
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    assert any(line.lstrip().startswith("linux ") for line in lines)
+    assert any(line.lstrip().startswith("windows ") for line in lines)
+    assert any("Related:" in line for line in lines)
+
+
+def write_entry(d: Path, name: str, body: str) -> Path:
+    p = d / f"{name}.yaml"
+    p.write_text(textwrap.dedent(body))
+    return p
+
+
+def test_validation_reports_every_problem_with_positions(tmp_path: Path) -> None:
+    write_entry(tmp_path, "good-one", """\
+        id: good-one
+        question: A question?
+        answer: An answer.
+        related: [missing-one]
+    """)
+    write_entry(tmp_path, "bad-keys", """\
+        id: bad-keys
+        question: Q?
+        answer: A.
+        colour: blue
+        commands: [{os: beos, command: x}]
+    """)
+    write_entry(tmp_path, "wrong-name", "id: other-name\nquestion: Q?\nanswer: A.\n")
+    (tmp_path / "evil.yaml").write_text("!!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(RuleFileError) as exc:
+        kb.load_entries([tmp_path])
+    text = "\n".join(exc.value.problems)
+    assert "bad-keys.yaml:4:1: colour: unknown key" in text
+    assert "bad-keys.yaml:5:" in text and "commands" in text
+    assert "wrong-name.yaml:1:" in text and "must match the file name" in text
+    assert "evil.yaml:1:1" in text and "not allowed" in text
+    assert "related id 'missing-one' does not exist" in text
+
+
+def test_kb_check_cli(tmp_path: Path) -> None:
+    r = run_cli("kb", "check")
+    assert r.code == 0 and "entries: ok" in r.out
+    write_entry(tmp_path, "x-entry", "id: x-entry\nquestion: Q?\n")
+    r = run_cli("kb", "check", str(tmp_path))
+    assert r.code == 2 and "x-entry.yaml:" in r.err and "answer" in r.err
+
+
+def test_kb_check_finds_rule_kb_ids_that_do_not_exist(tmp_path: Path) -> None:
+    (tmp_path / "team.yaml").write_text(textwrap.dedent("""\
+        format: 1
+        rules:
+          - id: team.rule
+            title: T
+            category: nothing-listening
+            when: {all: [{fact: target, as: t}]}
+            then: [{conclude: {summary: x, kb: [no-such-entry]}}]
+    """))
+    r = run_cli("kb", "check", environ={"ASSISTANT_RULES_PATH": str(tmp_path), "PATH": ""})
+    assert r.code == 2 and "team.rule" in r.err and "no-such-entry" in r.err
+
+
+def test_kb_list_and_search_cli() -> None:
+    r = run_cli("kb", "list")
+    assert r.code == 0 and len(r.out.splitlines()) >= 40
+    r = run_cli("kb", "search", "proxy", "localhost")
+    assert r.code == 0 and r.out.splitlines()[0].split()[1] == "proxy-bypass-localhost"
+
+
+def test_cache_is_used_invalidated_and_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "kb"
+    src.mkdir()
+    for e in kb.entry_files([kb.data_dir("kb")])[:5]:
+        data = yaml.safe_load(e.read_text())
+        data["related"] = []  # the other entries are not copied
+        (src / e.name).write_text(yaml.safe_dump(data))
+    cache = tmp_path / "cache"
+    first = kb.load([src], cache)
+    files = list(cache.glob("*.json"))
+    assert len(files) == 1
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    calls = []
+    real = kb.load_entries
+    monkeypatch.setattr(kb, "load_entries", lambda d=None: calls.append(d) or real(d))
+    again = kb.load([src], cache)
+    assert calls == [] and [e.id for e in again.entries] == [e.id for e in first.entries]
+    assert again.search("proxy", 1) == first.search("proxy", 1)
+    # an edit invalidates it
+    target = sorted(src.glob("*.yaml"))[0]
+    target.write_text(target.read_text() + "\n")
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
+    kb.load([src], cache)
+    assert len(calls) == 1
+    # a damaged cache is rebuilt, not trusted
+    for f in cache.glob("*.json"):
+        f.write_text("{not json")
+    kb.load([src], cache)
+    assert len(calls) == 2
