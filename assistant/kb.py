@@ -114,18 +114,41 @@ def _entry(loaded: yamlsafe.Loaded, path: str, problems: list[str]) -> Entry | N
 
 
 class KnowledgeBase:
-    """Entries plus their search index."""
+    """Entries plus their search index.
 
-    def __init__(self, entries: list[Entry], index: kbsearch.Index | None = None):
-        self.entries = entries
-        self.by_id = {e.id: e for e in entries}
-        self.index = index or kbsearch.Index.build(_fields(e) for e in entries)
+    Entries loaded from the cache stay JSON text until one is needed: a
+    question touches a handful of the thousands a team may have.
+    """
+
+    def __init__(self, entries: list[Entry] | None = None, index: kbsearch.Index | None = None,
+                 raw: list[str] | None = None, ids: list[str] | None = None):
+        self._entries: list[Entry | None] = list(entries) if entries is not None \
+            else [None] * len(raw or [])
+        self._raw = raw or []
+        ids = ids if ids is not None else [e.id for e in entries or []]
+        self.ids = ids
+        self._pos = {eid: i for i, eid in enumerate(ids)}
+        self.index = index or kbsearch.Index.build(_fields(e) for e in entries or [])
+
+    def entry(self, i: int) -> Entry:
+        e = self._entries[i]
+        if e is None:
+            e = self._entries[i] = Entry(**json.loads(self._raw[i]))
+        return e
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [self.entry(i) for i in range(len(self._entries))]
+
+    def get(self, entry_id: str) -> Entry | None:
+        i = self._pos.get(entry_id)
+        return None if i is None else self.entry(i)
 
     def search(self, text: str, limit: int = 5) -> list[tuple[Entry, float]]:
-        return [(self.entries[h.index], h.score) for h in self.index.search(text, limit)]
+        return [(self.entry(h.index), h.score) for h in self.index.search(text, limit)]
 
 
-CACHE_VERSION = "kb-1"  # bump when the index format or the ranking's tokens change
+CACHE_VERSION = "kb-2"  # bump when the index format or the ranking's tokens change
 
 
 def cache_dir(environ: Mapping[str, str]) -> Path | None:
@@ -158,8 +181,8 @@ def load(dirs: list[Path] | None = None, cache: Path | None = None) -> Knowledge
     if path is not None and path.is_file():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            entries = [Entry(**e) for e in data["entries"]]
-            return KnowledgeBase(entries, kbsearch.Index.from_data(data["index"]))
+            return KnowledgeBase(index=kbsearch.Index.from_data(data["index"]),
+                                 raw=data["entries"], ids=data["ids"])
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is rebuilt below
     kb = KnowledgeBase(load_entries(dirs))
@@ -169,7 +192,8 @@ def load(dirs: list[Path] | None = None, cache: Path | None = None) -> Knowledge
 
 
 def _write_cache(path: Path, kb: KnowledgeBase) -> None:
-    data = {"entries": [asdict(e) for e in kb.entries], "index": kb.index.to_data()}
+    data = {"ids": kb.ids, "entries": [json.dumps(asdict(e)) for e in kb.entries],
+            "index": kb.index.to_data()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")

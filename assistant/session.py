@@ -161,7 +161,7 @@ class Session:
                                           "these? (answer with the id)", [e.id for e in choices])])
 
     def _topic(self, entry_id: str, echo: str) -> Report:
-        entry = self.kb().by_id.get(entry_id.strip())
+        entry = self.kb().get(entry_id.strip())
         if entry is None:
             raise InputError(f"no knowledge-base entry {entry_id.strip()!r} "
                              "(see `assistant kb list`)")

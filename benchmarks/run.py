@@ -1,4 +1,7 @@
-"""Benchmarks (not part of the test run): `python3 dev.py bench`.
+"""Benchmarks (not part of the test run): `python3 dev.py bench [latency|kb]`.
+
+kb: knowledge-base start-up and question latency at 46 and 5,000 entries
+(benchmarks/kb_scale.py).
 
 latency: wall time of `assistant --ask "cannot connect to 127.0.0.1:62893"
 --json` as a subprocess, median of N runs, next to the same interpreter's
@@ -45,5 +48,14 @@ def latency(runs: int) -> None:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
+    p.add_argument("which", nargs="*", default=["latency", "kb"], choices=["latency", "kb"])
     p.add_argument("--runs", type=int, default=21)
-    latency(p.parse_args().runs)
+    args = p.parse_args()
+    if "latency" in args.which:
+        latency(args.runs)
+    if "kb" in args.which:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import kb_scale
+
+        print()
+        kb_scale.main([46, 5000])

@@ -44,7 +44,7 @@ def precision_at_1(base: kb.KnowledgeBase, name: str) -> tuple[float, list[str]]
 
 
 def test_required_ids_and_size(base: kb.KnowledgeBase) -> None:
-    ids = set(base.by_id)
+    ids = set(base.ids)
     assert set(REQUIRED) <= ids
     assert len(ids) >= 40
     for e in base.entries:
@@ -57,11 +57,11 @@ def test_labelled_questions_cover_every_entry_and_are_not_phrasings(base: kb.Kno
     count = 0
     for name in TUNED:
         for it in yaml.safe_load((DATA / name).read_text()):
-            assert it["id"] in base.by_id, it
+            assert it["id"] in base.ids, it
             assert it["q"].lower() not in phrasings, f"{it['q']!r} is an entry's own phrasing"
             seen.add(it["id"])
             count += 1
-    assert count >= 60 and seen == set(base.by_id)
+    assert count >= 60 and seen == set(base.ids)
 
 
 def test_retrieval_precision_at_1(base: kb.KnowledgeBase, capsys: pytest.CaptureFixture[str]) -> None:
