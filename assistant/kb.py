@@ -151,15 +151,6 @@ class KnowledgeBase:
 CACHE_VERSION = "kb-2"  # bump when the index format or the ranking's tokens change
 
 
-def cache_dir(environ: Mapping[str, str]) -> Path | None:
-    """$ASSISTANT_CACHE_DIR, else the XDG cache directory."""
-    if environ.get("ASSISTANT_CACHE_DIR"):
-        return Path(environ["ASSISTANT_CACHE_DIR"])
-    base = environ.get("XDG_CACHE_HOME") or (str(Path(environ["HOME"]) / ".cache")
-                                            if environ.get("HOME") else "")
-    return Path(base) / "assistant" if base else None
-
-
 def fingerprint(files: list[Path]) -> str:
     """Names, sizes and modification times of the entry files: any edit changes it."""
     h = hashlib.sha256(CACHE_VERSION.encode())

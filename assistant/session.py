@@ -14,7 +14,7 @@ from assistant.engine.model import RuleSet
 from assistant.errors import InputError
 from assistant.facts.registry import CheckResult, Context, Fact, run_checks
 from assistant.findings import finding
-from assistant.paths import data_dir
+from assistant.paths import cache_dir, data_dir
 from assistant.redact import clean
 from assistant.report import Answer, Diagnosis, Question, Report
 
@@ -52,34 +52,37 @@ class Session:
         self.options = options or Options()
         self._compiled: Any = None
         self._ruleset: RuleSet | None = None
+        self._definitions: dict[str, Any] | None = None
         self._kb: Any = None
         self.last: Report | None = None
 
     # -- lazily loaded parts ------------------------------------------------
     def ruleset(self) -> RuleSet:
         if self._ruleset is None:
-            from assistant.engine.loader import load_rules, rule_files
+            from assistant.engine.cache import load_ruleset
+            from assistant.paths import cache_dir, rule_files
 
             paths = rule_files(data_dir("rules"))
             for d in self.options.rule_dirs:
                 if not d.is_dir():
                     raise InputError(f"rule directory {d} does not exist")
                 paths += rule_files(d)
-            self._ruleset = load_rules(paths)
+            self._ruleset, self._definitions = load_ruleset(paths, cache_dir(self.options.env))
         return self._ruleset
 
     def compiled(self) -> Any:
         if self._compiled is None:
             from assistant.engine.driver import Compiled
 
-            self._compiled = Compiled(self.ruleset())
+            ruleset = self.ruleset()
+            self._compiled = Compiled(ruleset, self._definitions)
         return self._compiled
 
     def kb(self) -> Any:
         if self._kb is None:
             from assistant import kb
 
-            self._kb = kb.load(kb.directories(self.options.env), cache=kb.cache_dir(self.options.env))
+            self._kb = kb.load(kb.directories(self.options.env), cache=cache_dir(self.options.env))
         return self._kb
 
     # -- the use case -------------------------------------------------------

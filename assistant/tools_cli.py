@@ -11,7 +11,7 @@ from typing import TextIO
 
 from assistant.cli import Env
 from assistant.errors import EXIT_OK, EXIT_PROBLEM, RuleFileError, UserError
-from assistant.paths import data_dir
+from assistant.paths import cache_dir, data_dir
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +52,8 @@ def main(argv: list[str], env: Env) -> int:
 
 
 def _load(dirs: list[Path]):  # type: ignore[no-untyped-def]
-    from assistant.engine.loader import load_rules, rule_files
+    from assistant.engine.loader import load_rules
+    from assistant.paths import rule_files
 
     for d in dirs:
         if not d.is_dir():
@@ -135,7 +136,7 @@ def _kb(args: argparse.Namespace, out: TextIO, environ: Mapping[str, str]) -> in
             raise RuleFileError(problems)
         out.write(f"{len(entries)} entries: ok\n")
         return EXIT_OK
-    base = kb.load(kb.directories(environ), cache=kb.cache_dir(environ))
+    base = kb.load(kb.directories(environ), cache=cache_dir(environ))
     if args.cmd == "list":
         for e in base.entries:
             out.write(f"{e.id:<34} {e.question}\n")

@@ -48,7 +48,7 @@ def test_listeners_and_near_from_table() -> None:
     near = near_from(table, 3002, describe)
     assert [(f["port"], f["relation"]) for f in near] == [(3000, "digit"), (3001, "digit")]
     # a process told to use 4000 on its command line but listening elsewhere
-    same = near_from(table, 4000, describe)
+    same = near_from(table, 4000, describe, mentioning={12})
     assert any(f["relation"] == "same-process" and f["port"] == 9999 for f in same)
 
 
@@ -109,3 +109,41 @@ def test_redaction() -> None:
     out = clean(text)
     for secret in ("S3cret", "p4ss", "abc", "xyz", "dXNlcjpwYXNz", "KEY123"):
         assert secret not in out
+
+
+def test_proc_net_tcp_parsing() -> None:
+    from assistant.facts.procfs import parse_listeners
+
+    v4 = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+          "timeout inode\n"
+          "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000 "
+          "       0 12345 1 0000000000000000 100 0 0 10 0\n"
+          "   1: 0100007F:1F91 0100007F:D431 01 00000000:00000000 00:00000000 00000000  1000 "
+          "       0 12346 1 0000000000000000 100 0 0 10 0\n")
+    assert parse_listeners(v4, 4) == [("127.0.0.1", 8080, 1000, 12345)]
+    v6 = ("  sl  local_address                         remote_address                        st "
+          "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+          "   0: 00000000000000000000000001000000:0BB8 00000000000000000000000000000000:0000 0A "
+          "00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0\n"
+          "   1: 0000000000000000FFFF00000100007F:0BB9 00000000000000000000000000000000:0000 0A "
+          "00000000:00000000 00:00000000 00000000     0        0 778 1 0000000000000000 100 0 0 10 0\n")
+    assert parse_listeners(v6, 6) == [("::1", 3000, 0, 777), ("127.0.0.1", 3001, 0, 778)]
+
+
+def test_procfs_agrees_with_psutil_on_this_machine(server) -> None:
+    import os
+
+    from assistant.facts import procfs, procinfo
+
+    if not procfs.available():
+        pytest.skip("no /proc/net/tcp on this system")
+    s = server("127.0.0.1")
+    rows = [r for r in procfs.listeners() if r[1] == s.port]
+    assert [(r[0], r[2]) for r in rows] == [("127.0.0.1", 4)]
+    assert procfs.pids_for_inodes([rows[0][4]]) == {rows[0][4]: s.pid}
+    mine, theirs = procfs.describe(s.pid), procinfo.describe(s.pid)
+    for key in ("pid", "process", "user", "status", "cmdline", "stopped"):
+        assert mine[key] == theirs[key], key
+    # the server's command line carries its bind address as an argument
+    assert s.pid in procfs.pids_mentioning("127.0.0.1", limit=100000)
+    assert os.getpid() not in procfs.pids_mentioning("no-such-token-xyz")

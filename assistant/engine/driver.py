@@ -16,8 +16,7 @@ from typing import Any
 from assistant.describe import fact_line
 from assistant.engine import runtime
 from assistant.engine.compiler import CATCH_ALL, compile_rules
-from assistant.engine.loader import TEMPLATE_REF
-from assistant.engine.model import Rule, RuleSet
+from assistant.engine.model import TEMPLATE_REF, Rule, RuleSet
 from assistant.facts.registry import CheckResult
 
 MAX_ROUNDS = 20
@@ -70,9 +69,9 @@ def render_template(text: str, matched: dict[str, dict[str, Any]]) -> str:
 class Compiled:
     """A rule set compiled and registered with the engine."""
 
-    def __init__(self, ruleset: RuleSet):
+    def __init__(self, ruleset: RuleSet, definitions: dict[str, Any] | None = None):
         self.rules = ruleset.enabled()
-        self.definitions = compile_rules(self.rules)
+        self.definitions = definitions if definitions is not None else compile_rules(self.rules)
         flags = "".join("1" if r.enabled else "0" for r in ruleset.rules)
         self.name = f"rs_{ruleset.digest[:16]}_{zlib.crc32(flags.encode()):08x}"
         self.firings: list[runtime.Firing] = []

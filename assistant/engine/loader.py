@@ -13,7 +13,17 @@ from typing import Any
 
 from assistant.categories import CATEGORIES, SEVERITIES
 from assistant.engine import yamlsafe
-from assistant.engine.model import OPERATORS, Pattern, Ref, Rule, RuleSet, Test
+from assistant.engine.model import (
+    DIGEST_SALT,
+    OPERATORS,
+    TEMPLATE_REF,
+    Pattern,
+    Ref,
+    Rule,
+    RuleSet,
+    Test,
+    digest_part,
+)
 from assistant.errors import RuleFileError
 from assistant.facts.catalogue import CHECKS, FACT_TYPES
 
@@ -26,8 +36,6 @@ OS_NAMES = {"linux", "macos", "windows", "any"}
 _ID = re.compile(r"[a-z0-9_\-]{1,40}(?:\.[a-z0-9_\-]{1,40}){0,6}")
 _ALIAS = re.compile(r"[a-z][a-z0-9_]{0,30}")
 _REF = re.compile(r"\$([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})")
-# `{alias.field}` or `{alias.field|text if the field is missing}`
-TEMPLATE_REF = re.compile(r"\{([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})(?:\|([^{}\n]{0,80}))?\}")
 
 
 class Problems:
@@ -53,21 +61,16 @@ def read_text(path: Path) -> str:
         raise yamlsafe.YamlError("file is not UTF-8 text") from None
 
 
-def rule_files(directory: Path) -> list[Path]:
-    """Rule files in a directory, test files excluded, in name order."""
-    return sorted(p for p in directory.glob("*.yaml") if not p.name.endswith(".test.yaml"))
-
-
 def load_rules(paths: list[Path]) -> RuleSet:
     """Load, validate and merge rule files (later files override earlier)."""
     problems: list[str] = []
     rules: dict[str, Rule] = {}
     pending_overrides: list[tuple[dict[str, Any], Problems, tuple[Any, ...]]] = []
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(DIGEST_SALT)
     for path in paths:
         try:
             text = read_text(path)
-            digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
+            digest.update(digest_part(path, text.encode()))
             loaded = yamlsafe.load(text)
         except (OSError, yamlsafe.YamlError) as exc:
             line, col = getattr(exc, "line", 1), getattr(exc, "column", 1)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+# `{alias.field}` or `{alias.field|text if the field is missing}` in rule text
+TEMPLATE_REF = re.compile(r"\{([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})(?:\|([^{}\n]{0,80}))?\}")
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "contains",
              "icontains", "startswith", "endswith", "matches")
@@ -67,3 +71,13 @@ class RuleSet:
 
     def by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
+
+
+# Part of every rule-set digest: a change to the fact catalogue or to how
+# rules compile must not reuse a cache built before it.
+DIGEST_SALT = b"rules-format-1/cache-1"
+
+
+def digest_part(path: Any, data: bytes) -> bytes:
+    """What one file contributes to a rule-set digest (its path and bytes)."""
+    return str(path).encode() + b"\0" + data + b"\0"

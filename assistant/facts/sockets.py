@@ -14,29 +14,82 @@ RELATIONS = ("accepts", "dual-stack", "other-address", "other-family")
 
 
 class Listen(NamedTuple):
-    """One listening socket, reduced from psutil's sconn or any other source."""
+    """One listening socket, from /proc/net/tcp or psutil's connection table."""
 
     address: str
     port: int
     family: int
     pid: int | None
+    inode: int = 0
 
 
-def listen_table(ctx: Context) -> list[Listen]:
-    """All listening TCP sockets of this machine (cached per diagnosis)."""
+class Source:
+    """psutil everywhere: the whole connection table, pids included."""
 
-    def read() -> list[Listen]:
-        import psutil
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
 
-        rows = []
-        for c in psutil.net_connections(kind="tcp"):
-            if c.status != psutil.CONN_LISTEN or not c.laddr:
-                continue
-            addr = c.laddr.ip
-            rows.append(Listen(addr, c.laddr.port, family_of(addr), c.pid))
+    def table(self) -> list[Listen]:
+        def read() -> list[Listen]:
+            import psutil
+
+            return [Listen(c.laddr.ip, c.laddr.port, family_of(c.laddr.ip), c.pid)
+                    for c in psutil.net_connections(kind="tcp")
+                    if c.status == psutil.CONN_LISTEN and c.laddr]
+
+        return self.ctx.memo("listen_table", read)  # type: ignore[no-any-return]
+
+    def with_pids(self, rows: list[Listen]) -> list[Listen]:
         return rows
 
-    return ctx.memo("listen_table", read)  # type: ignore[no-any-return]
+    def describe(self, pid: int | None) -> dict[str, Any]:
+        from assistant.facts.procinfo import describe
+
+        return describe(pid)
+
+    def mentioning(self, port: int) -> list[Listen]:
+        """Listeners on other ports whose process's command line names `port`."""
+        token = re.compile(rf"(?<!\d){port}(?!\d)")
+        return [r for r in self.table() if r.pid and r.port != port
+                and token.search(str(self.describe(r.pid).get("cmdline", "")))]
+
+
+class ProcSource(Source):
+    """Linux: listening rows from /proc/net/tcp{,6}; pids only for the rows
+    a question needs, found by their socket inodes."""
+
+    def table(self) -> list[Listen]:
+        from assistant.facts import procfs
+
+        return self.ctx.memo("listen_table", lambda: [  # type: ignore[no-any-return]
+            Listen(a, p, f, None, i) for a, p, f, _, i in procfs.listeners()])
+
+    def with_pids(self, rows: list[Listen]) -> list[Listen]:
+        from assistant.facts import procfs
+
+        found = procfs.pids_for_inodes(r.inode for r in rows)
+        return [r._replace(pid=found.get(r.inode)) for r in rows]
+
+    def describe(self, pid: int | None) -> dict[str, Any]:
+        from assistant.facts import procfs
+
+        return procfs.describe(pid)
+
+    def mentioning(self, port: int) -> list[Listen]:
+        from assistant.facts import procfs
+
+        pids = procfs.pids_mentioning(str(port))
+        if not pids:
+            return []
+        rows = [r for r in self.table() if r.port != port]
+        owner = procfs.pids_for_inodes((r.inode for r in rows), pids)
+        return [r._replace(pid=owner[r.inode]) for r in rows if r.inode in owner]
+
+
+def source(ctx: Context) -> Source:
+    from assistant.facts import procfs
+
+    return ProcSource(ctx) if procfs.available() else Source(ctx)
 
 
 def dial_addresses(ctx: Context) -> list[str]:
@@ -110,12 +163,11 @@ def listeners_from(table: Iterable[Listen], port: int, dials: list[str], v6only:
 
 
 def collect_listeners(ctx: Context) -> list[Fact]:
-    from assistant.facts.procinfo import describe
-
     if ctx.target.port is None:
         return []
-    return listeners_from(listen_table(ctx), ctx.target.port, dial_addresses(ctx),
-                          _bindv6only(), describe)
+    src = source(ctx)
+    rows = src.with_pids([r for r in src.table() if r.port == ctx.target.port])
+    return listeners_from(rows, ctx.target.port, dial_addresses(ctx), _bindv6only(), src.describe)
 
 
 def near_relation(asked: int, other: int) -> tuple[str, int] | None:
@@ -139,28 +191,27 @@ def near_relation(asked: int, other: int) -> tuple[str, int] | None:
     return None
 
 
-def near_from(table: Iterable[Listen], port: int, describe: Any) -> list[Fact]:
-    """Pure: near-miss listener facts for `port`."""
+def near_from(table: Iterable[Listen], port: int, describe: Any,
+              mentioning: set[int] | None = None) -> list[Fact]:
+    """Pure: near-miss listener facts for `port`.
+
+    `mentioning`: pids of processes whose command line names the asked port
+    (told to use it, listening elsewhere: relation `same-process`).
+    """
     facts: list[Fact] = []
     seen: set[tuple[int, int | None]] = set()
-    port_token = re.compile(rf"(?<!\d){port}(?!\d)")
     for row in table:
         if row.port == port or (row.port, row.pid) in seen:
             continue
         rel = near_relation(port, row.port)
-        info: dict[str, Any] | None = None
-        if rel is None and row.pid:
-            # The process was told to use the asked port (it is on its command
-            # line) but listens elsewhere.
-            info = describe(row.pid)
-            if port_token.search(str(info.get("cmdline", ""))):
-                rel = ("same-process", abs(port - row.port))
+        if rel is None and row.pid and row.pid in (mentioning or set()):
+            rel = ("same-process", abs(port - row.port))
         if rel is None:
             continue
         seen.add((row.port, row.pid))
         fact: Fact = {"type": "near_listener", "address": row.address, "port": row.port,
                       "family": row.family, "relation": rel[0], "distance": rel[1]}
-        info = info if info is not None else describe(row.pid)
+        info = describe(row.pid)
         fact.update({k: v for k, v in info.items() if k in ("pid", "process", "cmdline", "user")})
         facts.append(fact)
     facts.sort(key=lambda f: (f["distance"], f["port"]))
@@ -168,8 +219,11 @@ def near_from(table: Iterable[Listen], port: int, describe: Any) -> list[Fact]:
 
 
 def collect_near(ctx: Context) -> list[Fact]:
-    from assistant.facts.procinfo import describe
-
-    if ctx.target.port is None:
+    port = ctx.target.port
+    if port is None:
         return []
-    return near_from(listen_table(ctx), ctx.target.port, describe)
+    src = source(ctx)
+    near = src.with_pids([r for r in src.table() if r.port != port and near_relation(port, r.port)])
+    mentioned = src.mentioning(port)
+    return near_from(near + [r for r in mentioned if r not in near], port, src.describe,
+                     {r.pid for r in mentioned if r.pid})

@@ -1,0 +1,170 @@
+"""Linux fast path: listening sockets and process details from /proc.
+
+psutil.net_connections builds the whole connection table, reading every fd
+of every process: with 10,000 open sockets that is most of a diagnosis. A
+question needs a few listeners, so this module reads /proc/net/tcp{,6}
+(cheap text) for listening rows, then looks up only the inodes it needs in
+/proc/*/fd. Everything degrades to "not visible" on permission errors;
+callers fall back to psutil when /proc is not there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from collections.abc import Iterable
+from typing import Any
+
+from assistant.redact import clean
+
+LISTEN = "0A"
+_STATES = {"R": "running", "S": "sleeping", "D": "disk-sleep", "T": "stopped",
+           "t": "tracing-stop", "Z": "zombie", "X": "dead", "I": "idle", "W": "waking",
+           "P": "parked"}
+STOPPED = {"stopped", "tracing-stop", "zombie", "dead"}
+
+
+def available() -> bool:
+    return os.path.exists("/proc/net/tcp")
+
+
+def _addr(hexaddr: str, family: int) -> str:
+    raw = bytes.fromhex(hexaddr)
+    # The kernel prints each 32-bit word in host (little-endian) order.
+    words = struct.unpack("<" + "I" * (len(raw) // 4), raw)
+    packed = struct.pack(">" + "I" * len(words), *words)
+    return socket.inet_ntop(socket.AF_INET if family == 4 else socket.AF_INET6, packed)
+
+
+def parse_listeners(text: str, family: int) -> list[tuple[str, int, int, int]]:
+    """Pure: (address, port, uid, inode) for LISTEN rows of /proc/net/tcp text."""
+    rows = []
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 10 or f[3] != LISTEN:
+            continue
+        host, _, port = f[1].partition(":")
+        address = _addr(host, family)
+        if family == 6 and address.startswith("::ffff:") and "." in address:
+            address = address[7:]  # IPv4-mapped
+        rows.append((address, int(port, 16), int(f[7]), int(f[9])))
+    return rows
+
+
+def listeners() -> list[tuple[str, int, int, int, int]]:
+    """(address, port, family, uid, inode) for every listening TCP socket."""
+    out = []
+    for family, path in ((4, "/proc/net/tcp"), (6, "/proc/net/tcp6")):
+        try:
+            with open(path) as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        for address, port, uid, inode in parse_listeners(text, family):
+            out.append((address, port, 6 if ":" in address else 4, uid, inode))
+    return out
+
+
+def _pids() -> list[int]:
+    try:
+        return [int(n) for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return []
+
+
+def pids_for_inodes(inodes: Iterable[int], pids: Iterable[int] | None = None) -> dict[int, int]:
+    """inode -> pid for socket inodes, scanning fds only until all are found."""
+    want = {f"socket:[{i}]": i for i in inodes if i}
+    found: dict[int, int] = {}
+    if not want:
+        return found
+    for pid in (pids if pids is not None else _pids()):
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue  # exited, or not ours to read
+        for fd in fds:
+            try:
+                target = os.readlink(f"{fd_dir}/{fd}")
+            except OSError:
+                continue
+            inode = want.get(target)
+            if inode is not None and inode not in found:
+                found[inode] = pid
+                if len(found) == len(want):
+                    return found
+    return found
+
+
+def pids_mentioning(token: str, limit: int = 20) -> list[int]:
+    """Processes whose command line contains `token` as a whole word."""
+    out = []
+    needle = token.encode()
+    for pid in _pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                args = fh.read(8192).split(b"\0")
+        except OSError:
+            continue
+        if any(_word_in(needle, a) for a in args):
+            out.append(pid)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def _word_in(needle: bytes, arg: bytes) -> bool:
+    start = arg.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        before = arg[start - 1:start] if start else b""
+        after = arg[end:end + 1]
+        if not before.isdigit() and not after.isdigit():
+            return True
+        start = arg.find(needle, start + 1)
+    return False
+
+
+def describe(pid: int | None) -> dict[str, Any]:
+    """name, cmdline, user, status for `pid` from /proc; missing when denied."""
+    if not pid:
+        return {}
+    out: dict[str, Any] = {"pid": pid}
+    base = f"/proc/{pid}"
+    cmd: list[str] = []
+    try:
+        with open(f"{base}/cmdline", "rb") as fh:
+            cmd = [a.decode("utf-8", "replace") for a in fh.read(65536).split(b"\0") if a]
+        # Command lines can carry passwords (`--password=...`): redact, bound.
+        out["cmdline"] = clean(" ".join(cmd))[:300]
+    except OSError:
+        pass
+    try:
+        with open(f"{base}/status") as fh:
+            status = fh.read(4096)
+        for line in status.splitlines():
+            key, _, value = line.partition(":")
+            if key == "Name":
+                name = value.strip()
+                exe = os.path.basename(cmd[0]) if cmd else ""
+                # comm is cut at 15 characters; the command's basename is not
+                out["process"] = exe if len(name) == 15 and exe.startswith(name) else name
+            elif key == "State":
+                out["status"] = _STATES.get(value.strip()[:1], value.strip())
+            elif key == "Uid":
+                out["user"] = _user(int(value.split()[0]))
+    except (OSError, ValueError, IndexError):
+        pass
+    out["stopped"] = out.get("status") in STOPPED
+    return out
+
+
+def _user(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
