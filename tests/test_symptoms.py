@@ -345,3 +345,26 @@ def test_live_java(tmp_path) -> None:
     """))
     t = symptoms.parse(_run(["java", str(src)], timeout=120))
     assert (t.error, t.client) == ("refused", "java")
+
+
+def test_prefilter_needles_never_hide_a_match() -> None:
+    """Each pattern is tried only when one of its needles occurs: check that
+    every match of every pattern, on all the wording above, contains one."""
+    corpus = [t for t, *_ in RECORDED] + [
+        "Error: listen EADDRINUSE: address already in use :::3000",
+        "Connecting to localhost (localhost)|::1|:3000... failed: Connection refused.",
+        "ERROR 2002 (HY000): Can't connect to server on '127.0.0.1' (115)",
+        "listen tcp :80: bind: permission denied", "nc: connect to 127.0.0.1 port 1 (tcp) failed",
+    ]
+    patterns = ([p for _, p in symptoms._ERRORS] + [p for _, p in symptoms._CLIENTS]
+                + [p for p, _, _ in symptoms._EXPLICIT]
+                + [symptoms._URL, symptoms._HOSTPORT, symptoms._PORT_PHRASE, symptoms._BARE_HOST,
+                   symptoms._DIALLED])
+    checked = 0
+    for text in corpus:
+        for p in patterns:
+            for m in p.rx.finditer(text):
+                checked += 1
+                # a needle inside the match itself, so no text can match without one
+                assert p.applies(m.group(0).lower()), (p.src, m.group(0))
+    assert checked > 50
