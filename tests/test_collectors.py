@@ -147,3 +147,18 @@ def test_procfs_agrees_with_psutil_on_this_machine(server) -> None:
     # the server's command line carries its bind address as an argument
     assert s.pid in procfs.pids_mentioning("127.0.0.1", limit=100000)
     assert os.getpid() not in procfs.pids_mentioning("no-such-token-xyz")
+
+
+def test_netlink_and_proc_agree(server) -> None:
+    from assistant.facts import procfs
+
+    if not procfs.available():
+        pytest.skip("no /proc/net/tcp on this system")
+    server("127.0.0.1")
+    server("::1")
+    try:
+        via_netlink = sorted(procfs._netlink_listeners())
+    except OSError as exc:
+        pytest.skip(f"sock_diag netlink is not available here: {exc}")
+    assert via_netlink == sorted(procfs._proc_listeners())
+    assert {f for _, _, f, _, _ in via_netlink} >= {4, 6}
