@@ -84,10 +84,13 @@ def test_action_errors_surface_instead_of_vanishing() -> None:
 
     seen: list[str] = []
     c = one_rule([Test("port", "eq", 7)])
-    runtime._sinks[c.name] = lambda firing: (_ for _ in ()).throw(RuntimeError("boom")) \
-        if "__error__" not in firing[1] else seen.append(firing[1]["__error__"]["message"])
-    c.session.assert_fact({"type": "target", "port": 7})
-    c.session.clear()
+    sessions = c.use([{"type": "target", "port": 7}])
+    for shard in sessions.shards:
+        runtime._sinks[shard.ruleset] = lambda firing: (_ for _ in ()).throw(
+            RuntimeError("boom")) if "__error__" not in firing[1] else seen.append(
+            firing[1]["__error__"]["message"])
+    sessions.assert_fact({"type": "target", "port": 7})
+    sessions.clear()
     assert seen and "boom" in seen[0]
 
 

@@ -13,9 +13,10 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from assistant.engine.model import DIGEST_SALT, Pattern, Ref, Rule, RuleSet, Test, digest_part
 from assistant.facts.catalogue import FACT_TYPES
@@ -36,32 +37,79 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
     if file is not None and file.is_file():
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
-            return _ruleset(data["ruleset"]), data["definitions"]
+            return (RuleSet(LazyRules(data["rules"]), data["files"], data["digest"],
+                            data["selectors"]),
+                    LazyDefinitions(data["definitions"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # rebuilt below
     from assistant.engine.compiler import compile_rules
     from assistant.engine.loader import load_rules
+    from assistant.engine.select import selector
 
     ruleset = load_rules(paths)
-    definitions = compile_rules(ruleset.enabled())
+    enabled = list(ruleset.enabled())
+    definitions = compile_rules(enabled)
     if file is not None:
-        _write(file, {"ruleset": asdict(ruleset), "definitions": definitions})
+        texts = []
+        for r in enabled:
+            d = asdict(r)
+            d["raw"] = {}  # only overrides and `rules explain` need it; both read the files
+            texts.append(json.dumps(d, separators=(",", ":")))
+        _write(file, {"files": ruleset.files, "digest": ruleset.digest, "rules": texts,
+                      "selectors": [selector(r) for r in enabled],
+                      "definitions": {n: json.dumps(d, separators=(",", ":"))
+                                      for n, d in definitions.items()}})
     return ruleset, definitions
 
 
-def _ruleset(data: dict[str, Any]) -> RuleSet:
+class LazyRules(Sequence[Rule]):
+    """Cached rules kept as JSON text, each decoded when first used: a
+    question about one port touches a few of a team's thousands of rules."""
+
+    def __init__(self, raw: list[str]):
+        self._raw = raw
+        self._done: dict[int, Rule] = {}
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @overload
+    def __getitem__(self, i: int) -> Rule: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Rule]: ...
+
+    def __getitem__(self, i: int | slice) -> Rule | Sequence[Rule]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        rule = self._done.get(i)
+        if rule is None:
+            rule = self._done[i] = _rule(json.loads(self._raw[i]))
+        return rule
+
+
+class LazyDefinitions(dict[str, Any]):
+    """Compiled durable definitions kept as JSON text until registered."""
+
+    def __getitem__(self, name: str) -> Any:
+        value = super().__getitem__(name)
+        if isinstance(value, str):
+            value = json.loads(value)
+            super().__setitem__(name, value)
+        return value
+
+    def items(self) -> Any:  # type: ignore[override]
+        return [(n, self[n]) for n in self.keys()]
+
+
+def _rule(r: dict[str, Any]) -> Rule:
     def pattern(p: dict[str, Any]) -> Pattern:
         tests = [Test(t["field"], t["op"], Ref(**t["value"]) if isinstance(t["value"], dict)
                       else t["value"]) for t in p["tests"]]
         return Pattern(p["alias"], p["fact"], tests, p["negated"])
 
-    rules = []
-    for r in data["rules"]:
-        r = dict(r)
-        r["alternatives"] = [[pattern(p) for p in alt] for alt in r["alternatives"]]
-        r["exceptions"] = [pattern(p) for p in r["exceptions"]]
-        rules.append(Rule(**r))
-    return RuleSet(rules, data["files"], data["digest"])
+    r["alternatives"] = [[pattern(p) for p in alt] for alt in r["alternatives"]]
+    r["exceptions"] = [pattern(p) for p in r["exceptions"]]
+    return Rule(**r)
 
 
 def _write(file: Path, data: dict[str, Any]) -> None:

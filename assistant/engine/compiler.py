@@ -12,7 +12,11 @@ What this handles from durable-rules-notes.md:
 - durable binds each fact to at most one pattern of a rule: two patterns
   that could match the same fact need two facts;
 - every durable rule gets the same `pri`: ranking is ours, not the engine's;
-- a catch-all rule keeps facts no rule matches from raising.
+- a catch-all rule keeps facts no rule matches from raising;
+- large rule sets are split into shards (separate durable rulesets) small
+  enough that no per-node limit can be reached: at most SHARD_RULES rules
+  and SHARD_TESTS tests each (65 rules sharing a join, 257 sharing a
+  condition, or 513 tests under one node break or hang a single ruleset).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from assistant.engine.model import Pattern, Ref, Rule, Test
 from assistant.facts.catalogue import PROVIDER
 
 CATCH_ALL = "__catch_all__"
+SHARD_RULES = 60
+SHARD_TESTS = 400
 _LUA_MAGIC = re.compile(r"([\^$()%.\[\]*+\-?])")
 
 
@@ -103,3 +109,34 @@ def compile_rules(rules: list[Rule]) -> dict[str, dict[str, Any]]:
             out[f"r{i}_{j}"] = {"all": compile_alternative(alt, rule.exceptions), "pri": 1}
     out[CATCH_ALL] = {"all": [{"m": {"$ex": {"type": 1}}}], "pri": 65000}
     return out
+
+
+def _count_tests(expr: Any) -> int:
+    if isinstance(expr, dict):
+        return sum(_count_tests(v) for v in expr.values()) if any(
+            k.startswith("$") for k in expr) else max(1, len(expr))
+    if isinstance(expr, list):
+        return sum(_count_tests(x) for x in expr)
+    return 1
+
+
+def shard(definitions: dict[str, dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
+    """Split compiled rules into rulesets within the engine's limits; each
+    shard gets its own catch-all. Rule names keep their global index."""
+    shards: list[dict[str, dict[str, Any]]] = []
+    current: dict[str, dict[str, Any]] = {}
+    tests = 0
+    for name, rule in definitions.items():
+        if name == CATCH_ALL:
+            continue
+        weight = _count_tests(rule["all"])
+        if current and (len(current) >= SHARD_RULES or tests + weight > SHARD_TESTS):
+            shards.append(current)
+            current, tests = {}, 0
+        current[name] = rule
+        tests += weight
+    if current or not shards:
+        shards.append(current)
+    for sh in shards:
+        sh[CATCH_ALL] = definitions[CATCH_ALL]
+    return shards

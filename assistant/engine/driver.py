@@ -15,8 +15,9 @@ from typing import Any
 
 from assistant.describe import fact_line
 from assistant.engine import runtime
-from assistant.engine.compiler import CATCH_ALL, compile_rules
+from assistant.engine.compiler import CATCH_ALL, compile_rules, shard
 from assistant.engine.model import TEMPLATE_REF, Rule, RuleSet
+from assistant.engine.select import may_apply, selector_may_apply
 from assistant.facts.registry import CheckResult
 
 MAX_ROUNDS = 20
@@ -67,16 +68,44 @@ def render_template(text: str, matched: dict[str, dict[str, Any]]) -> str:
 
 
 class Compiled:
-    """A rule set compiled and registered with the engine."""
+    """A rule set, compiled; registered with the engine per selection.
+
+    Only the rules that can apply to a question's target and symptom are
+    registered (engine/select.py), sharded within the engine's limits. Each
+    distinct selection is registered once and reused.
+    """
 
     def __init__(self, ruleset: RuleSet, definitions: dict[str, Any] | None = None):
         self.rules = ruleset.enabled()
-        self.definitions = definitions if definitions is not None else compile_rules(self.rules)
-        flags = "".join("1" if r.enabled else "0" for r in ruleset.rules)
-        self.name = f"rs_{ruleset.digest[:16]}_{zlib.crc32(flags.encode()):08x}"
+        self.definitions = definitions if definitions is not None \
+            else compile_rules(list(self.rules))
+        self.selectors = ruleset.selectors
+        # The digest covers every rule file, overrides included.
+        self.name = f"rs_{ruleset.digest[:24]}"
         self.firings: list[runtime.Firing] = []
-        runtime.register(self.name, self.definitions, self.firings.append)
-        self.session = runtime.Session(self.name)
+        self._by_selection: dict[tuple[int, ...], runtime.Sessions] = {}
+        self.session: runtime.Sessions | None = None
+
+    def use(self, initial: list[dict[str, Any]]) -> runtime.Sessions:
+        """Select, register (once) and make current the rules for these facts."""
+        if self.selectors is not None:
+            selection = tuple(i for i, sel in enumerate(self.selectors)
+                              if selector_may_apply(sel, initial))
+        else:
+            selection = tuple(i for i, r in enumerate(self.rules) if may_apply(r, initial))
+        sessions = self._by_selection.get(selection)
+        if sessions is None:
+            chosen = {f"r{i}_" for i in selection}
+            defs = {n: self.definitions[n] for n in self.definitions
+                    if n == CATCH_ALL or n[:n.index("_") + 1] in chosen}
+            key = zlib.crc32(",".join(map(str, selection)).encode())
+            names = []
+            for k, part in enumerate(shard(defs)):
+                names.append(f"{self.name}_{key:08x}_{k}")
+                runtime.register(names[-1], part, self.firings.append)
+            sessions = self._by_selection[selection] = runtime.Sessions(names)
+        self.session = sessions
+        return sessions
 
     def rule_for(self, durable_name: str) -> Rule | None:
         if durable_name == CATCH_ALL:
@@ -98,13 +127,14 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
     # Trigger facts (target, symptom) last: negations must see context first.
     pending.sort(key=lambda f: f.get("type") in ("target", "symptom"))
     seen_firings: set[tuple[str, tuple[int, ...]]] = set()
+    session = compiled.use(initial)
     try:
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
             compiled.firings.clear()
             for fact in pending:
-                compiled.session.assert_fact(fact)
+                session.assert_fact(fact)
             pending = []
             to_check: list[str] = []
             for name, matched in list(compiled.firings):
@@ -151,7 +181,7 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
     except runtime.EngineError as exc:
         errors.append(str(exc))
     finally:
-        compiled.session.clear()
+        session.clear()
     return Outcome(rank(list(conclusions.values())), list(questions.values()), trace, results,
                    errors)
 

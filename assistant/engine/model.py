@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,11 +63,16 @@ class Rule:
 
 @dataclass
 class RuleSet:
-    rules: list[Rule]
+    rules: Sequence[Rule]
     files: list[str]
     digest: str  # hash of every file's bytes: the compile cache key
+    # From the cache: the rules are the enabled ones only, decoded on use,
+    # with their selectors (engine/select.py) precomputed.
+    selectors: list[Any] | None = None
 
-    def enabled(self) -> list[Rule]:
+    def enabled(self) -> Sequence[Rule]:
+        if self.selectors is not None:
+            return self.rules
         return [r for r in self.rules if r.enabled]
 
     def by_id(self) -> dict[str, Rule]:
@@ -75,7 +81,7 @@ class RuleSet:
 
 # Part of every rule-set digest: a change to the fact catalogue or to how
 # rules compile must not reuse a cache built before it.
-DIGEST_SALT = b"rules-format-1/cache-1"
+DIGEST_SALT = b"rules-format-1/cache-2"
 
 
 def digest_part(path: Any, data: bytes) -> bytes:

@@ -122,3 +122,18 @@ class Session:
                 with contextlib.suppress(Exception):
                     _get_host().retract_fact(self.ruleset, body)
         self._asserted.clear()
+
+
+class Sessions:
+    """The same facts asserted into every shard of a rule set, in order."""
+
+    def __init__(self, rulesets: list[str], sid: str = "1"):
+        self.shards = [Session(name, sid) for name in rulesets]
+
+    def assert_fact(self, fact: dict[str, Any]) -> None:
+        for shard in self.shards:
+            shard.assert_fact(fact)
+
+    def clear(self) -> None:
+        for shard in self.shards:
+            shard.clear()

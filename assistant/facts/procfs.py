@@ -91,7 +91,7 @@ def _diag_dump(family: int) -> list[tuple[int, int, bytes, int, int]]:
     # inet_diag_req_v2: family, protocol, ext, pad, states, then a zeroed sockid
     req = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN) + bytes(48)
     header = struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, 0x1 | 0x300, 1, 0)
-    rows = []
+    rows: list[tuple[int, int, bytes, int, int]] = []
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as sock:
         sock.settimeout(1.0)
         sock.sendto(header + req, (0, 0))

@@ -1,0 +1,84 @@
+"""Which rules can apply to the question at hand, decided before the engine.
+
+The target and symptom facts are known before any rule runs and never
+change during a diagnosis (rules can only assert `note` facts). A rule whose
+positive target or symptom pattern has a constant test those facts fail can
+never fire, so it need not be registered with the engine at all: a team's
+2,000 port-specific rules cost nothing for a question about another port.
+The evaluation is conservative: anything it cannot decide (joins, Lua
+patterns, absent fields) keeps the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.engine.model import Ref, Rule, Test
+
+# Per alternative: the constant tests of its positive target/symptom patterns,
+# as (fact, [(field, op, value)]). Plain data, so it can be cached.
+Selector = list[list[tuple[str, list[tuple[str, str, Any]]]]]
+
+KNOWN = ("target", "symptom")
+
+
+def _test_may_hold(t: Test, fact: dict[str, Any]) -> bool:
+    if isinstance(t.value, Ref) or t.op == "matches":
+        return True
+    present = t.field in fact
+    value = fact.get(t.field)
+    if t.op == "exists":
+        return present == t.value
+    if not present:
+        return t.op in ("ne", "not_in")  # the engine decides absent fields; keep
+    v = t.value
+    try:
+        if t.op == "eq":
+            return bool(value == v)
+        if t.op == "ne":
+            return bool(value != v)
+        if t.op == "in":
+            return value in v
+        if t.op == "not_in":
+            return value not in v
+        if t.op == "lt":
+            return bool(value < v)
+        if t.op == "lte":
+            return bool(value <= v)
+        if t.op == "gt":
+            return bool(value > v)
+        if t.op == "gte":
+            return bool(value >= v)
+        text = str(value)
+        if t.op == "contains":
+            return str(v) in text
+        if t.op == "icontains":
+            return str(v).lower() in text.lower()
+        if t.op == "startswith":
+            return text.startswith(str(v))
+        if t.op == "endswith":
+            return text.endswith(str(v))
+    except TypeError:
+        return True
+    return True
+
+
+def selector(rule: Rule) -> Selector:
+    """What `may_apply` needs of a rule, as plain data."""
+    return [[(p.fact, [(t.field, t.op, t.value) for t in p.tests
+                       if not isinstance(t.value, Ref) and t.op != "matches"])
+             for p in alt if not p.negated and p.fact in KNOWN]
+            for alt in rule.alternatives]
+
+
+def selector_may_apply(sel: Selector, initial: list[dict[str, Any]]) -> bool:
+    """False only when no alternative can fire for these facts."""
+    facts = {f["type"]: f for f in initial if f.get("type") in KNOWN}
+    return any(all(_test_may_hold(Test(field, op, value), facts[fact])
+                   for fact, tests in alt if fact in facts for field, op, value in tests)
+               for alt in sel)
+
+
+def may_apply(rule: Rule, initial: list[dict[str, Any]]) -> bool:
+    """False only when no alternative of `rule` can fire for these facts."""
+    return selector_may_apply(selector(rule), initial)
