@@ -1,7 +1,10 @@
-"""Benchmarks (not part of the test run): `python3 dev.py bench [latency|kb]`.
+"""Benchmarks (not part of the test run): `python3 dev.py bench [WHICH...]`.
 
-kb: knowledge-base start-up and question latency at 46 and 5,000 entries
-(benchmarks/kb_scale.py).
+latency  the seed question next to the floor and lsof (below)
+sockets  the same with 10,000 open TCP sockets (socket_scale.py)
+rules    load + diagnose at 10/100/1,000/2,000 team rules (rules_scale.py)
+kb       knowledge-base start-up and question latency at 46 / 5,000 entries (kb_scale.py)
+memory   peak RSS of --ask, RSS growth of one Session over 300 questions (memory.py)
 
 latency: wall time of `assistant --ask "cannot connect to 127.0.0.1:62893"
 --json` as a subprocess, median of N runs, next to the same interpreter's
@@ -48,14 +51,30 @@ def latency(runs: int) -> None:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    p.add_argument("which", nargs="*", default=["latency", "kb"], choices=["latency", "kb"])
+    kinds = ["latency", "sockets", "rules", "kb", "memory"]
+    p.add_argument("which", nargs="*", choices=kinds + [[]], help=" ".join(kinds))
     p.add_argument("--runs", type=int, default=21)
     args = p.parse_args()
-    if "latency" in args.which:
-        latency(args.runs)
-    if "kb" in args.which:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import kb_scale
+    args.which = args.which or kinds
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    for n, which in enumerate(args.which):
+        if n:
+            print()
+        if which == "latency":
+            latency(args.runs)
+        elif which == "sockets":
+            import socket_scale
 
-        print()
-        kb_scale.main([46, 5000])
+            socket_scale.main(10_000, 15)
+        elif which == "rules":
+            import rules_scale
+
+            rules_scale.main([10, 100, 1000, 2000])
+        elif which == "kb":
+            import kb_scale
+
+            kb_scale.main([46, 5000])
+        else:
+            import memory
+
+            memory.main()
