@@ -4,6 +4,7 @@
     python3 dev.py ask ["TEXT"]   set up .venv, then assistant --ask (the seed question by default)
     python3 dev.py test [ARGS]    set up .venv with test tools, then the whole test suite
     python3 dev.py bench          benchmarks (not part of the test run)
+    python3 dev.py fuzz [N]       the property tests with N examples each (default 5000)
 
 Needs only Python 3.10-3.13 and a C compiler (durable-rules builds from source).
 """
@@ -76,6 +77,13 @@ def main(argv: list[str]) -> int:
         setup(test=True)
         return subprocess.run([str(bin_path("python")), str(ROOT / "benchmarks" / "run.py"),
                                *argv[1:]], cwd=ROOT).returncode
+    if task == "fuzz":
+        setup(test=True)
+        n = argv[1] if len(argv) > 1 else "5000"
+        env = dict(os.environ, HYPOTHESIS_PROFILE="long", FUZZ_EXAMPLES=n)
+        return subprocess.run([str(bin_path("python")), "-m", "pytest", "-q", "-p",
+                               "no:cacheprovider", "tests/test_fuzz.py", "-k", "total or credential",
+                               "--hypothesis-show-statistics"], cwd=ROOT, env=env).returncode
     print(__doc__)
     return 0 if task in ("help", "-h", "--help") else 2
 

@@ -46,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="assistant", description="Find out why a local network connection fails.",
                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ask", metavar="TEXT", help="diagnose or answer TEXT once ('-' reads stdin)")
-    p.add_argument("--json", action="store_true", help="print one JSON object (schema 1)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object (schema 1)")
+    out.add_argument("--markdown", action="store_true", help="print a Markdown report (for a ticket)")
     p.add_argument("--answer", action="append", default=[], metavar="KEY=VALUE",
                    help="answer a question the assistant would ask (repeatable)")
     p.add_argument("--rules", action="append", default=[], metavar="DIR",
@@ -123,6 +125,10 @@ def _run(args: argparse.Namespace, env: Env) -> int:
         from assistant.render.json import render as render_json
 
         env.stdout.write(render_json(report) + "\n")
+    elif args.markdown:
+        from assistant.render.markdown import render as render_markdown
+
+        env.stdout.write(render_markdown(report))
     else:
         from assistant.render.text import render as render_text
 

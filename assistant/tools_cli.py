@@ -96,17 +96,20 @@ def _rules(args: argparse.Namespace, dirs: list[Path], out) -> int:  # type: ign
             out.write(json.dumps(compile_alternative(alt, rule.exceptions), indent=2) + "\n")
         return EXIT_OK
     # test
+    from assistant.engine import yamlsafe
     from assistant.engine.driver import Compiled
     from assistant.engine.ruletests import find_test_files, load_cases, run_case
 
     compiled = Compiled(ruleset)
     failed = passed = 0
+    broken: list[str] = []
     for path in find_test_files(dirs):
         try:
             cases = load_cases(path)
-        except Exception as exc:  # noqa: BLE001 - a broken test file is reported, not raised
-            out.write(f"ERROR {exc}\n")
-            failed += 1
+        except (OSError, ValueError, yamlsafe.YamlError) as exc:
+            line, col = getattr(exc, "line", None), getattr(exc, "column", None)
+            where = f"{path}:{line}:{col}: " if line else ""
+            broken.append(f"{where}{exc}")
             continue
         for case in cases:
             res = run_case(compiled, case, str(path))
@@ -117,6 +120,8 @@ def _rules(args: argparse.Namespace, dirs: list[Path], out) -> int:  # type: ign
                 failed += 1
                 out.write(f"FAIL {path.name}: {res.name}: {res.message}\n")
     out.write(f"{passed} passed, {failed} failed\n")
+    if broken:
+        raise RuleFileError(broken)
     return EXIT_PROBLEM if failed else EXIT_OK
 
 

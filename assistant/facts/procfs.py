@@ -119,14 +119,19 @@ def _diag_dump(family: int) -> list[tuple[int, int, bytes, int, int]]:
 
 def _proc_listeners() -> list[tuple[str, int, int, int, int]]:
     out = []
+    read = 0
     for family, path in ((4, "/proc/net/tcp"), (6, "/proc/net/tcp6")):
         try:
             with open(path) as fh:
                 text = fh.read()
+            read += 1
         except OSError:
-            continue
+            continue  # no IPv6, or hidden: the other family still counts
         for address, port, uid, inode in parse_listeners(text, family):
             out.append((address, port, 6 if ":" in address else 4, uid, inode))
+    if not read:
+        # Nothing read is not "nothing listens": let the caller fall back.
+        raise OSError("neither /proc/net/tcp nor /proc/net/tcp6 is readable")
     return out
 
 

@@ -87,9 +87,20 @@ class ProcSource(Source):
 
 
 def source(ctx: Context) -> Source:
-    from assistant.facts import procfs
+    """The Linux fast path when the kernel answers, psutil otherwise."""
 
-    return ProcSource(ctx) if procfs.available() else Source(ctx)
+    def pick() -> type[Source]:
+        from assistant.facts import procfs
+
+        if not procfs.available():
+            return Source
+        try:
+            ProcSource(ctx).table()
+            return ProcSource
+        except OSError:
+            return Source  # /proc hidden or restricted (a sandbox): psutil's way
+
+    return ctx.memo("socket_source", pick)(ctx)  # type: ignore[no-any-return]
 
 
 def dial_addresses(ctx: Context) -> list[str]:
