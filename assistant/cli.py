@@ -30,11 +30,13 @@ class Env:
     """The world the CLI runs in; tests inject their own."""
 
     def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None,
-                 stderr: TextIO | None = None, environ: Mapping[str, str] | None = None):
+                 stderr: TextIO | None = None, environ: Mapping[str, str] | None = None,
+                 cwd: Path | None = None):
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.environ = dict(os.environ if environ is None else environ)
+        self.cwd = cwd or Path.cwd()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,11 +106,11 @@ def _run(args: argparse.Namespace, env: Env) -> int:
         raise UserError("--timeout must be between 0 and 30 seconds")
     rule_dirs = [Path(d) for d in args.rules]
     extra = env.environ.get("ASSISTANT_RULES_PATH", "")
-    rule_dirs = [Path(d) for d in extra.split(os.pathsep) if d] + rule_dirs
-    for d in rule_dirs:
+    for d in [Path(d) for d in extra.split(os.pathsep) if d] + rule_dirs:
         if not d.is_dir():
             raise UserError(f"rule directory {d} does not exist")
-    options = Options(env=env.environ, rule_dirs=rule_dirs, probe_timeout=args.timeout)
+    options = Options(env=env.environ, rule_dirs=rule_dirs, probe_timeout=args.timeout,
+                      cwd=env.cwd)
     session = Session(options)
     answers = _answers(args.answer)
     text = args.ask
@@ -121,6 +123,8 @@ def _run(args: argparse.Namespace, env: Env) -> int:
     if text == "-":
         text = env.stdin.read(1024 * 1024)
     report = session.ask(text, answers)
+    for warning in dict.fromkeys(session.warnings):
+        env.stderr.write(f"assistant: note: {warning}\n")
     if args.json:
         from assistant.render.json import render as render_json
 

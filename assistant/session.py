@@ -14,7 +14,7 @@ from assistant.engine.model import RuleSet
 from assistant.errors import InputError
 from assistant.facts.registry import CheckResult, Context, Fact, run_checks
 from assistant.findings import finding
-from assistant.paths import cache_dir, data_dir
+from assistant.paths import cache_dir
 from assistant.redact import clean
 from assistant.report import Answer, Diagnosis, Question, Report
 
@@ -39,7 +39,8 @@ Overrides = Mapping[str, Callable[[Context], list[Fact]]]
 @dataclass
 class Options:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    rule_dirs: list[Path] = field(default_factory=list)
+    rule_dirs: list[Path] = field(default_factory=list)  # --rules, last on the search path
+    cwd: Path = field(default_factory=Path.cwd)  # where .assistant/rules.d is looked for
     probe_timeout: float = 1.5
     hosts_path: str = "/etc/hosts"
     check_overrides: Overrides | None = None  # tests replace collectors here
@@ -55,18 +56,23 @@ class Session:
         self._definitions: dict[str, Any] | None = None
         self._kb: Any = None
         self.last: Report | None = None
+        # Messages for the user about the rule search path (untrusted dirs).
+        self.warnings: list[str] = []
 
     # -- lazily loaded parts ------------------------------------------------
     def ruleset(self) -> RuleSet:
         if self._ruleset is None:
             from assistant.engine.cache import load_ruleset
             from assistant.paths import cache_dir, rule_files
+            from assistant.rulepath import search_path
 
-            paths = rule_files(data_dir("rules"))
-            for d in self.options.rule_dirs:
-                if not d.is_dir():
-                    raise InputError(f"rule directory {d} does not exist")
-                paths += rule_files(d)
+            found = search_path(self.options.env, self.options.cwd, self.options.rule_dirs)
+            self.warnings.extend(found.skipped)
+            paths = []
+            for d in found.dirs:
+                if not d.path.is_dir():
+                    raise InputError(f"rule directory {d.path} does not exist")
+                paths += rule_files(d.path)
             self._ruleset, self._definitions = load_ruleset(paths, cache_dir(self.options.env))
         return self._ruleset
 
@@ -184,7 +190,7 @@ class Session:
         from assistant.engine import driver
 
         ctx = Context(target=target, env=self.options.env, probe_timeout=self.options.probe_timeout,
-                      hosts_path=self.options.hosts_path)
+                      hosts_path=self.options.hosts_path, services=self.ruleset().services)
 
         def checks(names: list[str]) -> list[CheckResult]:
             return run_checks(names, ctx, self.options.check_overrides)

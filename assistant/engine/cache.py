@@ -38,7 +38,7 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
             return (RuleSet(LazyRules(data["rules"]), data["files"], data["digest"],
-                            data["selectors"]),
+                            data["selectors"], data["services"]),
                     LazyDefinitions(data["definitions"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # rebuilt below
@@ -56,6 +56,7 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
             d["raw"] = {}  # only overrides and `rules explain` need it; both read the files
             texts.append(json.dumps(d, separators=(",", ":")))
         _write(file, {"files": ruleset.files, "digest": ruleset.digest, "rules": texts,
+                      "services": ruleset.services,
                       "selectors": [selector(r) for r in enabled],
                       "definitions": {n: json.dumps(d, separators=(",", ":"))
                                       for n, d in definitions.items()}})

@@ -65,6 +65,7 @@ def load_rules(paths: list[Path]) -> RuleSet:
     """Load, validate and merge rule files (later files override earlier)."""
     problems: list[str] = []
     rules: dict[str, Rule] = {}
+    services: dict[str, dict[str, Any]] = {}
     pending_overrides: list[tuple[dict[str, Any], Problems, tuple[Any, ...]]] = []
     digest = hashlib.sha256(DIGEST_SALT)
     for path in paths:
@@ -77,7 +78,7 @@ def load_rules(paths: list[Path]) -> RuleSet:
             problems.append(f"{path}:{line}:{col}: -: file: {exc}")
             continue
         probs = Problems(str(path), loaded)
-        for rule in _parse_file(loaded, probs, pending_overrides):
+        for rule in _parse_file(loaded, probs, pending_overrides, services):
             if rule.id in rules:
                 probs.add((), rule.id, "id", f"redefines rule {rule.id!r} from "
                           f"{rules[rule.id].source}; use `overrides:` to change it")
@@ -90,25 +91,28 @@ def load_rules(paths: list[Path]) -> RuleSet:
         probs.items = []
     if problems:
         raise RuleFileError(problems)
-    return RuleSet(list(rules.values()), [str(p) for p in paths], digest.hexdigest())
+    return RuleSet(list(rules.values()), [str(p) for p in paths], digest.hexdigest(),
+                   services=list(services.values()))
 
 
 def _parse_file(loaded: yamlsafe.Loaded, probs: Problems,
-                overrides: list[tuple[dict[str, Any], Problems, tuple[Any, ...]]]) -> list[Rule]:
+                overrides: list[tuple[dict[str, Any], Problems, tuple[Any, ...]]],
+                services: dict[str, dict[str, Any]] | None = None) -> list[Rule]:
     data = loaded.data
     if not isinstance(data, dict):
         probs.add((), None, "file", "a rule file is a mapping with `format: 1` and `rules:`")
         return []
     for key in data:
-        if key not in ("format", "lists", "rules", "overrides"):
+        if key not in ("format", "lists", "rules", "overrides", "services"):
             probs.add((key,), None, str(key), "unknown top-level key "
-                      "(expected format, lists, rules, overrides)")
+                      "(expected format, lists, services, rules, overrides)")
     if data.get("format") != 1:
         probs.add(("format",), None, "format", "must be 1")
     lists = data.get("lists") or {}
     if not isinstance(lists, dict) or not all(isinstance(v, list) for v in lists.values()):
         probs.add(("lists",), None, "lists", "must map names to lists of values")
         lists = {}
+    _services(data.get("services"), probs, services if services is not None else {})
     out: list[Rule] = []
     raw_rules = data.get("rules") or []
     if not isinstance(raw_rules, list):
@@ -125,6 +129,52 @@ def _parse_file(loaded: yamlsafe.Loaded, probs: Problems,
     for i, ov in enumerate(raw_ov):
         overrides.append((ov, Problems(probs.path, loaded), ("overrides", i)))
     return out
+
+
+SERVICE_KEYS: dict[str, type] = {"name": str, "port": int, "process": str, "usual_port": int,
+                                 "description": str}
+
+
+def _services(raw: Any, probs: Problems, seen: dict[str, dict[str, Any]]) -> None:
+    """`services:` declarations: data for the `services` check, no code."""
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        probs.add(("services",), None, "services", "must be a list of {name, port, ...}")
+        return
+    for i, svc in enumerate(raw):
+        at = ("services", i)
+        if not isinstance(svc, dict):
+            probs.add(at, None, "services", "each service is {name, port, process, usual_port, "
+                      "description}")
+            continue
+        name = svc.get("name")
+        bad = False
+        for key, value in svc.items():
+            kind = SERVICE_KEYS.get(key)
+            if kind is None:
+                probs.add(at + (key,), name, f"services.{key}",
+                          f"unknown key (allowed: {', '.join(SERVICE_KEYS)})")
+                bad = True
+            elif not isinstance(value, kind) or isinstance(value, bool):
+                probs.add(at + (key,), name, f"services.{key}", f"must be {kind.__name__}")
+                bad = True
+            elif isinstance(value, int) and key in ("port", "usual_port") and not 1 <= value <= 65535:
+                probs.add(at + (key,), name, f"services.{key}", "must be a port, 1 to 65535")
+                bad = True
+        if not isinstance(name, str) or not _ID.fullmatch(name) or "port" not in svc:
+            probs.add(at, name if isinstance(name, str) else None, "services",
+                      "needs `name` (lower-case, e.g. team-db) and `port`")
+            continue
+        if bad:
+            continue
+        line = probs.loaded.where(at)[0] if probs.loaded else 1
+        where = f"{probs.path}:{line}"
+        if name in seen:
+            probs.add(at + ("name",), name, "services.name",
+                      f"service {name!r} is already declared at {seen[name]['source']}")
+            continue
+        seen[name] = {**svc, "source": where}
 
 
 def parse_rule(raw: Any, at: tuple[Any, ...], probs: Problems,

@@ -69,6 +69,8 @@ class RuleSet:
     # From the cache: the rules are the enabled ones only, decoded on use,
     # with their selectors (engine/select.py) precomputed.
     selectors: list[Any] | None = None
+    # Team services declared under `services:` (name, port, process, ...).
+    services: list[dict[str, Any]] = field(default_factory=list)
 
     def enabled(self) -> Sequence[Rule]:
         if self.selectors is not None:

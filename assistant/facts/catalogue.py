@@ -39,6 +39,10 @@ FACT_TYPES: dict[str, FieldTypes] = {
                   "ephemeral_range": "str", "unprivileged_start": "int", "privileged": "bool",
                   "can_bind_privileged": "bool"},
     "host_check": {"host": "str", "suggestion": "str", "distance": "int", "reason": "str"},
+    # A service a team declared in a rule file (`services:`), with its live state.
+    "service": {"name": "str", "port": "int", "process": "str", "usual_port": "int",
+                "description": "str", "listening": "bool", "owner": "str", "owner_pid": "int",
+                "owner_ok": "bool"},
 }
 
 # check name -> fact types it provides. A rule's `check` step names one of these.
@@ -51,6 +55,7 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "proxy": ("proxy",),
     "port_info": ("port_info",),
     "host_check": ("host_check",),
+    "services": ("service",),
 }
 
 # fact type -> the check that gathers it (None for facts the session asserts)

@@ -30,6 +30,7 @@ REGISTRY: dict[str, tuple[str, str, float]] = {
     "proxy": ("assistant.facts.proxy", "collect", 1.0),
     "port_info": ("assistant.facts.ports", "collect", 1.0),
     "host_check": ("assistant.facts.hostcheck", "collect", 3.0),
+    "services": ("assistant.facts.services", "collect", 3.0),
 }
 
 
@@ -41,6 +42,8 @@ class Context:
     env: Mapping[str, str]
     probe_timeout: float = 1.5
     hosts_path: str = "/etc/hosts"
+    # Team services declared in rule files: name, port, process, usual_port...
+    services: list[dict[str, Any]] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     key_locks: dict[str, threading.Lock] = field(default_factory=dict)

@@ -1,0 +1,55 @@
+"""`assistant kb list|search|check`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from assistant.cli import Env
+from assistant.errors import EXIT_OK, RuleFileError
+from assistant.paths import cache_dir
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("kb", help="list, search and check the knowledge base")
+    ks = p.add_subparsers(dest="cmd", required=True)
+    ks.add_parser("list")
+    ck = ks.add_parser("check")
+    ck.add_argument("dirs", nargs="*", metavar="DIR", help="entry directories (default: all)")
+    se = ks.add_parser("search")
+    se.add_argument("text", nargs="+")
+    se.add_argument("--limit", type=int, default=5)
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    from assistant import kb
+
+    out, environ = env.stdout, env.environ
+    if args.cmd == "check":
+        # Full validation, never the cache: fields, unique ids, links, and
+        # every kb id a rule names.
+        from assistant.cli_rules import effective
+
+        dirs = [Path(d) for d in args.dirs] or kb.directories(environ)
+        entries = kb.load_entries(dirs)
+        all_ids = {e.id for e in (kb.load_entries(kb.directories(environ)) if args.dirs
+                                  else entries)}
+        rules = effective(env, [])[0].rules
+        problems = [f"{r.source}: {r.id}: kb: unknown knowledge-base id {k!r}"
+                    for r in rules for s in r.steps if "conclude" in s
+                    for k in s["conclude"]["kb"] if k not in all_ids]
+        if problems:
+            raise RuleFileError(problems)
+        out.write(f"{len(entries)} entries: ok\n")
+        return EXIT_OK
+    base = kb.load(kb.directories(environ), cache=cache_dir(environ))
+    if args.cmd == "list":
+        for e in base.entries:
+            out.write(f"{e.id:<34} {e.question}\n")
+        return EXIT_OK
+    hits = base.search(" ".join(args.text), limit=args.limit)
+    if not hits:
+        out.write("no entry matches\n")
+    for e, score in hits:
+        out.write(f"{score:5.2f}  {e.id:<32} {e.question}\n")
+    return EXIT_OK

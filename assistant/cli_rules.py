@@ -1,0 +1,207 @@
+"""`assistant rules list|check|test|explain|trust|untrust|schema`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TextIO
+
+from assistant.cli import Env
+from assistant.engine.model import RuleSet
+from assistant.errors import EXIT_OK, EXIT_PROBLEM, RuleFileError, UserError
+from assistant.paths import data_dir, rule_files
+from assistant.rulepath import RuleDir, search_path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("rules", help="list, check, test and explain rules")
+    rs = p.add_subparsers(dest="cmd", required=True)
+    ls = rs.add_parser("list", help="each rule, where it comes from, what changed it")
+    ls.add_argument("--all", action="store_true", help="include disabled rules")
+    ck = rs.add_parser("check", help="validate rule files; every error at once")
+    ck.add_argument("paths", nargs="*", metavar="PATH", help="rule files or directories")
+    te = rs.add_parser("test", help="run *.test.yaml cases against the effective rules")
+    te.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories")
+    ex = rs.add_parser("explain", help="the effective rule, its engine form, who changed it")
+    ex.add_argument("id")
+    for name, text in (("trust", "use this project's .assistant/rules.d"),
+                       ("untrust", "stop using it")):
+        t = rs.add_parser(name, help=text)
+        t.add_argument("dir", nargs="?", metavar="DIR")
+    rs.add_parser("schema", help="where the JSON Schemas for editors are")
+    for s in (ls, ck, te, ex):
+        s.add_argument("--rules", action="append", default=[], metavar="DIR")
+
+
+def _split(paths: list[str]) -> tuple[list[Path], list[Path]]:
+    """(directories, files) from PATH arguments."""
+    dirs, files = [], []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            dirs.append(p)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UserError(f"{raw}: no such file or directory")
+    return dirs, files
+
+
+def effective(env: Env, extra_dirs: list[Path], extra_files: list[Path] = ()  # type: ignore[assignment]
+              ) -> tuple[RuleSet, list[RuleDir], list[str]]:
+    from assistant.engine.loader import load_rules
+
+    found = search_path(env.environ, env.cwd, extra_dirs)
+    for d in found.dirs:
+        if not d.path.is_dir():
+            raise UserError(f"rule directory {d.path} does not exist")
+    files = [f for d in found.dirs for f in rule_files(d.path)]
+    files += [f for f in extra_files if not f.name.endswith(".test.yaml") and f not in files]
+    return load_rules(files), found.dirs, found.skipped
+
+
+def origin_of(source: str, dirs: list[RuleDir]) -> str:
+    path = Path(source.rsplit(":", 1)[0]).resolve()
+    for d in reversed(dirs):
+        if d.path.resolve() in path.parents:
+            return d.origin
+    return "file"
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    out = env.stdout
+    if args.cmd in ("trust", "untrust"):
+        return _trust(args, env)
+    if args.cmd == "schema":
+        for name in ("rules", "rule-tests", "kb"):
+            out.write(f"{name}: {data_dir('rules') / 'schema' / (name + '.schema.json')}\n")
+        return EXIT_OK
+    dirs, files = _split(getattr(args, "paths", []))
+    ruleset, where, skipped = effective(env, [Path(d) for d in args.rules] + dirs, files)
+    for msg in skipped:
+        env.stderr.write(f"assistant: note: {msg}\n")
+    if args.cmd == "list":
+        return _list(ruleset, where, args.all, out)
+    if args.cmd == "check":
+        return _check(ruleset, env, out)
+    if args.cmd == "explain":
+        return _explain(ruleset, where, args.id, out)
+    return _test(ruleset, [d.path for d in where] + dirs, files, out)
+
+
+def _list(ruleset: RuleSet, where: list[RuleDir], show_all: bool, out: TextIO) -> int:
+    for r in ruleset.rules:
+        if not r.enabled and not show_all:
+            continue
+        state = "" if r.enabled else f"  DISABLED: {r.disabled_reason}"
+        changed = f"  changed by {', '.join(r.changed_by)}" if r.changed_by else ""
+        out.write(f"{r.id:<30} {r.category or '-':<24} {r.priority:>3}  "
+                  f"{origin_of(r.source, where):<8} {r.source}{changed}{state}\n")
+    for s in ruleset.services:
+        out.write(f"service {s['name']:<22} port {s['port']:<6} {s.get('process', '-'):<12} "
+                  f"{s['source']}\n")
+    return EXIT_OK
+
+
+def _check(ruleset: RuleSet, env: Env, out: TextIO) -> int:
+    from assistant import kb
+    from assistant.engine import isolate
+    from assistant.engine.compiler import CATCH_ALL, compile_rules
+
+    ids = {e.id for e in kb.load_entries(kb.directories(env.environ))}
+    problems = [f"{r.source}: {r.id}: kb: unknown knowledge-base id {k!r}"
+                for r in ruleset.rules for s in r.steps if "conclude" in s
+                for k in s["conclude"]["kb"] if k not in ids]
+    # Each rule alone, in a child process: the engine can hang or crash on
+    # input it accepts, and that must not take this command with it.
+    enabled = list(ruleset.enabled())
+    defs = compile_rules(enabled)
+    items = []
+    for i, rule in enumerate(enabled):
+        own = {n: d for n, d in defs.items() if n.startswith(f"r{i}_")}
+        own[CATCH_ALL] = defs[CATCH_ALL]
+        items.append((rule.id, own))
+    by_id = {r.id: r for r in enabled}
+    for rid, message in isolate.check(items).items():
+        problems.append(f"{by_id[rid].source}: {rid}: engine: {message}")
+    if problems:
+        raise RuleFileError(problems)
+    out.write(f"{len(ruleset.rules)} rules, {len(ruleset.services)} services in "
+              f"{len(ruleset.files)} files: ok\n")
+    return EXIT_OK
+
+
+def _explain(ruleset: RuleSet, where: list[RuleDir], rid: str, out: TextIO) -> int:
+    from assistant.engine.compiler import compile_alternative
+
+    rule = {r.id: r for r in ruleset.rules}.get(rid)
+    if rule is None:
+        raise UserError(f"no rule {rid!r} (see `assistant rules list --all`)")
+    out.write(f"{rule.id}: {rule.title}\n")
+    out.write(f"defined at {rule.source} ({origin_of(rule.source, where)})\n")
+    out.write(f"changed by {', '.join(rule.changed_by)}\n" if rule.changed_by else "not changed\n")
+    if not rule.enabled:
+        out.write(f"DISABLED: {rule.disabled_reason}\n")
+    out.write("\neffective rule:\n")
+    out.write(json.dumps(rule.raw, indent=2, default=str) + "\n")
+    out.write("\ndurable-rules form (one per alternative):\n")
+    for alt in rule.alternatives:
+        out.write(json.dumps(compile_alternative(alt, rule.exceptions), indent=2) + "\n")
+    return EXIT_OK
+
+
+def _test(ruleset: RuleSet, dirs: list[Path], files: list[Path], out: TextIO) -> int:
+    from assistant.engine import yamlsafe
+    from assistant.engine.driver import Compiled
+    from assistant.engine.ruletests import find_test_files, load_cases, run_case
+
+    compiled = Compiled(ruleset)
+    failed = passed = 0
+    broken: list[str] = []
+    tests = find_test_files(dirs) + [f for f in files if f.name.endswith(".test.yaml")]
+    for path in dict.fromkeys(tests):
+        try:
+            cases = load_cases(path)
+        except (OSError, ValueError, yamlsafe.YamlError) as exc:
+            line, col = getattr(exc, "line", None), getattr(exc, "column", None)
+            broken.append(f"{path}:{line}:{col}: {exc}" if line else str(exc))
+            continue
+        for case in cases:
+            res = run_case(compiled, case, str(path))
+            if res.ok:
+                passed += 1
+                out.write(f"PASS {path.name}: {res.name}\n")
+            else:
+                failed += 1
+                out.write(f"FAIL {case['where']}: {res.name}: {res.message}\n")
+    out.write(f"{passed} passed, {failed} failed\n")
+    if broken:
+        raise RuleFileError(broken)
+    return EXIT_PROBLEM if failed else EXIT_OK
+
+
+def _trust(args: argparse.Namespace, env: Env) -> int:
+    from assistant import rulepath
+
+    if args.dir:
+        target = Path(args.dir)
+    else:
+        found = rulepath.find_project(env.cwd)
+        if found is None:
+            raise UserError(f"no {rulepath.PROJECT_DIR} from {env.cwd} upward; give DIR")
+        target = found
+    if not target.is_dir():
+        raise UserError(f"{target} is not a directory")
+    if args.cmd == "untrust":
+        done = rulepath.untrust(target, env.environ)
+        env.stdout.write(f"{target}: {'no longer trusted' if done else 'was not trusted'}\n")
+        return EXIT_OK
+    try:
+        digest = rulepath.trust(target, env.environ)
+    except OSError as exc:
+        raise UserError(f"cannot record trust: {exc}") from None
+    names = ", ".join(p.name for p in sorted(target.glob("*.yaml"))) or "no rule files yet"
+    env.stdout.write(f"{target}: trusted at {digest[:12]} ({names}); any change needs "
+                     "`assistant rules trust` again\n")
+    return EXIT_OK

@@ -1,0 +1,132 @@
+"""Where rules come from, in order (later overrides earlier), and trust.
+
+built-in < /etc/assistant/rules.d < the user's config dir (XDG) < the
+project's .assistant/rules.d (found upward from the current directory, used
+only once trusted) < ASSISTANT_RULES_PATH < --rules DIR.
+
+Trust works as direnv's does: `assistant rules trust [DIR]` records the
+directory with a hash of its rule files' names and contents; a directory
+that is untrusted, or changed since it was trusted, is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.paths import data_dir
+
+SYSTEM_DIR = Path("/etc/assistant/rules.d")
+PROJECT_DIR = Path(".assistant") / "rules.d"
+
+
+@dataclass(frozen=True)
+class RuleDir:
+    path: Path
+    origin: str  # built-in | system | user | project | env | cli
+
+
+@dataclass
+class SearchPath:
+    dirs: list[RuleDir]
+    skipped: list[str]  # human messages: untrusted or changed project directories
+
+
+def config_home(environ: Mapping[str, str]) -> Path | None:
+    if environ.get("XDG_CONFIG_HOME"):
+        return Path(environ["XDG_CONFIG_HOME"])
+    return Path(environ["HOME"]) / ".config" if environ.get("HOME") else None
+
+
+def data_home(environ: Mapping[str, str]) -> Path | None:
+    if environ.get("XDG_DATA_HOME"):
+        return Path(environ["XDG_DATA_HOME"])
+    return Path(environ["HOME"]) / ".local" / "share" if environ.get("HOME") else None
+
+
+def find_project(start: Path) -> Path | None:
+    """The nearest .assistant/rules.d from `start` upward."""
+    for d in [start, *start.parents]:
+        candidate = d / PROJECT_DIR
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def content_hash(directory: Path) -> str:
+    """Hash of every YAML file's name and bytes (tests included: they are code
+    reviewers read too)."""
+    h = hashlib.sha256(b"assistant-trust-1\0")
+    for p in sorted(directory.glob("*.yaml")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _trust_file(environ: Mapping[str, str]) -> Path | None:
+    base = data_home(environ)
+    return base / "assistant" / "trusted.json" if base else None
+
+
+def trusted(environ: Mapping[str, str]) -> dict[str, str]:
+    f = _trust_file(environ)
+    try:
+        data = json.loads(f.read_text()) if f and f.is_file() else {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def trust(directory: Path, environ: Mapping[str, str]) -> str:
+    """Record `directory` as trusted at its current content; returns the hash."""
+    f = _trust_file(environ)
+    if f is None:
+        raise OSError("no home or XDG_DATA_HOME to record trust in")
+    entries = trusted(environ)
+    digest = content_hash(directory)
+    entries[str(directory.resolve())] = digest
+    f.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=f.parent, prefix=".trusted-")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(entries, fh, indent=1, sort_keys=True)
+    os.replace(tmp, f)
+    return digest
+
+
+def untrust(directory: Path, environ: Mapping[str, str]) -> bool:
+    f = _trust_file(environ)
+    entries = trusted(environ)
+    if f is None or entries.pop(str(directory.resolve()), None) is None:
+        return False
+    f.write_text(json.dumps(entries, indent=1, sort_keys=True))
+    return True
+
+
+def search_path(environ: Mapping[str, str], cwd: Path, extra: list[Path]) -> SearchPath:
+    dirs = [RuleDir(data_dir("rules"), "built-in")]
+    skipped: list[str] = []
+    if SYSTEM_DIR.is_dir():
+        dirs.append(RuleDir(SYSTEM_DIR, "system"))
+    home = config_home(environ)
+    if home and (home / "assistant" / "rules.d").is_dir():
+        dirs.append(RuleDir(home / "assistant" / "rules.d", "user"))
+    project = find_project(cwd)
+    if project is not None:
+        known = trusted(environ).get(str(project.resolve()))
+        if known is None:
+            skipped.append(f"{project}: not trusted, so not used; review it, then run "
+                           f"`assistant rules trust {project}`")
+        elif known != content_hash(project):
+            skipped.append(f"{project}: changed since it was trusted, so not used; review the "
+                           f"change, then run `assistant rules trust {project}` again")
+        else:
+            dirs.append(RuleDir(project, "project"))
+    for d in environ.get("ASSISTANT_RULES_PATH", "").split(os.pathsep):
+        if d:
+            dirs.append(RuleDir(Path(d), "env"))
+    dirs += [RuleDir(d, "cli") for d in extra]
+    return SearchPath(dirs, skipped)
