@@ -79,8 +79,48 @@ def _expr(p: Pattern) -> dict[str, Any]:
     return tests[0] if len(tests) == 1 else {"$and": tests}
 
 
+_NEGATE = {"eq": "ne", "ne": "eq", "lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt",
+           "in": "not_in", "not_in": "in"}
+
+
+def _negation(exc: Pattern) -> dict[str, Any] | None:
+    """NOT(all tests of `exc`) as one durable test, when expressible."""
+    parts = []
+    for t in exc.tests:
+        if isinstance(t.value, Ref):
+            return None
+        if t.op == "exists":
+            parts.append({("$nex" if t.value else "$ex"): {t.field: 1}})
+        elif t.op in _NEGATE:
+            parts.append(_test(Test(t.field, _NEGATE[t.op], t.value)))
+        else:
+            return None  # no negated pattern match in the engine
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+def split_exceptions(patterns: list[Pattern], exceptions: list[Pattern]
+                     ) -> tuple[list[Pattern], list[Pattern], dict[str, list[dict[str, Any]]]]:
+    """Exceptions on a fact type the rule already matches filter that match
+    ("port.typo, except a near listener on 1080"): durable binds a fact to
+    one pattern only, so as a separate negation it could never see the fact
+    the rule matched. Other exceptions veto the rule when such a fact exists."""
+    extra: dict[str, list[dict[str, Any]]] = {}
+    veto = []
+    for exc in exceptions:
+        owners = [p for p in patterns if not p.negated and p.fact == exc.fact]
+        test = _negation(exc) if len(owners) == 1 else None
+        if test is None:
+            veto.append(exc)
+        else:
+            extra.setdefault(owners[0].alias, []).append(test)
+    return patterns, veto, extra
+
+
 def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]) -> list[dict[str, Any]]:
     """durable `all` list for one alternative of a rule."""
+    patterns, exceptions, extra = split_exceptions(patterns, exceptions)
     out: list[dict[str, Any]] = []
     # durable binds each fact to at most one pattern of a rule, so a guard
     # the rule already states itself must not be added twice.
@@ -94,7 +134,11 @@ def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]) -> l
             # Only a check that succeeded lets absence mean "not there".
             out.append({f"g_{check}": {"$and": [{"type": "checked"}, {"name": check},
                                                 {"status": "ok"}]}})
-        out.append({(p.alias + "$not") if p.negated else p.alias: _expr(p)})
+        expr = _expr(p)
+        if p.alias in extra and not p.negated:
+            parts = expr["$and"] if "$and" in expr else [expr]
+            expr = {"$and": parts + extra[p.alias]}
+        out.append({(p.alias + "$not") if p.negated else p.alias: expr})
     return out
 
 

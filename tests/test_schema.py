@@ -1,0 +1,71 @@
+"""The JSON Schemas for editors: in sync with the code, and right about files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant import schema
+from assistant.paths import data_dir
+from tests.support import run_cli
+
+jsonschema = pytest.importorskip("jsonschema")
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_DIR = data_dir("rules") / "schema"
+
+
+def validator(name: str):  # type: ignore[no-untyped-def]
+    return jsonschema.Draft7Validator(json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text()))
+
+
+@pytest.mark.parametrize("name", list(schema.SCHEMAS))
+def test_committed_schema_is_generated(name: str) -> None:
+    assert (SCHEMA_DIR / f"{name}.schema.json").read_text() == schema.render(name), \
+        "run: python -m assistant.schema"
+
+
+def files(pattern: str) -> list[Path]:
+    return sorted(ROOT.glob(pattern))
+
+
+@pytest.mark.parametrize("path", [p for p in files("rules/*.yaml") + files("examples/*/*.yaml")
+                                  if not p.name.endswith(".test.yaml")], ids=str)
+def test_rule_files_validate(path: Path) -> None:
+    errors = list(validator("rules").iter_errors(yaml.safe_load(path.read_text())))
+    assert not errors, [e.message for e in errors][:3]
+    assert path.read_text().startswith("# yaml-language-server: $schema=")
+
+
+@pytest.mark.parametrize("path", files("rules/*.test.yaml") + files("examples/*/*.test.yaml"),
+                         ids=str)
+def test_rule_test_files_validate(path: Path) -> None:
+    errors = list(validator("rule-tests").iter_errors(yaml.safe_load(path.read_text())))
+    assert not errors, [e.message for e in errors][:3]
+
+
+@pytest.mark.parametrize("path", files("kb/*.yaml"), ids=str)
+def test_kb_entries_validate(path: Path) -> None:
+    assert not list(validator("kb").iter_errors(yaml.safe_load(path.read_text())))
+
+
+@pytest.mark.parametrize("doc", [
+    {"format": 1, "rules": [{"id": "x.y", "title": "t", "when": {"all": [
+        {"fact": "listener", "match": {"prot": 1}}]}, "then": [{"check": "probe"}]}]},
+    {"format": 1, "rules": [{"id": "x.y", "title": "t", "category": "sad",
+                             "when": {"all": [{"fact": "target"}]}, "then": [{"check": "probe"}]}]},
+    {"format": 1, "rules": [{"id": "x.y", "title": "t", "when": {"all": [{"fact": "target"}]},
+                             "then": [{"run": "rm -rf /"}]}]},
+    {"format": 2},
+])
+def test_schema_rejects_what_the_loader_rejects(doc: dict) -> None:
+    assert list(validator("rules").iter_errors(doc))
+
+
+def test_rules_schema_command() -> None:
+    r = run_cli("rules", "schema")
+    assert r.code == 0
+    for line in r.out.splitlines():
+        assert Path(line.split(": ", 1)[1]).is_file()
