@@ -136,7 +136,7 @@ def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]) -> l
                                                 {"status": "ok"}]}})
         expr = _expr(p)
         if p.alias in extra and not p.negated:
-            parts = expr["$and"] if "$and" in expr else [expr]
+            parts = expr.get("$and", [expr])
             expr = {"$and": parts + extra[p.alias]}
         out.append({(p.alias + "$not") if p.negated else p.alias: expr})
     return out
