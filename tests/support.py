@@ -96,11 +96,13 @@ class Result:
         return json.loads(self.out)  # type: ignore[no-any-return]
 
 
-def run_cli(*argv: str, stdin: str = "", environ: dict[str, str] | None = None) -> Result:
+def run_cli(*argv: str, stdin: str = "", environ: dict[str, str] | None = None,
+            cwd: Path | None = None) -> Result:
     """Run the CLI in-process with captured streams."""
     out, err = io.StringIO(), io.StringIO()
     env = Env(stdin=io.StringIO(stdin), stdout=out, stderr=err,
-              environ=environ if environ is not None else {"PATH": os.environ.get("PATH", "")})
+              environ=environ if environ is not None else {"PATH": os.environ.get("PATH", "")},
+              cwd=cwd)
     code = main(list(argv), env)
     return Result(code, out.getvalue(), err.getvalue())
 
