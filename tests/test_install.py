@@ -84,3 +84,7 @@ def test_wheel_install_runs_seed_question(variant: str, tmp_path: Path) -> None:
     rules = subprocess.run([str(venv_dir / "bin" / "assistant"), "rules", "test"], cwd=elsewhere,
                            capture_output=True, text=True, timeout=60)
     assert rules.returncode == 0 and " 0 failed" in rules.stdout, rules.stdout
+    schemas = subprocess.run([str(venv_dir / "bin" / "assistant"), "rules", "schema"],
+                             cwd=elsewhere, capture_output=True, text=True, timeout=60)
+    paths = [line.split(": ", 1)[1] for line in schemas.stdout.splitlines()]
+    assert len(paths) == 3 and all(Path(p).is_file() for p in paths), schemas.stdout
