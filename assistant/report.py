@@ -44,6 +44,8 @@ class Question:
     id: str
     text: str
     choices: list[str] = field(default_factory=list)
+    # Who asks, for "why?" (not in the JSON contract): a rule id, or "session".
+    asked_by: str = "session"
 
 
 @dataclass

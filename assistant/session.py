@@ -34,6 +34,7 @@ _PROBLEM_WORDS = re.compile(r"\b(?:connect|connection|refused|reach|fail|error|c
                             r"unable|won't|doesn't work|not working|down|timeout)\b", re.I)
 
 Overrides = Mapping[str, Callable[[Context], list[Fact]]]
+Progress = Callable[[str, "CheckResult | None"], None]
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Session:
         self.last: Report | None = None
         # Messages for the user about the rule search path (untrusted dirs).
         self.warnings: list[str] = []
+        self._progress: Progress | None = None
 
     # -- lazily loaded parts ------------------------------------------------
     def ruleset(self) -> RuleSet:
@@ -92,9 +94,15 @@ class Session:
         return self._kb
 
     # -- the use case -------------------------------------------------------
-    def ask(self, text: str, answers: Mapping[str, str] | None = None) -> Report:
-        """Diagnose or answer `text`. Raises InputError for unusable input."""
+    def ask(self, text: str, answers: Mapping[str, str] | None = None,
+            progress: Progress | None = None) -> Report:
+        """Diagnose or answer `text`. Raises InputError for unusable input.
+
+        `progress(name, result)` is called when a check starts (result None)
+        and when it ends, so a shell can show each check as it runs.
+        """
         answers = dict(answers or {})
+        self._progress = progress
         echo = clean(text.strip())
         if len(echo) > MAX_ECHO:
             echo = echo[:MAX_ECHO] + f"… ({len(text)} characters in all)"
@@ -136,7 +144,7 @@ class Session:
                 rule=c.rule.id, category=c.rule.category or "", severity=c.rule.severity,
                 summary=clean(c.summary), evidence=[clean(e) for e in c.evidence],
                 processes=c.processes, fix=c.fix, kb=c.kb))
-        report.questions = [Question(q.id, q.text, q.choices) for q in outcome.questions]
+        report.questions = [Question(q.id, q.text, q.choices, q.rule) for q in outcome.questions]
         report.trace = outcome.trace
         report.notes.extend(outcome.errors)
         if host_only and not report.diagnoses:
@@ -193,7 +201,14 @@ class Session:
                       hosts_path=self.options.hosts_path, services=self.ruleset().services)
 
         def checks(names: list[str]) -> list[CheckResult]:
-            return run_checks(names, ctx, self.options.check_overrides)
+            if self._progress:
+                for n in names:
+                    self._progress(n, None)
+            results = run_checks(names, ctx, self.options.check_overrides)
+            if self._progress:
+                for r in results:
+                    self._progress(r.name, r)
+            return results
 
         facts = initial_facts(target)
         return driver.run(self.compiled(), facts, checks, answers)

@@ -100,3 +100,16 @@ def test_template_fallbacks_for_hidden_values() -> None:
     matched = {"l": {"port": 80, "pid": 0, "process": ""}}
     text = "held by {l.process|a process} (pid {l.pid}) on {l.port}; {l.user|unknown user}; {l.cmdline}"
     assert render_template(text, matched) == "held by a process (pid 0) on 80; unknown user; ?"
+
+
+def test_engine_starts_no_background_threads() -> None:
+    """durable's Host re-arms dispatch timers forever, a thread per tick; ours
+    does not start them (nothing is ever queued: actions are synchronous)."""
+    import threading
+    import time
+
+    from assistant.session import Session
+
+    Session().ask("cannot connect to 127.0.0.1:1")
+    time.sleep(0.8)
+    assert [t.name for t in threading.enumerate() if t.name.startswith("Thread-")] == []

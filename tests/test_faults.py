@@ -135,6 +135,7 @@ def test_proc_net_unreadable_is_unknown_not_empty(monkeypatch: pytest.MonkeyPatc
 def test_name_resolution_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
     def hang(*a: Any, **k: Any) -> Any:
         time.sleep(30)
+        raise socket.gaierror("gave up")
 
     monkeypatch.setattr(socket, "getaddrinfo", hang)
     monkeypatch.setattr(resolve, "RESOLVE_TIMEOUT", 0.5)

@@ -10,8 +10,6 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support import console_script, free_port_without_neighbours, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,7 @@
 """The durable-rules adapter: the only module that imports `durable`.
 
-One Host per process (its timer threads never stop). One ruleset per
+One Host per process, without the dispatch timers durable starts (they
+would never stop, and there is nothing to dispatch). One ruleset per
 distinct rule set (rulesets cannot be removed; a reload registers a new
 name). One session id reused across diagnoses, its facts retracted after
 each (a new sid per question grows memory; `delete_state` can segfault).
@@ -61,7 +62,22 @@ def _import_durable() -> Any:
 def _get_host() -> Any:
     global _host
     if _host is None:
-        _host = _import_durable().Host()
+        engine = _import_durable()
+
+        class QuietHost(engine.Host):  # type: ignore[misc, name-defined]
+            """A Host without its dispatch timers.
+
+            Host() starts two timers that re-arm forever, a new thread per
+            tick (0 to 0.5 s), to dispatch queued events and timers. This
+            project only asserts facts with synchronous actions, so there is
+            never anything to dispatch; the threads only cost CPU in a
+            long-running chat and fail where threads are scarce.
+            """
+
+            def _run(self) -> None:
+                return None
+
+        _host = QuietHost()
     return _host
 
 

@@ -24,8 +24,8 @@ def resolve(host: str, port: int | None, timeout: float = RESOLVE_TIMEOUT) -> di
                 if addr not in seen:
                     seen.append(addr)
             box["addresses"] = seen
-        except (OSError, UnicodeError) as exc:
-            box["error"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a lookup must never kill its thread noisily
+            box["error"] = str(exc) or type(exc).__name__
 
     # getaddrinfo cannot be cancelled; a daemon thread lets us walk away.
     thread = threading.Thread(target=work, name="resolve", daemon=True)
