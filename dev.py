@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 SEED = "cannot connect to 127.0.0.1:62893"
 TEST_EXTRAS = ["pytest>=7", "hypothesis>=6", "requests", "redis", "psycopg2-binary", "ruff", "mypy",
-               "types-PyYAML", "types-psutil", "jsonschema"]
+               "types-PyYAML", "types-psutil", "jsonschema", "pexpect"]
 
 
 def bin_path(name: str) -> Path:

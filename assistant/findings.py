@@ -85,4 +85,20 @@ def finding(res: CheckResult, target: Target) -> Finding:
                            data, res.ms)
         f = facts[0]
         return Finding(res.name, "problem", f"{f['host']} looks like {f['suggestion']}", data, res.ms)
+    if res.name == "services":
+        if not facts:
+            return Finding(res.name, "ok", "no team services declared", data, res.ms)
+        parts = []
+        bad = False
+        for f in facts:
+            if not f.get("listening"):
+                parts.append(f"{f['name']} on {f['port']}: not running")
+                bad = bad or f.get("port") == port
+            else:
+                owner = f.get("owner") or "a process"
+                ok = f.get("owner_ok", True)
+                bad = bad or (not ok and f.get("port") == port)
+                parts.append(f"{f['name']} on {f['port']}: {owner}" + ("" if ok else " (unexpected)"))
+        return Finding(res.name, "warning" if bad else "ok", "team services: " + "; ".join(parts),
+                       data, res.ms)
     return Finding(res.name, "ok", f"{res.name}: {len(facts)} fact(s)", data, res.ms)

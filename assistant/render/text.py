@@ -66,14 +66,20 @@ def render(report: Report, color: bool = False, width: int = 80,
             for e in d.evidence:
                 out += _wrap(f"- {e}", width, "    ")
         for p in d.processes:
-            cmd = f" {p['cmdline']}" if p.get("cmdline") else ""
             who = f" user {p['user']}" if p.get("user") else ""
-            out += _wrap(f"process: pid {p['pid']} {p.get('name') or '?'}{who}{cmd}", width, "  ")
+            out += _wrap(f"process: pid {p['pid']} {p.get('name') or '?'}{who}", width, "  ")
+            if p.get("cmdline"):
+                # One line, cut to the width: a command line is for recognising.
+                cmd = p["cmdline"]
+                room = max(20, width - 13)
+                out.append("    command: " + (cmd if len(cmd) <= room else cmd[:room - 1] + "…"))
         if d.fix and i == 0:
             out.append("  Fix or confirm:")
+            # This system's commands first, then any, then the others; the
+            # rule's own order within each.
             order = OS_ORDER.get(platform, OS_ORDER["linux"])
-            ranked = sorted(d.fix, key=lambda f: (order + ("any",)).index(f["os"])
-                            if f["os"] in order + ("any",) else 9)
+            rank = (order[0], "any", *order[1:])
+            ranked = sorted(d.fix, key=lambda f: rank.index(f["os"]) if f["os"] in rank else 9)
             for fx in ranked:
                 out += _wrap(f"{fx['os']:<8} {fx['command']}", width, "    ", " " * 13)
                 if fx.get("why"):

@@ -1,0 +1,177 @@
+"""The chat: its logic through Chat, prompt_toolkit through a pipe input, and
+the real program in a pseudo-terminal."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.chat import Chat
+from assistant.cli import Env
+from assistant.session import Options, Session
+from tests.support import console_script, free_port_without_neighbours
+
+
+def chat(tmp_path: Path | None = None) -> tuple[Chat, list[str]]:
+    lines: list[str] = []
+    env = {"PATH": os.environ.get("PATH", "")}
+    if tmp_path is not None:
+        env["ASSISTANT_CACHE_DIR"] = str(tmp_path / "cache")
+    return Chat(Session(Options(env=env, probe_timeout=0.5)), lines.append), lines
+
+
+def text(lines: list[str]) -> str:
+    return "\n".join(lines)
+
+
+def test_diagnosis_then_why_and_how(server: Any) -> None:
+    s = server("::1")
+    c, out = chat()
+    c.handle(f"cannot connect to 127.0.0.1:{s.port}")
+    shown = text(out)
+    assert "… checking listeners" in shown  # each check as it runs
+    assert "address-family-mismatch" in shown and "Diagnosis" in shown
+    out.clear()
+    c.handle("/why")
+    assert "address.family_mismatch" in text(out) and "→" in text(out)
+    out.clear()
+    c.handle("how do you know?")
+    assert "address.family_mismatch" in text(out) and f"{s.pid}" in text(out)
+
+
+def test_question_why_choices_and_answer_feed_the_next_round(server: Any) -> None:
+    s = server("127.0.0.1")
+    c, out = chat()
+    c.handle(f"my app on 127.0.0.1:{s.port} says connection refused")
+    assert c.pending is not None and c.pending.id == "client_location"
+    assert "another machine" in text(out)
+    out.clear()
+    c.handle("why?")
+    assert "ask.client_location" in text(out) and "127.0.0.1" in text(out)
+    out.clear()
+    c.handle("somewhere")  # not a choice: asked again, not guessed
+    assert "Please answer one of" in text(out) and c.pending is not None
+    out.clear()
+    c.handle("another")  # a unique prefix picks the choice
+    assert "remote-loopback" in text(out) and c.pending is None
+
+
+def test_skip_and_dont_know_are_always_allowed(server: Any) -> None:
+    s = server("127.0.0.1")
+    c, out = chat()
+    c.handle(f"cannot connect to localhost:{s.port}, refused")
+    assert c.pending is not None
+    c.handle("don't know")
+    assert "Skipped" in text(out) and c.pending is None
+
+
+def test_missing_address_questions(tmp_path: Path) -> None:
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.handle("the connection is refused")
+    assert c.pending is not None and c.pending.id == "host"
+    c.handle("127.0.0.1")
+    assert c.pending is not None and c.pending.id == "port"
+    out.clear()
+    c.handle(str(port))
+    assert "nothing-listening" in text(out)
+
+
+def test_plain_question_and_did_you_mean(tmp_path: Path) -> None:
+    c, out = chat(tmp_path)
+    c.handle("what is the difference between localhost and 127.0.0.1?")
+    assert "localhost-vs-127-0-0-1" in text(out)
+
+
+def test_commands(tmp_path: Path, server: Any) -> None:
+    s = server("127.0.0.2")
+    c, out = chat(tmp_path)
+    c.handle("/help")
+    assert "/report" in text(out) and "/again" in text(out)
+    out.clear()
+    c.handle(f"curl http://user:hunter2@127.0.0.1:{s.port}/ refused")
+    out.clear()
+    c.handle("/facts")
+    assert "listeners" in text(out) and " ms " in text(out)
+    out.clear()
+    c.handle("/rules")
+    assert "port.nothing_listening" in text(out)
+    out.clear()
+    c.handle("/again")
+    assert "wrong-bind-address" in text(out)
+    report = tmp_path / "ticket.md"
+    c.handle(f"/report {report}")
+    body = report.read_text()
+    assert "wrong-bind-address" in body and "hunter2" not in body
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    c.handle("/clear")
+    assert c.history == []
+    assert c.handle("/nope") is True and "Unknown command" in text(out)
+    assert c.handle("/quit") is False
+
+
+def run_pipe(keys: str, tmp_path: Path) -> tuple[int, str, Path]:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from assistant import repl
+
+    out = io.StringIO()
+    environ = {"PATH": os.environ.get("PATH", ""), "XDG_STATE_HOME": str(tmp_path / "state"),
+               "HOME": str(tmp_path)}
+    env = Env(stdout=out, stdin=io.StringIO(), environ=environ)
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys)
+        code = repl.run(Session(Options(env=environ, probe_timeout=0.5)), env, False,
+                        pt_input=pipe, pt_output=DummyOutput())
+    return code, out.getvalue(), tmp_path / "state" / "assistant" / "history"
+
+
+def test_prompt_toolkit_session_paste_and_ctrl_c_ctrl_d(tmp_path: Path) -> None:
+    port = free_port_without_neighbours()
+    paste = (f"\x1b[200~Traceback (most recent call last):\nConnectionRefusedError: refused "
+             f"postgres://app:S3cr3t@127.0.0.1:{port}/db\x1b[201~\r")
+    keys = "half-typed then Ctrl-C\x03" + paste + "/why\r" + "\x04"
+    code, shown, hist = run_pipe(keys, tmp_path)
+    assert code == 0
+    assert "nothing-listening" in shown and "port.nothing_listening" in shown
+    assert "half-typed" not in shown  # Ctrl-C dropped that input
+    saved = hist.read_text()
+    assert "S3cr3t" not in saved and "***" in saved and "/why" in saved
+    assert stat.S_IMODE(hist.stat().st_mode) == 0o600
+
+
+def test_real_terminal(tmp_path: Path, server: Any) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    s = server("::1")
+    # pexpect does not answer cursor-position requests as a terminal does
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TERM": "xterm",
+           "NO_COLOR": "1", "XDG_STATE_HOME": str(tmp_path / "state"),
+           "PROMPT_TOOLKIT_NO_CPR": "1"}
+    child = pexpect.spawn(str(console_script()), env=env, encoding="utf-8", timeout=20,
+                          dimensions=(40, 80))
+    child.logfile_read = sys.stdout if os.environ.get("ASSISTANT_SHOW_PTY") else None
+    prompt = r"\r?\n[^\n]{0,40}>"  # the prompt, whatever cursor moves follow it
+    start = time.perf_counter()
+    child.expect("Ctrl-D leaves")
+    child.expect(prompt)
+    first_prompt = time.perf_counter() - start
+    child.sendline(f"cannot connect to 127.0.0.1:{s.port}")
+    child.expect("Diagnosis")
+    child.expect("address-family-mismatch")
+    child.expect(prompt)
+    child.sendline("/why")
+    child.expect("address.family_mismatch matched")
+    child.expect(prompt)
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert first_prompt < 5  # the figure itself is a benchmark (README)
