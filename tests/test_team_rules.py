@@ -146,12 +146,12 @@ def test_bad_team_file_reports_every_error_at_once(tmp_path: Path) -> None:
           - id: team.b
             title: B
             when: {all: [{fact: target, match: {port: {between: [1, 2]}}}]}
-            then: [{check: firewall}]
+            then: [{check: portscan}]
     """)
     r = run_cli("rules", "check", "--rules", str(p.parent), environ=env_for(tmp_path))
     assert r.code == 2 and "Traceback" not in r.err
     for expected in (f"{p}:3:", "services.port", f"{p}:10:", "listner", f"{p}:14:",
-                     "between", f"{p}:15:", "firewall"):
+                     "between", f"{p}:15:", "portscan"):
         assert expected in r.err, expected
 
 

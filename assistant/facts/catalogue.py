@@ -39,6 +39,9 @@ FACT_TYPES: dict[str, FieldTypes] = {
                   "ephemeral_range": "str", "unprivileged_start": "int", "privileged": "bool",
                   "can_bind_privileged": "bool"},
     "host_check": {"host": "str", "suggestion": "str", "distance": "int", "reason": "str"},
+    # A packet-filter rule (or chain policy) that drops or rejects the connection.
+    "firewall": {"source": "str", "family": "int", "table": "str", "chain": "str",
+                 "verdict": "str", "rule": "str", "handle": "str", "policy": "bool", "port": "int"},
     # A service a team declared in a rule file (`services:`), with its live state.
     "service": {"name": "str", "port": "int", "process": "str", "usual_port": "int",
                 "description": "str", "listening": "bool", "owner": "str", "owner_pid": "int",
@@ -56,6 +59,7 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "port_info": ("port_info",),
     "host_check": ("host_check",),
     "services": ("service",),
+    "firewall": ("firewall",),
 }
 
 # fact type -> the check that gathers it (None for facts the session asserts)

@@ -31,6 +31,7 @@ REGISTRY: dict[str, tuple[str, str, float]] = {
     "port_info": ("assistant.facts.ports", "collect", 1.0),
     "host_check": ("assistant.facts.hostcheck", "collect", 3.0),
     "services": ("assistant.facts.services", "collect", 3.0),
+    "firewall": ("assistant.facts.firewall", "collect", 8.0),
 }
 
 
