@@ -111,10 +111,14 @@ class Session:
         target = symptoms.parse(text)
         target = symptoms.with_answers(target, answers)
         question_like = bool(_QUESTION_WORDS.search(text))
-        # A name that does not resolve can be diagnosed without a port.
-        host_only = target.port is None and target.host is not None and target.error == "unresolved"
+        # A name that does not resolve, or loopback reached from elsewhere,
+        # can be diagnosed without a port.
+        host_only = target.port is None and target.host is not None and (
+            target.error == "unresolved"
+            or bool(target.remote and target.parsed and target.parsed.loopback))
         if target.port is None and not host_only:
-            if target.error is None and (question_like or not _PROBLEM_WORDS.search(text)):
+            if target.error is None and not host_only and (
+                    question_like or not _PROBLEM_WORDS.search(text)):
                 report = self._kb_report(text, echo, target)
                 if report is not None:
                     return self._done(report)
@@ -233,5 +237,6 @@ def initial_facts(target: symptoms.Target) -> list[Fact]:
                "client": target.client or "unknown",
                "quoted": target.quoted[0] if target.quoted else None,
                "quoted_family": (6 if ":" in target.quoted[0] else 4) if target.quoted else None,
-               "families": ",".join(str(f) for f in families) or None}
+               "families": ",".join(str(f) for f in families) or None,
+               "remote": target.remote}
     return [t, s]

@@ -65,6 +65,8 @@ class Target:
     quoted: list[str] = field(default_factory=list)
     # True when the host was not in the text and `localhost` was assumed.
     assumed_host: bool = False
+    # The client is elsewhere, by the user's words: "a phone", "a container"...
+    remote: str | None = None
     parsed: Host | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -179,6 +181,27 @@ _CLIENTS: list[tuple[str, _Rx]] = [
                    ("err_", "this site can", "chrome"), re.I)),
     ("firefox", _Rx(r"Unable to connect|Firefox can.t|\bfirefox\b", ("unable to connect", "firefox"),
                     re.I)),
+]
+
+# --- where the client runs, in the user's words --------------------------------
+_REMOTE: list[tuple[str, _Rx]] = [
+    ("an emulator", _Rx(r"\b(?:emulator|simulator)\b", ("emulator", "simulator"), re.I)),
+    ("a phone", _Rx(r"\b(?:i?phone|android|smartphone|mobile (?:device|app|browser)|tablet|ipad)s?\b",
+                    ("phone", "android", "mobile", "tablet", "ipad"), re.I)),
+    ("another machine", _Rx(
+        r"\b(?:another|other|second|remote|different|colleague'?s?|friend'?s?|coworker'?s?|"
+        r"teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|server)s?\b|"
+        r"\b(?:from|on) (?:the|my|our|a) (?:lan|network|wifi)\b",
+        ("another", "other", "second", "remote", "different", "colleague", "friend", "coworker",
+         "teammate", "lan", "network", "wifi"), re.I)),
+    ("a container", _Rx(
+        r"\b(?:from|in|inside|within|of) (?:a |the |my |our |another |other )?(?:docker |podman )?"
+        r"(?:container|pod)s?\b|\b(?:from|in|inside) docker\b|\bdocker container\b",
+        ("container", "pod", "docker"), re.I)),
+    ("a VM", _Rx(r"\b(?:from|in|inside|on) (?:a |the |my )?(?:vm|virtual machine|virtualbox|vagrant|"
+                 r"multipass|parallels|vmware)\b", ("vm", "virtual", "vagrant", "multipass",
+                                                     "parallels", "vmware"), re.I)),
+    ("WSL", _Rx(r"\b(?:from|in|inside) wsl2?\b", ("wsl",), re.I)),
 ]
 
 # --- addresses ---------------------------------------------------------------
@@ -337,6 +360,7 @@ def parse(text: str) -> Target:
                          "e.g. assistant --ask \"cannot connect to 127.0.0.1:62893\"")
     low = text.lower()
     target = Target(error=detect_error(text, low), client=detect_client(text, low))
+    target.remote = next((name for name, rx in _REMOTE if rx.search(text, low)), None)
 
     host: str | None = None
     port_raw: str | None = None

@@ -162,3 +162,19 @@ def test_netlink_and_proc_agree(server) -> None:
         pytest.skip(f"sock_diag netlink is not available here: {exc}")
     assert via_netlink == sorted(procfs._proc_listeners())
     assert {f for _, _, f, _, _ in via_netlink} >= {4, 6}
+
+
+@pytest.mark.parametrize("files,exists,environ,expected", [
+    ({}, {"/.dockerenv"}, {}, ("docker", True, False)),
+    ({}, {"/run/.containerenv"}, {}, ("podman", True, False)),
+    ({"/proc/1/cgroup": "0::/kubepods/besteffort/pod1/abc"}, set(), {}, ("kubernetes", True, False)),
+    ({"/proc/sys/kernel/osrelease": "5.15.146.1-microsoft-standard-WSL2"}, set(), {},
+     ("none", False, True)),
+    ({"/proc/1/cgroup": "0::/init.scope", "/proc/sys/kernel/osrelease": "6.1.0-18-amd64"},
+     set(), {}, ("none", False, False)),
+])
+def test_environment_classify(files: dict, exists: set, environ: dict, expected: tuple) -> None:
+    from assistant.facts.environment import classify
+
+    f = classify(files, exists, environ)
+    assert (f["kind"], f["container"], f["wsl"]) == expected

@@ -113,3 +113,22 @@ def test_engine_starts_no_background_threads() -> None:
     Session().ask("cannot connect to 127.0.0.1:1")
     time.sleep(0.8)
     assert [t.name for t in threading.enumerate() if t.name.startswith("Thread-")] == []
+
+
+def test_exception_filter_keeps_facts_without_the_field() -> None:
+    """An exception 'process in [docker-proxy]' must not hide a listener whose
+    process is unknown (another user's process, seen without its name)."""
+    from assistant.engine.model import Pattern
+
+    rule = Rule(id="t.filter", title="t", description="", category="port-conflict", priority=50,
+                severity="problem", enabled=True, tags=[], supersedes=[],
+                alternatives=[[Pattern("l", "listener", [Test("port", "eq", 80)])]],
+                exceptions=[Pattern("x", "listener", [Test("process", "in", ["docker-proxy"])],
+                                    negated=True)],
+                steps=[{"conclude": {"summary": "x", "evidence": [], "fix": [], "kb": []}}],
+                source="test")
+    c = Compiled(RuleSet([rule], [], hashlib.sha256(b"exception-filter").hexdigest()))
+    assert run(c, [{"type": "listener", "port": 80}], lambda n: [], {}).conclusions
+    assert run(c, [{"type": "listener", "port": 80, "process": "node"}], lambda n: [], {}).conclusions
+    assert not run(c, [{"type": "listener", "port": 80, "process": "docker-proxy"}],
+                   lambda n: [], {}).conclusions

@@ -94,11 +94,11 @@ def test_typos_and_paraphrases(base: kb.KnowledgeBase) -> None:
 
 
 def test_answer_kind_and_exit_code() -> None:
-    r = run_cli("--ask", "can my phone reach 127.0.0.1 on my laptop?", "--json")
+    r = run_cli("--ask", "what does binding to 0.0.0.0 mean?", "--json")
     assert r.code == 0
     rep = r.json
     assert rep["kind"] == "answer"
-    assert rep["answers"][0]["kb"] == "loopback-remote-access"
+    assert rep["answers"][0]["kb"] == "bind-address"
     assert 0 < rep["answers"][0]["score"] <= 1
 
 

@@ -190,3 +190,50 @@ def test_libpq_reports_it_dialled_ipv6(server) -> None:
     assert rep["target"]["host"] == "localhost"
     assert categories(rep)[0] == "address-family-mismatch"
     assert "::1" in rep["diagnoses"][0]["summary"]
+
+
+def test_phone_reaching_loopback_gets_diagnosis_and_answer() -> None:
+    r = run_cli("--ask", "can my phone reach 127.0.0.1 on my laptop?", "--json")
+    rep = r.json
+    assert rep["kind"] == "diagnosis" and categories(rep)[0] == "remote-loopback"
+    assert "loopback-remote-access" in [a["kb"] for a in rep["answers"]]
+    assert any("0.0.0.0" in f["command"] for f in rep["diagnoses"][0]["fix"])
+
+
+def test_container_client_in_the_question(server) -> None:
+    s = server("127.0.0.1")
+    rep = run_cli("--ask", f"my app inside a docker container cannot connect to localhost:{s.port}",
+                  "--json").json
+    assert categories(rep)[0] == "remote-loopback"
+    assert "a container" in rep["diagnoses"][0]["summary"]
+
+
+def _forwarder(tmp_path, server_factory):  # type: ignore[no-untyped-def]
+    """A real listener whose process is named docker-proxy (a copy of python)."""
+    import shutil as sh
+    import sys as _sys
+
+    from tests import support
+
+    exe = tmp_path / "docker-proxy"
+    sh.copy(_sys.executable, exe)
+    proc = support.subprocess.Popen([str(exe), "-c", support.SERVER, "127.0.0.1", "0", "4", "1"],
+                                    stdout=support.subprocess.PIPE, text=True)
+    return support.Server(proc, int(proc.stdout.readline()), "127.0.0.1")
+
+
+def test_port_published_by_a_container_forwarder(tmp_path, server) -> None:
+    fwd = _forwarder(tmp_path, server)
+    try:
+        rep = run_cli("--ask", f"Error: listen EADDRINUSE: address already in use :::{fwd.port}",
+                      "--json").json
+        top = rep["diagnoses"][0]
+        assert top["rule"] == "container.port_published"
+        assert "docker-proxy" in top["summary"]
+        assert not any(f["command"].startswith("kill") for d in rep["diagnoses"] for f in d["fix"])
+        # the app behind it: the forwarder accepts and closes at once
+        rep = run_cli("--ask", f"curl: (52) Empty reply from server http://localhost:{fwd.port}/",
+                      "--json").json
+        assert rep["diagnoses"][0]["rule"] == "container.app_not_answering"
+    finally:
+        fwd.stop()

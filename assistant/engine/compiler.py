@@ -85,14 +85,17 @@ _NEGATE = {"eq": "ne", "ne": "eq", "lt": "gte", "lte": "gt", "gt": "lte", "gte":
 
 def _negation(exc: Pattern) -> dict[str, Any] | None:
     """NOT(all tests of `exc`) as one durable test, when expressible."""
-    parts = []
+    parts: list[dict[str, Any]] = []
     for t in exc.tests:
         if isinstance(t.value, Ref):
             return None
         if t.op == "exists":
             parts.append({("$nex" if t.value else "$ex"): {t.field: 1}})
         elif t.op in _NEGATE:
-            parts.append(_test(Test(t.field, _NEGATE[t.op], t.value)))
+            # A fact without the field does not match the exception, so it
+            # keeps the rule alive (the engine's $neq fails on absent fields).
+            parts.append({"$or": [{"$nex": {t.field: 1}},
+                                  _test(Test(t.field, _NEGATE[t.op], t.value))]})
         else:
             return None  # no negated pattern match in the engine
     if not parts:

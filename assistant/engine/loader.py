@@ -44,6 +44,7 @@ class Problems:
     def __init__(self, path: str, loaded: yamlsafe.Loaded | None):
         self.path, self.loaded = path, loaded
         self.items: list[str] = []
+        self.lists: dict[str, list[Any]] = {}
 
     def add(self, where: tuple[Any, ...], rule_id: str | None, fld: str, message: str) -> None:
         line, col = self.loaded.where(where) if self.loaded else (1, 1)
@@ -127,7 +128,9 @@ def _parse_file(loaded: yamlsafe.Loaded, probs: Problems,
         probs.add(("overrides",), None, "overrides", "must be a list")
         raw_ov = []
     for i, ov in enumerate(raw_ov):
-        overrides.append((ov, Problems(probs.path, loaded), ("overrides", i)))
+        ov_probs = Problems(probs.path, loaded)
+        ov_probs.lists = lists  # an override's patterns may use its own file's lists
+        overrides.append((ov, ov_probs, ("overrides", i)))
     return out
 
 
@@ -504,7 +507,7 @@ def _apply_override(ov: Any, rules: dict[str, Rule], probs: Problems, at: tuple[
             return
         raw[key] = list(raw.get(key, [])) + value
     if "replace" in ov or "append" in ov:
-        new = parse_rule(raw, at, probs, {})
+        new = parse_rule(raw, at, probs, probs.lists)
         if new is None:
             return
         new.enabled, new.disabled_reason = rule.enabled, rule.disabled_reason

@@ -14,7 +14,7 @@ FACT_TYPES: dict[str, FieldTypes] = {
     "target": {"host": "str", "port": "int", "scheme": "str", "kind": "str", "family": "int",
                "address": "str", "loopback": "bool", "wildcard": "bool", "assumed_host": "bool"},
     "symptom": {"error": "str", "client": "str", "quoted": "str", "quoted_family": "int",
-                "families": "str"},
+                "families": "str", "remote": "str"},
     "answer": {"id": "str", "value": "str"},
     # Asserted by the driver after each check, last, so negations see every fact.
     "checked": {"name": "str", "status": "str", "reason": "str"},
@@ -42,6 +42,8 @@ FACT_TYPES: dict[str, FieldTypes] = {
     # A packet-filter rule (or chain policy) that drops or rejects the connection.
     "firewall": {"source": "str", "family": "int", "table": "str", "chain": "str",
                  "verdict": "str", "rule": "str", "handle": "str", "policy": "bool", "port": "int"},
+    # Where the assistant runs (loopback is per network namespace).
+    "environment": {"container": "bool", "kind": "str", "wsl": "bool"},
     # A service a team declared in a rule file (`services:`), with its live state.
     "service": {"name": "str", "port": "int", "process": "str", "usual_port": "int",
                 "description": "str", "listening": "bool", "owner": "str", "owner_pid": "int",
@@ -60,6 +62,7 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "host_check": ("host_check",),
     "services": ("service",),
     "firewall": ("firewall",),
+    "environment": ("environment",),
 }
 
 # fact type -> the check that gathers it (None for facts the session asserts)

@@ -32,6 +32,7 @@ REGISTRY: dict[str, tuple[str, str, float]] = {
     "host_check": ("assistant.facts.hostcheck", "collect", 3.0),
     "services": ("assistant.facts.services", "collect", 3.0),
     "firewall": ("assistant.facts.firewall", "collect", 8.0),
+    "environment": ("assistant.facts.environment", "collect", 1.0),
 }
 
 
