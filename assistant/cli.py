@@ -138,7 +138,10 @@ def _run(args: argparse.Namespace, env: Env) -> int:
 
         width = min(os.get_terminal_size().columns if env.stdout is sys.stdout
                     and sys.stdout.isatty() else 80, 120)
-        env.stdout.write(render_text(report, color=_color(args.color, env), width=width))
+        from assistant.facts import platform
+
+        env.stdout.write(render_text(report, color=_color(args.color, env), width=width,
+                                     platform=platform.system()))
     if report.kind == "needs-input":
         return EXIT_NEEDS_INPUT
     if report.kind == "diagnosis" and report.has_problem():

@@ -44,11 +44,12 @@ def test_no_shell_no_eval_and_fixed_argv_with_timeout() -> None:
                 assert isinstance(argv, (ast.List, ast.Tuple)) or (
                     isinstance(argv, ast.Name) and argv.id == "argv"), \
                     f"{rel}: subprocess.{f.attr} argv must be a fixed list"
-        if isinstance(f, ast.Name) and f.id == "_command" and node.args:
+        if isinstance(f, ast.Name) and f.id == "run_command" and node.args:
             argv = node.args[0]
             assert isinstance(argv, ast.List) and all(
                 isinstance(e, (ast.Constant, ast.Name)) for e in argv.elts), \
                 f"{rel}: {f.id}() must get a fixed argument list"
+    assert any(isinstance(n.func, ast.Name) and n.func.id == "run_command" for _, n in calls())
 
 
 def test_fix_commands_are_only_text(monkeypatch: pytest.MonkeyPatch) -> None:

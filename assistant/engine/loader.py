@@ -474,6 +474,18 @@ def _steps(raw: Any, at: tuple[Any, ...], rid: str | None, probs: Problems,
     return steps
 
 
+def _expand_lists(value: Any, lists: dict[str, list[Any]]) -> Any:
+    """Replace `in: "@name"` by the list itself, so text an override adds to a
+    rule keeps meaning when later files re-read that rule."""
+    if isinstance(value, dict):
+        return {k: (list(lists[v[1:]]) if k in ("in", "not_in") and isinstance(v, str)
+                    and v.startswith("@") and v[1:] in lists else _expand_lists(v, lists))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_lists(v, lists) for v in value]
+    return value
+
+
 def _apply_override(ov: Any, rules: dict[str, Rule], probs: Problems, at: tuple[Any, ...]) -> None:
     if not isinstance(ov, dict) or not isinstance(ov.get("id"), str):
         probs.add(at, None, "overrides", "each override is {id: RULE, enabled|replace|append: ...}")
@@ -495,17 +507,18 @@ def _apply_override(ov: Any, rules: dict[str, Rule], probs: Problems, at: tuple[
         rule.enabled = bool(ov["enabled"])
         rule.disabled_reason = None if rule.enabled else str(ov["reason"])
     raw = dict(rule.raw)
+    lists = probs.lists
     for key, value in (ov.get("replace") or {}).items():
         if key not in RULE_KEYS - {"id"}:
             probs.add(at + ("replace", key), rid, f"replace.{key}", "not a replaceable rule key")
             return
-        raw[key] = value
+        raw[key] = _expand_lists(value, lists)
     for key, value in (ov.get("append") or {}).items():
         if key not in APPENDABLE or not isinstance(value, list):
             probs.add(at + ("append", key), rid, f"append.{key}",
                       f"only lists can be appended ({', '.join(sorted(APPENDABLE))})")
             return
-        raw[key] = list(raw.get(key, [])) + value
+        raw[key] = list(raw.get(key, [])) + _expand_lists(value, lists)
     if "replace" in ov or "append" in ov:
         new = parse_rule(raw, at, probs, probs.lists)
         if new is None:

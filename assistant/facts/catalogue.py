@@ -37,7 +37,9 @@ FACT_TYPES: dict[str, FieldTypes] = {
               "no_proxy": "str"},
     "port_info": {"port": "int", "port_class": "str", "ephemeral": "bool",
                   "ephemeral_range": "str", "unprivileged_start": "int", "privileged": "bool",
-                  "can_bind_privileged": "bool"},
+                  "can_bind_privileged": "bool", "excluded": "bool", "excluded_range": "str"},
+    # macOS application firewall (other systems: no fact).
+    "app_firewall": {"enabled": "bool", "platform": "str"},
     "host_check": {"host": "str", "suggestion": "str", "distance": "int", "reason": "str"},
     # A packet-filter rule (or chain policy) that drops or rejects the connection.
     "firewall": {"source": "str", "family": "int", "table": "str", "chain": "str",
@@ -63,6 +65,7 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "services": ("service",),
     "firewall": ("firewall",),
     "environment": ("environment",),
+    "app_firewall": ("app_firewall",),
 }
 
 # fact type -> the check that gathers it (None for facts the session asserts)

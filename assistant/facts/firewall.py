@@ -18,14 +18,13 @@ import ipaddress
 import json
 import shlex
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.facts.commands import run_command
 from assistant.facts.registry import Context, Fact
 from assistant.facts.sockets import dial_addresses
 
-TIMEOUT = 3.0
 UNKNOWN = object()  # a condition we cannot evaluate
 
 
@@ -53,28 +52,6 @@ class Hit:
     handle: str = ""     # nft handle, or iptables rule number
     policy: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-# --- commands ------------------------------------------------------------------
-
-def _command(argv: list[str]) -> tuple[str | None, str | None]:
-    """(stdout, None) or (None, why not)."""
-    if shutil.which(argv[0]) is None:
-        return None, f"{argv[0]} is not installed"
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT,
-                           env={"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
-    except subprocess.TimeoutExpired:
-        return None, f"`{' '.join(argv)}` did not answer within {TIMEOUT:g} s"
-    except OSError as exc:
-        return None, f"`{' '.join(argv)}` failed: {exc.strerror}"
-    if p.returncode != 0:
-        err = (p.stderr or p.stdout).strip().splitlines()
-        msg = err[-1] if err else f"exit {p.returncode}"
-        if "permission" in msg.lower() or "not permitted" in msg.lower():
-            return None, f"not permitted to read the rules ({msg}); run `sudo {' '.join(argv)}`"
-        return None, f"`{' '.join(argv)}` failed: {msg}"
-    return p.stdout, None
 
 
 # --- nftables ------------------------------------------------------------------
@@ -383,7 +360,7 @@ def collect(ctx: Context) -> list[Fact]:
     hits: list[Hit] = []
     reasons: list[str] = []
     nft_ok = False
-    out, why = _command(["nft", "-j", "list", "ruleset"])
+    out, why = run_command(["nft", "-j", "list", "ruleset"])
     if out is not None:
         try:
             data = json.loads(out or "{}")
@@ -401,7 +378,7 @@ def collect(ctx: Context) -> list[Fact]:
     for cmd, fam, label in legacy:
         if shutil.which(cmd) is None or (cmd.endswith("legacy-save") and not _legacy_loaded(fam)):
             continue
-        text, why = _command([cmd])
+        text, why = run_command([cmd])
         if text is None:
             reasons.append(why or f"{cmd} failed")
             continue

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
 
+from assistant.facts import platform
 from assistant.facts.registry import Context, Fact
 
 CAP_NET_BIND_SERVICE = 10
@@ -30,9 +30,9 @@ def unprivileged_start() -> int:
     text = _read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
     if text and text.strip().isdigit():
         return int(text)
-    if sys.platform.startswith("linux"):
+    if platform.system().startswith("linux"):
         return 1024
-    return 0 if sys.platform in ("darwin", "win32") else 1024
+    return 0 if platform.system() in ("darwin", "win32") else 1024
 
 
 def can_bind_privileged() -> bool:
@@ -64,8 +64,24 @@ def port_facts(port: int, eph: tuple[int, int], start: int, can_bind: bool) -> l
              "can_bind_privileged": can_bind}]
 
 
+def excluded(port: int, ranges: list[tuple[int, int]]) -> str | None:
+    """Pure: the Windows-reserved range holding `port`, as text, if any."""
+    for lo, hi in ranges:
+        if lo <= port <= hi:
+            return f"{lo}-{hi}"
+    return None
+
+
 def collect(ctx: Context) -> list[Fact]:
     if ctx.target.port is None:
         return []
-    return port_facts(ctx.target.port, ephemeral_range(), unprivileged_start(),
-                      can_bind_privileged())
+    facts = port_facts(ctx.target.port, ephemeral_range(), unprivileged_start(),
+                       can_bind_privileged())
+    if platform.system() == "win32":
+        from assistant.facts import oscmd
+
+        ranges = oscmd.excluded_ranges()
+        if ranges is not None:
+            held = excluded(ctx.target.port, ranges)
+            facts[0].update(excluded=held is not None, excluded_range=held)
+    return facts

@@ -33,6 +33,7 @@ REGISTRY: dict[str, tuple[str, str, float]] = {
     "services": ("assistant.facts.services", "collect", 3.0),
     "firewall": ("assistant.facts.firewall", "collect", 8.0),
     "environment": ("assistant.facts.environment", "collect", 1.0),
+    "app_firewall": ("assistant.facts.appfw", "collect", 4.0),
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from assistant.addresses import family_of, is_ip, is_loopback, is_wildcard
+from assistant.facts import oscmd, platform
 from assistant.facts.registry import Context, Fact
 
 # How a listener relates to the addresses the client dials, best first.
@@ -33,9 +34,22 @@ class Source:
         def read() -> list[Listen]:
             import psutil
 
-            return [Listen(c.laddr.ip, c.laddr.port, family_of(c.laddr.ip), c.pid)
-                    for c in psutil.net_connections(kind="tcp")
-                    if c.status == psutil.CONN_LISTEN and c.laddr]
+            try:
+                return [Listen(c.laddr.ip, c.laddr.port, family_of(c.laddr.ip), c.pid)
+                        for c in psutil.net_connections(kind="tcp")
+                        if c.status == psutil.CONN_LISTEN and c.laddr]
+            except (psutil.Error, PermissionError) as exc:
+                if platform.system() not in ("darwin", "win32"):
+                    raise
+                # macOS shows other users' sockets to root only; its own tools
+                # (lsof, netstat) list them without: the fallback the issue asks.
+                try:
+                    rows = oscmd.listeners(platform.system())
+                except OSError as why:
+                    raise PermissionError(f"{exc!r}; {why}") from None
+                self.ctx.memo("os_names", lambda: {
+                    r.pid: {"process": r.process, "user": r.user} for r in rows if r.pid})
+                return [Listen(r.address, r.port, family_of(r.address), r.pid) for r in rows]
 
         return self.ctx.memo("listen_table", read)  # type: ignore[no-any-return]
 
@@ -45,7 +59,13 @@ class Source:
     def describe(self, pid: int | None) -> dict[str, Any]:
         from assistant.facts.procinfo import describe
 
-        return describe(pid)
+        info = describe(pid)
+        # What the system's tools said when psutil could not ask the process.
+        known = self.ctx.cache.get("os_names", {}).get(pid, {})
+        for key, value in known.items():
+            if value and not info.get(key):
+                info[key] = value
+        return info
 
     def mentioning(self, port: int) -> list[Listen]:
         """Listeners on other ports whose process's command line names `port`."""
