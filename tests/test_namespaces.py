@@ -215,3 +215,17 @@ def test_filters_unreadable_without_privilege(tmp_path: Path) -> None:
     fw = next(f for f in rep["findings"] if f["check"] == "firewall")
     assert fw["status"] == "unknown" and "sudo nft" in fw["summary"]
     assert any(f["command"] == "sudo nft list ruleset" for f in top["fix"])
+
+
+def test_ipv6_reject_with_ip6tables(tmp_path: Path) -> None:
+    _need("ip6tables")
+    body = (f"cd {tmp_path}\n"
+            "$SERVER ::1 0 6 1 > port.txt 2>/dev/null &\nSPID=$!\n"
+            "for i in $(seq 50); do [ -s port.txt ] && break; sleep 0.1; done\n"
+            "PORT=$(cat port.txt); export PORT\n"
+            "ip6tables -A INPUT -p tcp --dport $PORT -j REJECT --reject-with tcp-reset\n"
+            '$ASSISTANT --ask "connect ECONNREFUSED ::1:$PORT" --json --timeout 0.5 || true\n'
+            "kill $SPID")
+    rep = parse(in_namespace(tmp_path, body))
+    top = rep["diagnoses"][0]
+    assert top["category"] == "firewall" and "reject" in top["summary"]
