@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from assistant import kbsearch
 from assistant.engine import yamlsafe
 from assistant.engine.loader import read_text
 from assistant.errors import RuleFileError, UserError
-from assistant.paths import data_dir
+from assistant.paths import data_dir, write_cache
 
 ENTRY_KEYS = {"id", "question", "phrasings", "tags", "answer", "commands", "related"}
 _ID = re.compile(r"[a-z0-9][a-z0-9\-]{1,60}")
@@ -168,7 +167,7 @@ def load(dirs: list[Path] | None = None, cache: Path | None = None) -> Knowledge
     """
     dirs = dirs or [data_dir("kb")]
     files = entry_files(dirs)
-    path = cache / f"{fingerprint(files)}.json" if cache else None
+    path = cache / f"kb-{fingerprint(files)}.json" if cache else None
     if path is not None and path.is_file():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -183,19 +182,8 @@ def load(dirs: list[Path] | None = None, cache: Path | None = None) -> Knowledge
 
 
 def _write_cache(path: Path, kb: KnowledgeBase) -> None:
-    data = {"ids": kb.ids, "entries": [json.dumps(asdict(e)) for e in kb.entries],
-            "index": kb.index.to_data()}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, separators=(",", ":"))
-        os.replace(tmp, path)
-        for old in path.parent.glob("*.json"):
-            if old != path and old.stat().st_mtime < path.stat().st_mtime - 3600:
-                old.unlink(missing_ok=True)  # other fingerprints, over an hour old
-    except OSError:
-        pass  # no cache is slower, not wrong
+    write_cache(path, {"ids": kb.ids, "entries": [json.dumps(asdict(e)) for e in kb.entries],
+                       "index": kb.index.to_data()})
 
 
 def _fields(e: Entry) -> dict[str, str]:

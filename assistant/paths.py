@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 _PKG = Path(__file__).resolve().parent
 
@@ -29,3 +34,22 @@ def cache_dir(environ: Mapping[str, str]) -> Path | None:
     base = environ.get("XDG_CACHE_HOME") or (str(Path(environ["HOME"]) / ".cache")
                                             if environ.get("HOME") else "")
     return Path(base) / "assistant" if base else None
+
+
+def write_cache(path: Path, data: Any, stale_after: float = 3600.0) -> None:
+    """Write a cache file atomically (mode 0600), and remove caches of the same
+    kind (same name prefix) that other fingerprints left over an hour ago.
+    Failing to write is not an error: no cache is slower, not wrong."""
+    kind = path.name.split("-", 1)[0]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{kind}-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+        now = time.time()
+        for old in path.parent.glob(f"{kind}-*.json"):
+            if old != path and old.stat().st_mtime < now - stale_after:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any, overload
 
 from assistant.engine.model import DIGEST_SALT, Pattern, Ref, Rule, RuleSet, Test, digest_part
 from assistant.facts.catalogue import FACT_TYPES
+from assistant.paths import write_cache
 
 
 def digest(paths: list[Path]) -> str:
@@ -55,7 +54,7 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
             d = asdict(r)
             d["raw"] = {}  # only overrides and `rules explain` need it; both read the files
             texts.append(json.dumps(d, separators=(",", ":")))
-        _write(file, {"files": ruleset.files, "digest": ruleset.digest, "rules": texts,
+        write_cache(file, {"files": ruleset.files, "digest": ruleset.digest, "rules": texts,
                       "services": ruleset.services,
                       "selectors": [selector(r) for r in enabled],
                       "definitions": {n: json.dumps(d, separators=(",", ":"))
@@ -111,14 +110,3 @@ def _rule(r: dict[str, Any]) -> Rule:
     r["alternatives"] = [[pattern(p) for p in alt] for alt in r["alternatives"]]
     r["exceptions"] = [pattern(p) for p in r["exceptions"]]
     return Rule(**r)
-
-
-def _write(file: Path, data: dict[str, Any]) -> None:
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".rules-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, separators=(",", ":"))
-        os.replace(tmp, file)
-    except OSError:
-        pass  # no cache is slower, not wrong
