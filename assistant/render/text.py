@@ -102,7 +102,12 @@ def render(report: Report, color: bool = False, width: int = 80,
     for n, a in enumerate(report.answers):
         if n == 0:
             out.append("")
-            out += [s(line, "bold") for line in _wrap(f"{a.question}  [kb: {a.kb}]", width, "", "  ")]
+            tag = f"[kb: {a.kb}]"
+            if len(a.question) + 2 + len(tag) <= width:
+                out.append(s(a.question, "bold") + "  " + s(tag, "dim"))
+            else:  # the id on its own line rather than split in two
+                out += [s(line, "bold") for line in _wrap(a.question, width, "", "  ")]
+                out.append("  " + s(tag, "dim"))
             out += _paragraphs(a.answer, width, "  ")
             if a.commands:
                 out.append("")

@@ -1,0 +1,85 @@
+"""Golden renderings of canned reports: text, JSON and Markdown.
+
+A change to any renderer shows up here as a diff to review. To accept an
+intended change: ASSISTANT_UPDATE_GOLDEN=1 python3 dev.py test tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant.render import json as json_render
+from assistant.render import markdown, text
+from assistant.report import Answer, Diagnosis, Finding, Question, Report
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def diagnosis() -> Report:
+    return Report(
+        kind="diagnosis", input="psql postgres://***@127.0.0.1:55432/app failed: connection refused",
+        target={"host": "127.0.0.1", "port": 55432, "scheme": "postgres", "error": "refused",
+                "client": "psql"},
+        findings=[Finding("listeners", "warning", "listening: [::1]:55432 (postgres, pid 811, sleeping)",
+                          {"ms": 1.2}),
+                  Finding("probe", "problem", "connect: 127.0.0.1:55432 refused in 0 ms", {"ms": 0.4}),
+                  Finding("firewall", "unknown", "firewall: unknown, because nft is not installed")],
+        diagnoses=[Diagnosis(
+            rule="address.family_mismatch", category="address-family-mismatch", severity="problem",
+            summary="The server listens on ::1 (IPv6) only, but the client dialled 127.0.0.1 (IPv4).",
+            evidence=["listener ::1:55432, pid 811 (postgres)", "connect to 127.0.0.1:55432: refused"],
+            processes=[{"pid": 811, "name": "postgres", "user": "dev",
+                        "cmdline": "postgres -D /var/lib/postgres/data -c listen_addresses=::1"}],
+            fix=[{"os": "any", "command": "connect to ::1 port 55432 instead of 127.0.0.1",
+                  "why": "dial the family the server listens on"},
+                 {"os": "windows", "command": "netstat -ano | findstr :55432", "why": "confirm"},
+                 {"os": "linux", "command": "ss -ltnp 'sport = :55432'", "why": "confirm"}],
+            kb=["ipv6-ipv4-localhost", "bind-address"]),
+            Diagnosis(rule="port.nothing_listening", category="nothing-listening", severity="problem",
+                      summary="Nothing listens on port 55432 on 127.0.0.1.", evidence=[],
+                      processes=[], fix=[], kb=["service-not-running"])],
+        questions=[Question("client_location", "Where does the failing client run?",
+                            ["this machine", "another machine"], "ask.client_location")],
+        trace=[{"rule": "address.family_mismatch", "facts": ["target 127.0.0.1:55432"]}])
+
+
+def answer() -> Report:
+    return Report(
+        kind="answer", input="what is the difference between localhost and 127.0.0.1?",
+        target={"host": "127.0.0.1", "port": None, "scheme": None, "error": None, "client": None},
+        answers=[Answer("localhost-vs-127-0-0-1", "What is the difference between localhost and "
+                        "127.0.0.1?", "127.0.0.1 is an address; localhost is a name.\n\nDialling "
+                        "127.0.0.1 skips name resolution:\n1. always IPv4\n2. no hosts file",
+                        0.83, [{"os": "linux", "command": "getent ahosts localhost",
+                                "why": "what localhost resolves to"}],
+                        ["ipv6-ipv4-localhost"]),
+                 Answer("what-is-loopback", "What is 127.0.0.1, the loopback address?", "x", 0.41)])
+
+
+CASES = {"diagnosis": diagnosis, "answer": answer}
+RENDERERS = {
+    "txt": lambda r: text.render(r, color=False, width=80, platform="linux"),
+    "json": lambda r: json_render.render(r) + "\n",
+    "md": markdown.render,
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("ext", list(RENDERERS))
+def test_golden(case: str, ext: str) -> None:
+    got = RENDERERS[ext](CASES[case]())
+    path = GOLDEN / f"{case}.{ext}"
+    if os.environ.get("ASSISTANT_UPDATE_GOLDEN") == "1" or not path.exists():
+        path.write_text(got)
+    assert got == path.read_text(), f"rendering of {case} changed; review, then update {path}"
+
+
+def test_text_respects_width_and_no_color() -> None:
+    out = text.render(diagnosis(), color=False, width=80, platform="linux")
+    assert "\x1b[" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    coloured = text.render(diagnosis(), color=True, width=80, platform="linux")
+    assert "\x1b[31m" in coloured
