@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from assistant import kb, symptoms
@@ -56,6 +56,9 @@ SECRET = st.text(alphabet=string.ascii_letters + string.digits + "!$^*~", min_si
                                 "Authorization: Bearer {s} to 127.0.0.1:8080",
                                 "redis://:{s}@localhost:6379"]))
 def test_host_is_never_a_credential_and_secrets_are_redacted(secret: str, form: str) -> None:
+    # A "secret" that is also part of the surrounding text (say "localhos")
+    # legitimately appears in the output: that is not a leak.
+    assume(secret.lower() not in form.replace("{s}", " ").lower())
     s = form.format(s=secret)
     try:
         t = symptoms.parse(s)
