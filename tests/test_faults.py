@@ -178,3 +178,36 @@ def test_unreadable_kb_entry(tmp_path: Path) -> None:
     (tmp_path / "team-entry.yaml").mkdir()
     r = run_cli("--ask", "what is localhost?", environ={"PATH": "", "ASSISTANT_KB_PATH": str(tmp_path)})
     assert r.code == 2 and "team-entry.yaml" in r.err and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize("failure", ["missing", "failing"])
+def test_packet_filter_tools_missing_or_failing(monkeypatch: pytest.MonkeyPatch, server: Any,
+                                                failure: str) -> None:
+    """A listener whose connects time out, and nft/iptables absent or broken:
+    the firewall check is unknown, and a firewall is only the likely cause."""
+    import shutil
+
+    from assistant.facts import firewall, probe
+
+    s = server("127.0.0.1")
+    real_socket = socket.socket
+
+    class BlackHole(real_socket):  # type: ignore[misc, valid-type]
+        def connect(self, address: Any) -> None:
+            time.sleep(self.gettimeout() or 0)
+            raise socket.timeout("timed out")
+
+    monkeypatch.setattr(probe.socket, "socket", BlackHole)
+    if failure == "missing":
+        real_which = shutil.which
+        monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None
+                            if "tables" in name or name == "nft" else real_which(name, *a, **k))
+    else:
+        monkeypatch.setattr(firewall, "run_command",
+                            lambda argv, timeout=3.0: (None, f"`{argv[0]}` failed: exit 1"))
+    monkeypatch.setattr(firewall, "_legacy_loaded", lambda family: True)
+    code, rep = ask_json(f"curl http://127.0.0.1:{s.port}/ hangs")
+    fw = finding(rep, "firewall")
+    assert fw["status"] == "unknown"
+    assert ("not installed" if failure == "missing" else "failed") in fw["summary"]
+    assert rep["diagnoses"][0]["rule"] == "firewall.likely"
