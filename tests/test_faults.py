@@ -195,7 +195,7 @@ def test_packet_filter_tools_missing_or_failing(monkeypatch: pytest.MonkeyPatch,
     class BlackHole(real_socket):  # type: ignore[misc, valid-type]
         def connect(self, address: Any) -> None:
             time.sleep(self.gettimeout() or 0)
-            raise socket.timeout("timed out")
+            raise TimeoutError("timed out")
 
     monkeypatch.setattr(probe.socket, "socket", BlackHole)
     if failure == "missing":
