@@ -85,6 +85,18 @@ def finding(res: CheckResult, target: Target) -> Finding:
                            data, res.ms)
         f = facts[0]
         return Finding(res.name, "problem", f"{f['host']} looks like {f['suggestion']}", data, res.ms)
+    if res.name == "environment":
+        f = facts[0] if facts else {}
+        where = ("inside a " + str(f.get("kind")) + " container" if f.get("container")
+                 else "in WSL" if f.get("wsl") else "on the host itself")
+        return Finding(res.name, "warning" if f.get("container") or f.get("wsl") else "ok",
+                       f"running {where}", data, res.ms)
+    if res.name == "app_firewall":
+        if not facts:
+            return Finding(res.name, "ok", "no application firewall to check here", data, res.ms)
+        on = facts[0].get("enabled")
+        return Finding(res.name, "warning" if on else "ok",
+                       f"macOS application firewall is {'on' if on else 'off'}", data, res.ms)
     if res.name == "firewall":
         if not facts:
             return Finding(res.name, "ok", f"no packet-filter rule drops or rejects port {port}",
