@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +103,7 @@ class Chat:
         pending = [q for q in report.questions if q.id not in self.answers]
         self.pending = pending[0] if pending else None
         if self.pending is not None:
-            self.say(self._question_line(self.pending))
+            self.tell(self._question_line(self.pending))
 
     def answer(self, text: str) -> None:
         q = self.pending
@@ -149,12 +150,12 @@ class Chat:
                 reason = ("without a host and port there is nothing to check"
                           if q.id in ("host", "port") else
                           "the question matched no knowledge-base entry well enough")
-                self.say(f"I ask '{q.id}' because {reason}.")
+                self.tell(f"I ask '{q.id}' because {reason}.")
                 return
             rule = self._rule(q.asked_by)
             goal = (rule.description or rule.title) if rule else q.asked_by
-            self.say(f"Rule {q.asked_by} asks '{q.id}'. It is trying to establish: "
-                     f"{' '.join(goal.split())}")
+            self.tell(f"Rule {q.asked_by} asks '{q.id}'. It is trying to establish: "
+                      f"{' '.join(goal.split())}")
             return
         self.how()
 
@@ -168,14 +169,14 @@ class Chat:
             return
         top = report.diagnoses[0]
         rule = self._rule(top.rule)
-        self.say(f"I concluded {top.category} because rule {top.rule} matched"
-                 + (f" ({rule.title})" if rule else "") + ":")
+        self.tell(f"I concluded {top.category} because rule {top.rule} matched"
+                  + (f" ({rule.title})" if rule else "") + ":")
         for step in report.trace:
             marker = "→" if step["rule"] == top.rule else "·"
             facts = "; ".join(step["facts"])
-            self.say(f"  {marker} {step['rule']}: {facts}")
+            self.tell(f"{marker} {step['rule']}: {facts}", "  ")
         for e in top.evidence:
-            self.say(f"  evidence: {e}")
+            self.tell(f"evidence: {e}", "  ")
 
     def facts(self) -> None:
         report = self._last()
@@ -234,6 +235,11 @@ class Chat:
         self.say("  why? / how do you know?  work like /why and /how")
 
     # -- helpers -------------------------------------------------------------
+    def tell(self, text: str, indent: str = "") -> None:
+        """Say prose, wrapped to the terminal (rendered reports are already)."""
+        self.say("\n".join(textwrap.wrap(text, width=max(40, self.width), initial_indent=indent,
+                                         subsequent_indent=indent + "  ",
+                                         break_on_hyphens=False)) or indent)
     def _last(self) -> Report | None:
         if not self.history:
             self.say("Nothing asked yet: describe a problem first.")
