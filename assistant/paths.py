@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,6 +39,8 @@ def write_cache(path: Path, data: Any, stale_after: float = 3600.0) -> None:
     """Write a cache file atomically (mode 0600), and remove caches of the same
     kind (same name prefix) that other fingerprints left over an hour ago.
     Failing to write is not an error: no cache is slower, not wrong."""
+    import tempfile  # here: it pulls in shutil, bz2 and lzma, which a cache hit never needs
+
     kind = path.name.split("-", 1)[0]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

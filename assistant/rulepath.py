@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +88,8 @@ def trust(directory: Path, environ: Mapping[str, str]) -> str:
     entries = trusted(environ)
     digest = content_hash(directory)
     entries[str(directory.resolve())] = digest
+    import tempfile
+
     f.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=f.parent, prefix=".trusted-")
     with os.fdopen(fd, "w") as fh:

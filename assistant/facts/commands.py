@@ -7,14 +7,14 @@ from a rule file ever reaches here.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 TIMEOUT = 3.0
 
 
 def run_command(argv: list[str], timeout: float = TIMEOUT) -> tuple[str | None, str | None]:
     """(stdout, None), or (None, a human reason it could not be read)."""
+    import shutil  # here, not at import: the common path never runs a tool
+    import subprocess
+
     if shutil.which(argv[0]) is None:
         return None, f"{argv[0]} is not installed"
     try:

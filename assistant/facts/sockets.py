@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from assistant.addresses import family_of, is_ip, is_loopback, is_wildcard
-from assistant.facts import oscmd, platform
+from assistant.facts import platform
 from assistant.facts.registry import Context, Fact
 
 # How a listener relates to the addresses the client dials, best first.
@@ -43,6 +43,8 @@ class Source:
                     raise
                 # macOS shows other users' sockets to root only; its own tools
                 # (lsof, netstat) list them without: the fallback the issue asks.
+                from assistant.facts import oscmd
+
                 try:
                     rows = oscmd.listeners(platform.system())
                 except OSError as why:
