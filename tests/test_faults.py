@@ -147,11 +147,11 @@ def test_name_resolution_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert rep["diagnoses"][0]["category"] == "name-resolution"
 
 
-def test_probe_black_holed(monkeypatch: pytest.MonkeyPatch, server: Any) -> None:
-    """Connects that never answer end at the --timeout bound."""
+@pytest.fixture
+def black_hole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every probe connect waits out its timeout, as a DROP rule makes it."""
     from assistant.facts import probe
 
-    s = server("127.0.0.1")
     real = socket.socket
 
     class BlackHole(real):  # type: ignore[misc, valid-type]
@@ -160,6 +160,11 @@ def test_probe_black_holed(monkeypatch: pytest.MonkeyPatch, server: Any) -> None
             raise TimeoutError("timed out")
 
     monkeypatch.setattr(probe.socket, "socket", BlackHole)
+
+
+def test_probe_black_holed(black_hole: None, server: Any) -> None:
+    """Connects that never answer end at the --timeout bound."""
+    s = server("127.0.0.1")
     start = time.perf_counter()
     code, rep = ask_json(f"curl http://127.0.0.1:{s.port}/ hangs")
     assert time.perf_counter() - start < 10
@@ -182,22 +187,14 @@ def test_unreadable_kb_entry(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("failure", ["missing", "failing"])
 def test_packet_filter_tools_missing_or_failing(monkeypatch: pytest.MonkeyPatch, server: Any,
-                                                failure: str) -> None:
+                                                black_hole: None, failure: str) -> None:
     """A listener whose connects time out, and nft/iptables absent or broken:
     the firewall check is unknown, and a firewall is only the likely cause."""
     import shutil
 
-    from assistant.facts import firewall, probe
+    from assistant.facts import firewall
 
     s = server("127.0.0.1")
-    real_socket = socket.socket
-
-    class BlackHole(real_socket):  # type: ignore[misc, valid-type]
-        def connect(self, address: Any) -> None:
-            time.sleep(self.gettimeout() or 0)
-            raise TimeoutError("timed out")
-
-    monkeypatch.setattr(probe.socket, "socket", BlackHole)
     if failure == "missing":
         real_which = shutil.which
         monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None
