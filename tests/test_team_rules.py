@@ -207,3 +207,17 @@ def test_isolated_compile_names_a_rule_that_hangs_the_engine() -> None:
                            ("refused", bad), ("last", ok)])
     assert set(found) == {"hangs", "refused"}
     assert "hangs" in found["hangs"] and "202" in found["refused"]
+
+
+def test_readme_rule_example_is_valid(tmp_path: Path) -> None:
+    """The rule file a new user copies from the README must load and compile."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### A rule file"):]
+    example = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert example is not None
+    write(tmp_path / "team", "readme.yaml", example.group(1))
+    r = run_cli("rules", "check", "--rules", str(tmp_path / "team"), environ=env_for(tmp_path))
+    assert r.code == 0, r.err
+    assert "1 services" in r.out
