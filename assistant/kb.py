@@ -9,7 +9,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from assistant import kbsearch
 from assistant.engine import yamlsafe
@@ -189,8 +188,3 @@ def _write_cache(path: Path, kb: KnowledgeBase) -> None:
 def _fields(e: Entry) -> dict[str, str]:
     return {"question": e.question, "phrasings": "\n".join(e.phrasings), "tags": " ".join(e.tags),
             "answer": e.answer}
-
-
-def entry_json(e: Entry) -> dict[str, Any]:
-    return {"id": e.id, "question": e.question, "answer": e.answer, "tags": e.tags,
-            "commands": e.commands, "related": e.related}

@@ -7,9 +7,8 @@ from typing import Any
 
 import psutil
 
+from assistant.facts.procfs import STOPPED  # one definition for both paths
 from assistant.redact import clean
-
-STOPPED = {"stopped", "tracing-stop", "zombie", "dead"}
 
 
 def describe(pid: int | None) -> dict[str, Any]:
