@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import UserError
-from assistant.redact import clean
 from assistant.render.text import render
 from assistant.report import Question, Report
+from assistant.understand.redact import clean
 
 COMMANDS = {
     "/help": "this list",

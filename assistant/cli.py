@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace, env: Env) -> int:
 
         width = min(os.get_terminal_size().columns if env.stdout is sys.stdout
                     and sys.stdout.isatty() else 80, 120)
-        from assistant.facts import platform
+        from assistant.facts.system import platform
 
         env.stdout.write(render_text(report, color=_color(args.color, env), width=width,
                                      platform=platform.system()))

@@ -10,7 +10,7 @@ from typing import Any
 
 from assistant.chat import Chat
 from assistant.errors import EXIT_OK
-from assistant.redact import clean
+from assistant.understand.redact import clean
 
 INTRO = ("Describe the failing connection or paste the error (multi-line paste works);\n"
          "ask plain questions too. /help lists commands; Ctrl-D leaves.")

@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant import symptoms
 from assistant.engine.model import RuleSet
 from assistant.errors import InputError
-from assistant.facts.registry import CheckResult, Context, Fact, run_checks
-from assistant.findings import finding
+from assistant.facts.base import CheckResult, Context, Fact, run_checks
 from assistant.paths import cache_dir
-from assistant.redact import clean
-from assistant.report import Answer, Diagnosis, Question, Report
+from assistant.report import Answer, Diagnosis, Finding, Question, Report
+from assistant.understand import symptoms
+from assistant.understand.redact import clean
 
 MAX_ECHO = 2000
 # Confidence (kbsearch: share of the question's word weight an entry covers).
@@ -208,7 +207,9 @@ class Session:
             if self._progress:
                 for n in names:
                     self._progress(n, None)
-            results = run_checks(names, ctx, self.options.check_overrides)
+            from assistant.facts.collectors import BY_NAME
+
+            results = run_checks(names, ctx, BY_NAME, self.options.check_overrides)
             if self._progress:
                 for r in results:
                     self._progress(r.name, r)
@@ -216,6 +217,20 @@ class Session:
 
         facts = initial_facts(target)
         return driver.run(self.compiled(), facts, checks, answers)
+
+
+def finding(res: CheckResult, target: symptoms.Target) -> Finding:
+    """One check's line for the user, from its collector's own summary."""
+    from assistant.facts.collectors import BY_NAME
+
+    data: dict[str, Any] = {"facts": [{k: v for k, v in f.items() if k != "type"}
+                                      for f in res.facts], "ms": round(res.ms, 1)}
+    collector = BY_NAME.get(res.name)
+    if res.status != "ok" or collector is None:
+        return Finding(res.name, "unknown", f"{res.name}: unknown, because {res.reason}", data,
+                       res.ms)
+    status, text = collector.summarise(res.facts, target)
+    return Finding(res.name, status, text, data, res.ms)
 
 
 def _answer(entry: Any, score: float) -> Answer:

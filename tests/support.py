@@ -76,7 +76,7 @@ def free_port_without_neighbours() -> int:
     import psutil
 
     listening = {c.laddr.port for c in psutil.net_connections("tcp") if c.status == "LISTEN"}
-    from assistant.facts.sockets import near_relation
+    from assistant.facts.near import near_relation
 
     for _ in range(200):
         p = free_port()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.addresses import near_local, parse_host
 from assistant.errors import InputError
 from assistant.facts.hostcheck import host_facts
+from assistant.facts.listeners import listeners_from, relation
+from assistant.facts.near import near_from, near_relation
 from assistant.facts.ports import port_class, port_facts
 from assistant.facts.proxy import bypassed, proxy_facts
-from assistant.facts.resolve import parse_hosts
-from assistant.facts.sockets import Listen, listeners_from, near_from, near_relation, relation
-from assistant.redact import clean
+from assistant.facts.system.resolver import parse_hosts
+from assistant.facts.system.socktable import Listen
+from assistant.understand.addresses import near_local, parse_host
+from assistant.understand.redact import clean
 
 
 @pytest.mark.parametrize("asked,other,expected", [
@@ -112,7 +114,7 @@ def test_redaction() -> None:
 
 
 def test_proc_net_tcp_parsing() -> None:
-    from assistant.facts.procfs import parse_listeners
+    from assistant.facts.system.procfs import parse_listeners
 
     v4 = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
           "timeout inode\n"
@@ -133,7 +135,7 @@ def test_proc_net_tcp_parsing() -> None:
 def test_procfs_agrees_with_psutil_on_this_machine(server) -> None:
     import os
 
-    from assistant.facts import procfs, procinfo
+    from assistant.facts.system import procfs, procinfo
 
     if not procfs.available():
         pytest.skip("no /proc/net/tcp on this system")
@@ -150,7 +152,7 @@ def test_procfs_agrees_with_psutil_on_this_machine(server) -> None:
 
 
 def test_netlink_and_proc_agree(server) -> None:
-    from assistant.facts import procfs
+    from assistant.facts.system import procfs
 
     if not procfs.available():
         pytest.skip("no /proc/net/tcp on this system")

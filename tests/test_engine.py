@@ -9,7 +9,7 @@ import pytest
 
 from assistant.engine.driver import Compiled, run
 from assistant.engine.model import Pattern, Rule, RuleSet, Test
-from assistant.facts.registry import CheckResult
+from assistant.facts.base import CheckResult
 
 
 def one_rule(tests: list[Test], fact: str = "target") -> Compiled:

@@ -13,7 +13,8 @@ from typing import Any
 import psutil
 import pytest
 
-from assistant.facts import procfs, resolve
+from assistant.facts.system import procfs
+from assistant.facts.system import resolver as resolve
 from tests.support import free_port_without_neighbours, run_cli
 
 SEED = "cannot connect to 127.0.0.1:{}"
@@ -192,7 +193,7 @@ def test_packet_filter_tools_missing_or_failing(monkeypatch: pytest.MonkeyPatch,
     the firewall check is unknown, and a firewall is only the likely cause."""
     import shutil
 
-    from assistant.facts import firewall
+    from assistant.facts.firewall import reader as firewall
 
     s = server("127.0.0.1")
     if failure == "missing":

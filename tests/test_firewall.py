@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.facts.firewall import Packet, iptables_hits, nft_hits, packets
+from assistant.facts.firewall.iptables import iptables_hits
+from assistant.facts.firewall.nft import nft_hits
+from assistant.facts.firewall.packet import Packet
+from assistant.facts.firewall.reader import packets
 
 DATA = Path(__file__).parent / "data"
 NFT = json.loads((DATA / "nft-ruleset.json").read_text())

@@ -16,10 +16,11 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from assistant import kb, symptoms
+from assistant import kb
 from assistant.engine.loader import load_rules
 from assistant.errors import InputError, RuleFileError, UserError
-from assistant.redact import clean
+from assistant.understand import symptoms
+from assistant.understand.redact import clean
 
 settings.register_profile("default", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

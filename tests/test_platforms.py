@@ -9,7 +9,9 @@ from typing import Any
 import psutil
 import pytest
 
-from assistant.facts import commands, oscmd, platform, procfs, procinfo
+from assistant.facts.system import ostools as oscmd
+from assistant.facts.system import platform, procfs, procinfo
+from assistant.facts.system import run as commands
 from tests.support import run_cli
 
 DATA = Path(__file__).parent / "data"

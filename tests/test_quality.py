@@ -55,7 +55,7 @@ def test_ask_does_not_load_the_repl_or_slow_modules_it_does_not_need(tmp_path: P
 
 
 def test_import_is_cheap_and_side_effect_free() -> None:
-    code = ("import sys; import assistant.cli, assistant.session, assistant.symptoms; "
+    code = ("import sys; import assistant.cli, assistant.session, assistant.understand.symptoms; "
             "print('durable' in sys.modules, 'psutil' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -15,8 +15,8 @@ import textwrap
 
 import pytest
 
-from assistant import symptoms
 from assistant.errors import InputError
+from assistant.understand import symptoms
 from tests.support import free_port
 
 # (text, host, port, error, client)

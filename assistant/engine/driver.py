@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.describe import fact_line
 from assistant.engine import runtime
 from assistant.engine.compiler import CATCH_ALL, compile_rules, shard
 from assistant.engine.model import TEMPLATE_REF, Rule, RuleSet
 from assistant.engine.select import may_apply, selector_may_apply
-from assistant.facts.registry import CheckResult
+from assistant.facts.base import CheckResult
+from assistant.facts.catalogue import fact_line
 
 MAX_ROUNDS = 20
 CheckRunner = Callable[[list[str]], list[CheckResult]]

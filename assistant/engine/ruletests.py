@@ -14,8 +14,8 @@ from typing import Any
 
 from assistant.engine import driver, yamlsafe
 from assistant.engine.loader import read_text
+from assistant.facts.base import CheckResult
 from assistant.facts.catalogue import CHECKS, FACT_TYPES
-from assistant.facts.registry import CheckResult
 
 
 @dataclass

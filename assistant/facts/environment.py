@@ -7,8 +7,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from assistant.facts.registry import Context, Fact
+from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+
+if TYPE_CHECKING:
+    from assistant.understand.symptoms import Target
+
+ENVIRONMENT = FactType("environment", "Where the assistant runs (loopback is per network namespace).", {
+    "container": Field("bool", "inside a container"),
+    "kind": Field("str", "which kind: none, docker, podman, kubernetes, lxc, or what "
+                  "the `container` variable says", example="docker"),
+    "wsl": Field("bool", "inside WSL"),
+})
 
 
 def _read(path: str) -> str:
@@ -44,3 +55,14 @@ def collect(ctx: Context) -> list[Fact]:
     files = {p: _read(p) for p in ("/proc/sys/kernel/osrelease", "/proc/1/cgroup")}
     exists = {p for p in ("/.dockerenv", "/run/.containerenv") if os.path.exists(p)}
     return [classify(files, exists, ctx.env)]
+
+
+def summarise(facts: list[Fact], target: Target) -> Summary:
+    f = facts[0] if facts else {}
+    where = ("inside a " + str(f.get("kind")) + " container" if f.get("container")
+             else "in WSL" if f.get("wsl") else "on the host itself")
+    return Summary("warning" if f.get("container") or f.get("wsl") else "ok", f"running {where}")
+
+
+COLLECTOR = Collector("environment", "Whether the assistant runs in a container or WSL.",
+                      (ENVIRONMENT,), collect, summarise, timeout=1.0)

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from assistant.facts import platform
-from assistant.facts.registry import Context, Fact
+from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.facts.system import platform
+
+if TYPE_CHECKING:
+    from assistant.understand.symptoms import Target
 
 CAP_NET_BIND_SERVICE = 10
+
+PORT_INFO = FactType("port_info", "What kind of port it is, and who may bind it.", {
+    "port": Field("int", "the port"),
+    "port_class": Field("str", "the IANA range it falls in",
+                        ("well-known", "registered", "dynamic")),
+    "ephemeral": Field("bool", "inside this system's ephemeral (client) port range"),
+    "ephemeral_range": Field("str", "that range", example="32768-60999"),
+    "unprivileged_start": Field("int", "the first port any user may bind", example=1024),
+    "privileged": Field("bool", "below the unprivileged start"),
+    "can_bind_privileged": Field("bool", "this process may bind privileged ports"),
+    "excluded": Field("bool", "Windows reserves the port (excluded port range)"),
+    "excluded_range": Field("str", "the reserved range holding it"),
+}, lambda f: f"port {f.get('port')}: {f.get('port_class')}, unprivileged from "
+             f"{f.get('unprivileged_start')}")
 
 
 def _read(path: str) -> str | None:
@@ -78,10 +96,21 @@ def collect(ctx: Context) -> list[Fact]:
     facts = port_facts(ctx.target.port, ephemeral_range(), unprivileged_start(),
                        can_bind_privileged())
     if platform.system() == "win32":
-        from assistant.facts import oscmd
+        from assistant.facts.system import ostools
 
-        ranges = oscmd.excluded_ranges()
+        ranges = ostools.excluded_ranges()
         if ranges is not None:
             held = excluded(ctx.target.port, ranges)
             facts[0].update(excluded=held is not None, excluded_range=held)
     return facts
+
+
+def summarise(facts: list[Fact], target: Target) -> Summary:
+    f = facts[0] if facts else {}
+    return Summary("warning" if f.get("privileged") and not f.get("can_bind_privileged") else "ok",
+                   f"port {f.get('port')}: {f.get('port_class')}; privileged below "
+                   f"{f.get('unprivileged_start')}; ephemeral range {f.get('ephemeral_range')}")
+
+
+COLLECTOR = Collector("port_info", "The port's class, the ephemeral range and bind privileges.",
+                      (PORT_INFO,), collect, summarise, timeout=1.0)

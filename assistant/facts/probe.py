@@ -11,25 +11,28 @@ import errno
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.addresses import family_of, is_loopback, is_wildcard
-from assistant.facts.registry import Context, Fact
-from assistant.facts.sockets import dial_addresses
+from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.facts.system.resolver import local_addresses
+from assistant.facts.system.socktable import dial_addresses
+from assistant.understand.addresses import family_of, hostport, is_loopback, is_wildcard
 
+if TYPE_CHECKING:
+    from assistant.understand.symptoms import Target
 
-def local_addresses() -> set[str]:
-    import psutil
+RESULTS = ("ok", "refused", "reset", "timeout", "unreachable", "error", "skipped")
 
-    out: set[str] = set()
-    try:
-        for addrs in psutil.net_if_addrs().values():
-            for a in addrs:
-                if a.family in (socket.AF_INET, socket.AF_INET6):
-                    out.add(a.address.split("%", 1)[0])
-    except (OSError, psutil.Error):
-        pass
-    return out
+PROBE = FactType("probe", "One TCP connect to an address the client would dial.", {
+    "address": Field("str", "the dialled address", example="127.0.0.1"),
+    "family": Field("int", "4 or 6"),
+    "port": Field("int", "the port"),
+    "result": Field("str", "how the connect ended", RESULTS),
+    "ms": Field("int", "how long it took"),
+    "error": Field("str", "the system's words for the failure"),
+    "loopback": Field("bool", "the address is a loopback address"),
+}, lambda f: f"connect {hostport(f.get('address'), f.get('port'))}: {f.get('result')} "
+             f"in {f.get('ms', 0)} ms")
 
 
 def connect(address: str, port: int, timeout: float) -> tuple[str, int, str | None]:
@@ -88,3 +91,19 @@ def collect(ctx: Context) -> list[Fact]:
     for f in facts:
         f.setdefault("result", "timeout")
     return facts
+
+
+def summarise(facts: list[Fact], target: Target) -> Summary:
+    if not facts:
+        return Summary("unknown", "no address to probe")
+    parts = [f"{hostport(f['address'], f['port'])} {f['result']}"
+             + (f" in {f.get('ms', 0)} ms" if f["result"] != "skipped" else f" ({f.get('error')})")
+             for f in facts]
+    ok = any(f["result"] == "ok" for f in facts)
+    return Summary("ok" if ok else "problem", "connect: " + "; ".join(parts))
+
+
+COLLECTOR = Collector("probe", "One bounded TCP connect to each address the client dials.",
+                      (PROBE,), collect, summarise, timeout=5.0,
+                      # two rounds of connects (each bounded) and thread start-up
+                      timeout_for=lambda ctx: max(5.0, ctx.probe_timeout * 2 + 1.0))

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from assistant.facts.registry import Context, Fact
-from assistant.redact import clean
+from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.understand.redact import clean
+
+if TYPE_CHECKING:
+    from assistant.understand.symptoms import Target
 
 # Lower case first: curl ignores upper-case HTTP_PROXY (httpoxy), most others
 # take either.
 _VARS = {"http": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
          "https": ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")}
 _DEFAULT = ("all_proxy", "ALL_PROXY")
+
+PROXY = FactType("proxy", "A proxy variable that would carry the client's request.", {
+    "variable": Field("str", "the variable's name", example="http_proxy"),
+    "proxy": Field("str", "its value, credentials redacted"),
+    "applies": Field("bool", "the variable applies to the target's scheme"),
+    "bypassed": Field("bool", "NO_PROXY / no_proxy covers the target host"),
+    "no_proxy": Field("str", "the NO_PROXY value, credentials redacted"),
+}, lambda f: f"{f.get('variable')}={f.get('proxy')} (bypassed: {f.get('bypassed')})")
 
 
 def bypassed(host: str, no_proxy: str) -> bool:
@@ -55,3 +67,16 @@ def collect(ctx: Context) -> list[Fact]:
     if not ctx.target.host:
         return []
     return proxy_facts(ctx.target.host, ctx.target.scheme, ctx.env)
+
+
+def summarise(facts: list[Fact], target: Target) -> Summary:
+    if not facts:
+        return Summary("ok", "no proxy variable applies")
+    f = facts[0]
+    if f.get("bypassed"):
+        return Summary("ok", f"{f['variable']} is set; NO_PROXY covers the host")
+    return Summary("warning", f"{f['variable']}={f['proxy']} captures this request")
+
+
+COLLECTOR = Collector("proxy", "Proxy variables, and whether NO_PROXY covers the host.", (PROXY,),
+                      collect, summarise, timeout=1.0)

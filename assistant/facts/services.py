@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.facts.registry import Context, Fact
-from assistant.facts.sockets import Listen, source
+from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.facts.listeners import Describe
+from assistant.facts.system.socktable import Listen, source
+
+if TYPE_CHECKING:
+    from assistant.understand.symptoms import Target
+
+SERVICE = FactType("service", "A service a team declared (`services:`), with its live state.", {
+    "name": Field("str", "the declared name", example="team-db"),
+    "port": Field("int", "the declared port"),
+    "process": Field("str", "the declared process name"),
+    "usual_port": Field("int", "the port such a service usually has"),
+    "description": Field("str", "the declared description"),
+    "listening": Field("bool", "something listens on the declared port"),
+    "owner": Field("str", "the process that listens there"),
+    "owner_pid": Field("int", "its pid"),
+    "owner_ok": Field("bool", "it is the declared process"),
+})
 
 
 def owner_ok(expected: str | None, info: dict[str, Any]) -> bool:
@@ -20,7 +36,7 @@ def owner_ok(expected: str | None, info: dict[str, Any]) -> bool:
 
 
 def service_facts(services: list[dict[str, Any]], table: list[Listen],
-                  describe: Any) -> list[Fact]:
+                  describe: Describe) -> list[Fact]:
     """Pure: one `service` fact per declaration, from a socket table."""
     facts: list[Fact] = []
     for svc in services:
@@ -43,3 +59,24 @@ def collect(ctx: Context) -> list[Fact]:
     ports = {s["port"] for s in ctx.services}
     rows = src.with_pids([r for r in src.table() if r.port in ports])
     return service_facts(ctx.services, rows, src.describe)
+
+
+def summarise(facts: list[Fact], target: Target) -> Summary:
+    if not facts:
+        return Summary("ok", "no team services declared")
+    parts = []
+    bad = False
+    for f in facts:
+        if not f.get("listening"):
+            parts.append(f"{f['name']} on {f['port']}: not running")
+            bad = bad or f.get("port") == target.port
+        else:
+            owner = f.get("owner") or "a process"
+            ok = f.get("owner_ok", True)
+            bad = bad or (not ok and f.get("port") == target.port)
+            parts.append(f"{f['name']} on {f['port']}: {owner}" + ("" if ok else " (unexpected)"))
+    return Summary("warning" if bad else "ok", "team services: " + "; ".join(parts))
+
+
+COLLECTOR = Collector("services", "The team's declared services and who listens on their ports.",
+                      (SERVICE,), collect, summarise, timeout=3.0)

@@ -123,3 +123,9 @@ def is_ip(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def hostport(address: object, port: object) -> str:
+    """`127.0.0.1:80`, or `[::1]:80` for IPv6."""
+    text = str(address)
+    return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.addresses import Host, is_ip, near_local, parse_host
 from assistant.errors import InputError
-from assistant.redact import strip_control
+from assistant.understand.addresses import Host, is_ip, near_local, parse_host
+from assistant.understand.redact import strip_control
 
 MAX_INPUT = 256 * 1024
 
@@ -182,6 +182,11 @@ _CLIENTS: list[tuple[str, _Rx]] = [
     ("firefox", _Rx(r"Unable to connect|Firefox can.t|\bfirefox\b", ("unable to connect", "firefox"),
                     re.I)),
 ]
+
+# The values the symptom fact's `error` and `client` fields can take: the
+# rule vocabulary (facts/asserted.py declares them to rules and the schema).
+ERROR_KINDS: tuple[str, ...] = tuple(k for k, _ in _ERRORS) + ("unspecified",)
+CLIENT_NAMES: tuple[str, ...] = tuple(n for n, _ in _CLIENTS) + ("unknown",)
 
 # --- where the client runs, in the user's words --------------------------------
 _REMOTE: list[tuple[str, _Rx]] = [

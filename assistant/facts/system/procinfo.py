@@ -7,8 +7,8 @@ from typing import Any
 
 import psutil
 
-from assistant.facts.procfs import STOPPED  # one definition for both paths
-from assistant.redact import clean
+from assistant.facts.system.procfs import STOPPED  # one definition for both paths
+from assistant.understand.redact import clean
 
 
 def describe(pid: int | None) -> dict[str, Any]:

@@ -14,9 +14,9 @@ import os
 import socket
 import struct
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from assistant.redact import clean
+from assistant.understand.redact import clean
 
 LISTEN = "0A"
 _STATES = {"R": "running", "S": "sleeping", "D": "disk-sleep", "T": "stopped",
@@ -73,25 +73,44 @@ NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 TCP_LISTEN = 10
+# The kernel's TCP states (include/net/tcp_states.h), as `ss` names them.
+TCP_STATES = {1: "established", 2: "syn-sent", 3: "syn-recv", 4: "fin-wait-1",
+              5: "fin-wait-2", 6: "time-wait", 7: "close", 8: "close-wait", 9: "last-ack",
+              10: "listen", 11: "closing", 12: "syn-recv"}
+ALL_STATES = 0xFFF
+
+
+class DiagRow(NamedTuple):
+    """One TCP socket as sock_diag (or /proc/net/tcp) reports it."""
+
+    family: int       # 4 or 6
+    state: str        # TCP_STATES name
+    local: str
+    sport: int
+    remote: str
+    dport: int
+    rqueue: int       # listen: connections waiting for accept(); else unread bytes
+    wqueue: int       # listen: the backlog (accept queue size); else unsent bytes
+    uid: int
+    inode: int
 
 
 def _netlink_listeners() -> list[tuple[str, int, int, int, int]]:
-    out = []
-    for family in (socket.AF_INET, socket.AF_INET6):
-        for fam, sport, src, uid, inode in _diag_dump(family):
-            address = socket.inet_ntop(fam, src[:4] if fam == socket.AF_INET else src)
-            if address.startswith("::ffff:") and "." in address:
-                address = address[7:]  # IPv4-mapped
-            out.append((address, sport, 6 if ":" in address else 4, uid, inode))
-    return out
+    return [(r.local, r.sport, r.family, r.uid, r.inode)
+            for fam in (socket.AF_INET, socket.AF_INET6)
+            for r in _diag_dump(fam, 1 << TCP_LISTEN)]
 
 
-def _diag_dump(family: int) -> list[tuple[int, int, bytes, int, int]]:
-    """One SOCK_DIAG_BY_FAMILY dump of listening TCP sockets."""
+def _mapped(address: str) -> str:
+    return address[7:] if address.startswith("::ffff:") and "." in address else address
+
+
+def _diag_dump(family: int, states: int) -> list[DiagRow]:
+    """One SOCK_DIAG_BY_FAMILY dump of the TCP sockets in `states` (a bit mask)."""
     # inet_diag_req_v2: family, protocol, ext, pad, states, then a zeroed sockid
-    req = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN) + bytes(48)
+    req = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, states) + bytes(48)
     header = struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, 0x1 | 0x300, 1, 0)
-    rows: list[tuple[int, int, bytes, int, int]] = []
+    rows: list[DiagRow] = []
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as sock:
         sock.settimeout(1.0)
         sock.sendto(header + req, (0, 0))
@@ -106,15 +125,58 @@ def _diag_dump(family: int) -> list[tuple[int, int, bytes, int, int]]:
                     return rows
                 if kind == NLMSG_ERROR or length < 16:
                     raise OSError("sock_diag refused the request")
-                # inet_diag_msg: family, state, timer, retrans, sockid (48), then
-                # expires, rqueue, wqueue, uid, inode
+                # inet_diag_msg: family, state, timer, retrans, sockid (sport,
+                # dport, src[16], dst[16], if, cookie), expires, rqueue, wqueue,
+                # uid, inode
                 msg = off + 16
-                fam = data[msg]
-                sport = struct.unpack_from(">H", data, msg + 4)[0]
-                src = data[msg + 8:msg + 24]
-                uid, inode = struct.unpack_from("=II", data, msg + 64)
-                rows.append((fam, sport, src, uid, inode))
+                fam, state = data[msg], data[msg + 1]
+                sport, dport = struct.unpack_from(">HH", data, msg + 4)
+                size = 4 if fam == socket.AF_INET else 16
+                local = _mapped(socket.inet_ntop(fam, data[msg + 8:msg + 8 + size]))
+                remote = _mapped(socket.inet_ntop(fam, data[msg + 24:msg + 24 + size]))
+                rq, wq, uid, inode = struct.unpack_from("=IIII", data, msg + 56)
+                rows.append(DiagRow(6 if ":" in local else 4, TCP_STATES.get(state, str(state)),
+                                    local, sport, remote, dport, rq, wq, uid, inode))
                 off += (length + 3) & ~3
+
+
+def sockets_on_port(port: int) -> list[DiagRow]:
+    """Every TCP socket whose local or remote port is `port`, in any state."""
+    try:
+        rows = [r for fam in (socket.AF_INET, socket.AF_INET6)
+                for r in _diag_dump(fam, ALL_STATES)]
+    except OSError:
+        rows = _proc_rows()
+    return [r for r in rows if port in (r.sport, r.dport)]
+
+
+def parse_rows(text: str, family: int) -> list[DiagRow]:
+    """Pure: every row of /proc/net/tcp{,6} text."""
+    rows = []
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 10:
+            continue
+        lhost, _, lport = f[1].partition(":")
+        rhost, _, rport = f[2].partition(":")
+        tx, _, rx = f[4].partition(":")
+        local = _mapped(_addr(lhost, family))
+        state = TCP_STATES.get(int(f[3], 16), f[3])
+        rows.append(DiagRow(6 if ":" in local else 4, state, local, int(lport, 16),
+                            _mapped(_addr(rhost, family)), int(rport, 16), int(rx, 16),
+                            int(tx, 16), int(f[7]), int(f[9])))
+    return rows
+
+
+def _proc_rows() -> list[DiagRow]:
+    out: list[DiagRow] = []
+    for family, path in ((4, "/proc/net/tcp"), (6, "/proc/net/tcp6")):
+        try:
+            with open(path) as fh:
+                out += parse_rows(fh.read(), family)
+        except OSError:
+            continue
+    return out
 
 
 def _proc_listeners() -> list[tuple[str, int, int, int, int]]:

@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from assistant.facts.commands import run_command
+from assistant.facts.system.run import run_command
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,11 @@
-"""Name resolution (the system resolver) and the hosts file."""
+"""Names and addresses of this machine: the resolver, the hosts file, the
+interfaces' addresses."""
 
 from __future__ import annotations
 
 import socket
 import threading
 from typing import Any
-
-from assistant.facts.registry import Context, Fact
 
 RESOLVE_TIMEOUT = 2.0
 
@@ -38,23 +37,6 @@ def resolve(host: str, port: int | None, timeout: float = RESOLVE_TIMEOUT) -> di
     return {"status": "ok", "addresses": box["addresses"]}
 
 
-def collect_resolution(ctx: Context) -> list[Fact]:
-    parsed = ctx.target.parsed
-    if parsed is None:
-        return []
-    if parsed.address:
-        return [{"type": "resolution", "host": parsed.text, "status": "literal",
-                 "has_v4": parsed.family == 4, "has_v6": parsed.family == 6,
-                 "addresses": parsed.address}]
-    if parsed.kind != "name":
-        return []
-    res = ctx.memo("resolve", lambda: resolve(parsed.text, ctx.target.port))
-    addrs = res["addresses"]
-    return [{"type": "resolution", "host": parsed.text, "status": res["status"],
-             "has_v4": any(":" not in a for a in addrs), "has_v6": any(":" in a for a in addrs),
-             "addresses": ", ".join(addrs), "error": res.get("error")}]
-
-
 def parse_hosts(text: str) -> dict[str, list[str]]:
     """Pure: name -> addresses from hosts-file text."""
     names: dict[str, list[str]] = {}
@@ -75,11 +57,16 @@ def read_hosts(path: str) -> dict[str, list[str]] | None:
         return None
 
 
-def collect_hosts_file(ctx: Context) -> list[Fact]:
-    names = ctx.memo("hosts", lambda: read_hosts(ctx.hosts_path))
-    if names is None:
-        return [{"type": "hosts_file", "path": ctx.hosts_path, "readable": False}]
-    local = names.get("localhost", [])
-    return [{"type": "hosts_file", "path": ctx.hosts_path, "readable": True,
-             "localhost_v4": any(a.startswith("127.") for a in local),
-             "localhost_v6": "::1" in local}]
+def local_addresses() -> set[str]:
+    """Every address of this machine's interfaces (no zone suffix)."""
+    import psutil
+
+    out: set[str] = set()
+    try:
+        for addrs in psutil.net_if_addrs().values():
+            for a in addrs:
+                if a.family in (socket.AF_INET, socket.AF_INET6):
+                    out.add(a.address.split("%", 1)[0])
+    except (OSError, psutil.Error):
+        pass
+    return out

@@ -1,0 +1,51 @@
+"""Fact types no collector gathers: the session asserts them from the user's
+text and answers, the driver after each check, and rules (`assert` steps)."""
+
+from __future__ import annotations
+
+from assistant.facts.base import FactType, Field
+from assistant.understand.symptoms import CLIENT_NAMES, ERROR_KINDS
+
+TARGET = FactType("target", "What the user is trying to reach, from the text and answers.", {
+    "host": Field("str", "the host as the user wrote it", example="localhost"),
+    "port": Field("int", "the port (absent when the text names none)", example=3000),
+    "scheme": Field("str", "URL scheme when the text has a URL", example="https"),
+    "kind": Field("str", "what the host is", ("ipv4", "ipv6", "name", "invalid", "none")),
+    "family": Field("int", "4 or 6 for an address literal, 0 for a name", example=4),
+    "address": Field("str", "the normalised address literal", example="127.0.0.1"),
+    "loopback": Field("bool", "the host is a loopback address or localhost"),
+    "wildcard": Field("bool", "the host is 0.0.0.0 or ::"),
+    "assumed_host": Field("bool", "no host was given: localhost is assumed"),
+}, lambda f: f"target {f.get('host')}:{f.get('port')}")
+
+SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
+    "error": Field("str", "the kind of failure", ERROR_KINDS),
+    "client": Field("str", "the program that printed the error", CLIENT_NAMES),
+    "quoted": Field("str", "the first address the client says it dialled", example="::1"),
+    "quoted_family": Field("int", "its family, 4 or 6"),
+    "families": Field("str", "families of every quoted address, e.g. 4,6", example="4,6"),
+    "remote": Field("str", "where the client runs, by the user's words",
+                    example="a container"),
+}, lambda f: f"symptom {f.get('error') or 'unspecified'} from "
+             f"{f.get('client') or 'unknown client'}")
+
+ANSWER = FactType("answer", "The user's answer to a question a rule asked.", {
+    "id": Field("str", "the question id", example="client_location"),
+    "value": Field("str", "the answer"),
+}, lambda f: f"answer {f.get('id')}={f.get('value')}")
+
+CHECKED = FactType("checked", "Asserted after each check, after its facts.", {
+    "name": Field("str", "the check's name", example="listeners"),
+    "status": Field("str", "whether the check could tell", ("ok", "unknown")),
+    "reason": Field("str", "why it could not tell"),
+}, lambda f: f"checked {f.get('name')}: {f.get('status')}")
+
+NOTE = FactType("note", "A derived fact a rule asserts (`assert` steps).", {
+    "name": Field("str", "what the note says", example="dual_stack_ok"),
+    "value": Field("str", "a value"),
+    "port": Field("int", "a port"),
+    "address": Field("str", "an address"),
+    "pid": Field("int", "a process id"),
+})
+
+ASSERTED: tuple[FactType, ...] = (TARGET, SYMPTOM, ANSWER, CHECKED, NOTE)

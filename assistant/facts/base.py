@@ -1,0 +1,209 @@
+"""The collector interface, and how checks run.
+
+A collector is one object (`Collector`) in one module: its name (what a
+rule's `check:` step names), the fact types it provides with their fields,
+a timeout, `collect(ctx) -> facts`, and `summarise(facts, target)` for its
+finding line. `facts/collectors.py` lists them all; the catalogue, the
+findings, the trace lines and the rule schema derive from that list.
+
+`run_checks` runs collectors concurrently, each bounded by its timeout, and
+never raises: a failure, a timeout, or a fact that does not match what the
+collector declared becomes status `unknown` with a reason.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from assistant.understand.symptoms import Target
+
+Fact = dict[str, Any]
+Status = Literal["ok", "problem", "warning", "unknown"]
+FieldKind = Literal["str", "int", "bool"]
+_PYTHON: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,)}
+
+
+class Field(NamedTuple):
+    """One field of a fact type: its JSON type, meaning and allowed values."""
+
+    kind: FieldKind
+    doc: str = ""
+    values: tuple[str, ...] = ()  # allowed values of a str field; () = any text
+    example: object = None
+
+
+class FactType(NamedTuple):
+    """A fact type rules may match: fields, and how a fact reads in a trace."""
+
+    name: str
+    doc: str
+    fields: dict[str, Field]
+    line: Callable[[Fact], str] | None = None  # one human line; None: field list
+
+    def describe(self, fact: Fact) -> str:
+        if self.line is not None:
+            return self.line(fact)
+        shown = ", ".join(f"{k}={v}" for k, v in fact.items() if k in self.fields)
+        return f"{self.name} {shown}"
+
+    def problems(self, fact: Fact) -> list[str]:
+        """What in `fact` this type does not declare (empty when it fits)."""
+        out = []
+        for key, value in fact.items():
+            if key == "type":
+                continue
+            spec = self.fields.get(key)
+            if spec is None:
+                out.append(f"undeclared field {self.name}.{key}")
+            elif not isinstance(value, _PYTHON[spec.kind]) or (
+                    spec.kind == "int" and isinstance(value, bool)):
+                out.append(f"{self.name}.{key} is {type(value).__name__}, declared {spec.kind}")
+            elif spec.values and value not in spec.values:
+                out.append(f"{self.name}.{key}={value!r} is not one of {', '.join(spec.values)}")
+        return out
+
+
+class Summary(NamedTuple):
+    """A check's finding line: how it went, in one sentence."""
+
+    status: Status
+    text: str
+
+
+@dataclass
+class Context:
+    """What collectors may look at. One per diagnosis; shared cache."""
+
+    target: Target
+    env: Mapping[str, str]
+    probe_timeout: float = 1.5
+    hosts_path: str = "/etc/hosts"
+    # Team services declared in rule files: name, port, process, usual_port...
+    services: list[dict[str, Any]] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    key_locks: dict[str, threading.Lock] = field(default_factory=dict)
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute a shared value once (resolution is used by several checks)."""
+        with self.lock:
+            key_lock = self.key_locks.setdefault(key, threading.Lock())
+        # One computation per key even when checks run concurrently.
+        with key_lock:
+            if key not in self.cache:
+                self.cache[key] = compute()
+            return self.cache[key]
+
+
+Collect = Callable[[Context], list[Fact]]
+
+
+@dataclass(frozen=True)
+class Collector:
+    """One check: what it provides and how it gathers and reports it.
+
+    `collect` may raise; `run_checks` turns that into an `unknown` result. A
+    fact `{"type": "unknown", "reason": ...}` in its output says "could not
+    tell, because ..." while keeping whatever else it found.
+    `summarise(facts, target)` is called only when the check succeeded.
+    """
+
+    name: str
+    doc: str
+    provides: tuple[FactType, ...]
+    collect: Collect
+    summarise: Callable[[list[Fact], Target], Summary]
+    timeout: float = 3.0
+    # The probe's bound grows with --timeout: (ctx) -> seconds.
+    timeout_for: Callable[[Context], float] | None = None
+
+    def describe(self, fact: Fact) -> str:
+        for t in self.provides:
+            if t.name == fact.get("type"):
+                return t.describe(fact)
+        return str(fact.get("type"))
+
+    def bound(self, ctx: Context) -> float:
+        return self.timeout_for(ctx) if self.timeout_for is not None else self.timeout
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: Literal["ok", "unknown"]
+    facts: list[Fact]
+    ms: float
+    reason: str | None = None
+
+
+def validate(collector: Collector, facts: Iterable[Fact]) -> list[str]:
+    """Every way `facts` differ from what `collector` declares."""
+    types = {t.name: t for t in collector.provides}
+    out: list[str] = []
+    for f in facts:
+        t = types.get(f.get("type"))  # type: ignore[arg-type]
+        if t is None:
+            out.append(f"fact type {f.get('type')!r} is not one {collector.name} provides")
+        else:
+            out += t.problems(f)
+    return out
+
+
+class _Running:
+    def __init__(self, name: str, ctx: Context, collector: Collector | None,
+                 fn: Collect | None):
+        self.name, self.collector = name, collector
+        self.timeout = collector.bound(ctx) if collector else 0.0
+        self.box: dict[str, Any] = {}
+        self.start = time.perf_counter()
+        if collector is None:
+            return
+        call = fn or collector.collect
+
+        def work() -> None:
+            try:
+                self.box["facts"] = call(ctx)
+            except Exception as exc:  # noqa: BLE001 - a check must never raise
+                self.box["error"] = f"{type(exc).__name__}: {exc}"
+
+        # A daemon thread: a hung getaddrinfo must not keep the process alive.
+        self.thread = threading.Thread(target=work, name=f"check-{name}", daemon=True)
+        self.thread.start()
+
+    def result(self) -> CheckResult:
+        if self.collector is None:
+            return CheckResult(self.name, "unknown", [], 0.0, f"no check is named {self.name!r}")
+        self.thread.join(max(0.0, self.timeout - (time.perf_counter() - self.start)))
+        ms = (time.perf_counter() - self.start) * 1000
+        if self.thread.is_alive():
+            return CheckResult(self.name, "unknown", [], ms, f"timed out after {self.timeout:g} s")
+        if "error" in self.box:
+            return CheckResult(self.name, "unknown", [], ms, self.box["error"])
+        facts = [{k: v for k, v in f.items() if v is not None} for f in self.box.get("facts") or []]
+        unknown = [f for f in facts if f.get("type") == "unknown"]
+        facts = [f for f in facts if f.get("type") != "unknown"]
+        wrong = validate(self.collector, facts)
+        if wrong:
+            # A collector that emits what it did not declare is a bug; rules
+            # would silently never see the field, so nothing it said counts.
+            return CheckResult(self.name, "unknown", [], ms,
+                               f"the {self.name} check emitted {'; '.join(wrong[:3])}")
+        if unknown:
+            return CheckResult(self.name, "unknown", facts, ms, str(unknown[0].get("reason")))
+        return CheckResult(self.name, "ok", facts, ms)
+
+
+def run_checks(names: list[str], ctx: Context, collectors: Mapping[str, Collector],
+               overrides: Mapping[str, Collect] | None = None) -> list[CheckResult]:
+    """Run checks concurrently, each bounded by its own timeout; never raises.
+
+    `overrides` replaces a collector's `collect` (tests); the declaration,
+    the bound and the validation still apply.
+    """
+    running = [_Running(n, ctx, collectors.get(n), (overrides or {}).get(n)) for n in names]
+    return [r.result() for r in running]

@@ -1,0 +1,115 @@
+"""The port's TCP sockets by state, and how full each listener's accept queue is.
+
+Answers two questions the listener table cannot: "address already in use,
+but nothing listens" (sockets left in TIME_WAIT or another state by a
+previous run still hold the local port) and "it listens, but connections
+hang" (the accept queue is full: the process is alive and never calls
+accept()). On Linux from sock_diag netlink (or /proc/net/tcp); elsewhere
+psutil gives the states, not the queues.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.understand.addresses import hostport
+
+if TYPE_CHECKING:
+    from assistant.facts.system.procfs import DiagRow
+    from assistant.understand.symptoms import Target
+
+# Counted states, as `ss` names them; field names use underscores.
+STATES = ("established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait",
+          "close-wait", "last-ack", "closing")
+
+SOCKET_STATES = FactType("socket_states", "The port's TCP sockets counted by state (both ends).", {
+    "port": Field("int", "the port"),
+    **{s.replace("-", "_"): Field("int", f"sockets in {s.upper().replace('-', '_')} on the port")
+       for s in STATES},
+    "local": Field("int", "non-listening sockets whose local port is the port: each keeps "
+                   "a bind without SO_REUSEADDR from succeeding"),
+    "local_time_wait": Field("int", "of those, the ones in TIME_WAIT (left by a previous run)"),
+}, lambda f: f"port {f.get('port')}: " + (", ".join(
+    f"{f[s.replace('-', '_')]} {s.upper().replace('-', '_')}" for s in STATES
+    if f.get(s.replace("-", "_"))) or "no sockets besides listeners"))
+
+ACCEPT_QUEUE = FactType("accept_queue", "A listener's accept queue (Linux).", {
+    "address": Field("str", "the bound address"),
+    "port": Field("int", "the port"),
+    "family": Field("int", "4 or 6"),
+    "queued": Field("int", "connections completed and waiting for accept()"),
+    "backlog": Field("int", "the queue's size (listen()'s backlog, capped by somaxconn)"),
+    "full": Field("bool", "the queue is full: new connections wait or time out"),
+}, lambda f: f"accept queue {hostport(f.get('address'), f.get('port'))}: "
+             f"{f.get('queued')}/{f.get('backlog')}" + (" (full)" if f.get("full") else ""))
+
+
+def state_facts(rows: Iterable[DiagRow], port: int) -> list[Fact]:
+    """Pure: the socket_states fact and one accept_queue fact per listener."""
+    counts: Counter[str] = Counter()
+    local = local_tw = 0
+    queues: list[Fact] = []
+    for r in rows:
+        if r.state == "listen":
+            if r.sport == port:
+                queues.append({"type": "accept_queue", "address": r.local, "port": port,
+                               "family": r.family, "queued": r.rqueue, "backlog": r.wqueue,
+                               "full": r.wqueue > 0 and r.rqueue >= r.wqueue})
+            continue
+        counts[r.state] += 1
+        if r.sport == port:
+            local += 1
+            local_tw += r.state == "time-wait"
+    fact: Fact = {"type": "socket_states", "port": port, "local": local,
+                  "local_time_wait": local_tw}
+    fact.update({s.replace("-", "_"): counts.get(s, 0) for s in STATES})
+    return [fact, *queues]
+
+
+def _psutil_rows(port: int) -> list[DiagRow]:
+    """States (not queues) from psutil, where the kernel's tables are not readable."""
+    import psutil
+
+    from assistant.facts.system.procfs import DiagRow
+
+    rows = []
+    for c in psutil.net_connections(kind="tcp"):
+        lport = c.laddr.port if c.laddr else 0
+        rport = c.raddr.port if c.raddr else 0
+        if port not in (lport, rport):
+            continue
+        state = str(c.status).lower().replace("_", "-").replace("fin-wait1", "fin-wait-1") \
+            .replace("fin-wait2", "fin-wait-2")
+        rows.append(DiagRow(6 if ":" in (c.laddr.ip if c.laddr else "") else 4, state,
+                            c.laddr.ip if c.laddr else "", lport,
+                            c.raddr.ip if c.raddr else "", rport, 0, 0, -1, 0))
+    return rows
+
+
+def collect(ctx: Context) -> list[Fact]:
+    port = ctx.target.port
+    if port is None:
+        return []
+    from assistant.facts.system import procfs
+
+    if procfs.available():
+        return state_facts(procfs.sockets_on_port(port), port)
+    facts = state_facts(_psutil_rows(port), port)
+    return [f for f in facts if f["type"] != "accept_queue"]
+
+
+def summarise(facts: list[Fact], target: Target) -> Summary:
+    states = next((f for f in facts if f["type"] == "socket_states"), None)
+    queues = [f for f in facts if f["type"] == "accept_queue"]
+    parts = [SOCKET_STATES.describe(states)] if states else []
+    parts += [ACCEPT_QUEUE.describe(q) for q in queues]
+    full = any(q.get("full") for q in queues)
+    held = bool(states and states.get("local"))
+    return Summary("warning" if full or held else "ok", "; ".join(parts) or "no sockets")
+
+
+COLLECTOR = Collector("socket_states", "The port's sockets by TCP state, and listeners' accept "
+                      "queues.", (SOCKET_STATES, ACCEPT_QUEUE), collect, summarise, timeout=3.0)

@@ -1,0 +1,1 @@
+"""Understanding what the user typed: symptoms, addresses, redaction."""
