@@ -36,8 +36,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                                   else entries)}
         rules = effective(env, [])[0].rules
         problems = [f"{r.source}: {r.id}: kb: unknown knowledge-base id {k!r}"
-                    for r in rules for s in r.steps if "conclude" in s
-                    for k in s["conclude"]["kb"] if k not in all_ids]
+                    for r in rules for k in r.kb_ids() if k not in all_ids]
         if problems:
             raise RuleFileError(problems)
         out.write(f"{len(entries)} entries: ok\n")

@@ -107,19 +107,19 @@ def _list(ruleset: RuleSet, where: list[RuleDir], show_all: bool, out: TextIO) -
 def _check(ruleset: RuleSet, env: Env, out: TextIO) -> int:
     from assistant import kb
     from assistant.engine import isolate
-    from assistant.engine.compiler import CATCH_ALL, compile_rules
+    from assistant.engine.compiler import compile_rules
+    from assistant.engine.model import CATCH_ALL, RuleName
 
     ids = {e.id for e in kb.load_entries(kb.directories(env.environ))}
     problems = [f"{r.source}: {r.id}: kb: unknown knowledge-base id {k!r}"
-                for r in ruleset.rules for s in r.steps if "conclude" in s
-                for k in s["conclude"]["kb"] if k not in ids]
+                for r in ruleset.rules for k in r.kb_ids() if k not in ids]
     # Each rule alone, in a child process: the engine can hang or crash on
     # input it accepts, and that must not take this command with it.
     enabled = list(ruleset.enabled())
     defs = compile_rules(enabled)
     items = []
     for i, rule in enumerate(enabled):
-        own = {n: d for n, d in defs.items() if n.startswith(f"r{i}_")}
+        own = {n: d for n, d in defs.items() if (RuleName.parse(n) or (-1, 0))[0] == i}
         own[CATCH_ALL] = defs[CATCH_ALL]
         items.append((rule.id, own))
     by_id = {r.id: r for r in enabled}

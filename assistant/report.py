@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 SCHEMA = 1
+
+ReportKind = Literal["diagnosis", "answer", "needs-input", "checkup"]
+Severity = Literal["problem", "warning", "info"]
+OS = Literal["linux", "macos", "windows", "any"]
+OS_NAMES: tuple[OS, ...] = ("linux", "macos", "windows", "any")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command to run (or a step to take) on one OS, and why."""
+
+    os: OS
+    command: str
+    why: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"os": self.os, "command": self.command, "why": self.why}
 
 
 @dataclass
@@ -21,11 +38,11 @@ class Finding:
 class Diagnosis:
     rule: str
     category: str
-    severity: str
+    severity: Severity
     summary: str
     evidence: list[str]
     processes: list[dict[str, Any]]
-    fix: list[dict[str, str]]
+    fix: list[Command]
     kb: list[str]
 
 
@@ -35,7 +52,7 @@ class Answer:
     question: str
     answer: str
     score: float
-    commands: list[dict[str, str]] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
 
 
@@ -50,7 +67,7 @@ class Question:
 
 @dataclass
 class Report:
-    kind: str  # diagnosis | answer | needs-input
+    kind: ReportKind
     input: str
     target: dict[str, Any]
     findings: list[Finding] = field(default_factory=list)
@@ -74,7 +91,8 @@ class Report:
                           "data": f.data} for f in self.findings],
             "diagnoses": [{"rule": d.rule, "category": d.category, "severity": d.severity,
                            "summary": d.summary, "evidence": d.evidence,
-                           "processes": d.processes, "fix": d.fix, "kb": d.kb}
+                           "processes": d.processes, "fix": [c.to_json() for c in d.fix],
+                           "kb": d.kb}
                           for d in self.diagnoses],
             "answers": [{"kb": a.kb, "question": a.question, "answer": a.answer,
                          "score": round(a.score, 3)} for a in self.answers],

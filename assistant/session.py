@@ -13,7 +13,7 @@ from assistant.engine.model import RuleSet
 from assistant.errors import InputError
 from assistant.facts.base import CheckResult, Context, Fact, run_checks
 from assistant.paths import cache_dir
-from assistant.report import Answer, Diagnosis, Finding, Question, Report
+from assistant.report import Answer, Command, Finding, Question, Report
 from assistant.understand import symptoms
 from assistant.understand.redact import clean
 
@@ -142,12 +142,8 @@ class Session:
         outcome = self._diagnose(target, answers)
         report = Report("diagnosis", echo, target.to_json(), notes=notes)
         report.findings = [finding(r, target) for r in outcome.checks]
-        for c in outcome.conclusions:
-            report.diagnoses.append(Diagnosis(
-                rule=c.rule.id, category=c.rule.category or "", severity=c.rule.severity,
-                summary=clean(c.summary), evidence=[clean(e) for e in c.evidence],
-                processes=c.processes, fix=c.fix, kb=c.kb))
-        report.questions = [Question(q.id, q.text, q.choices, q.rule) for q in outcome.questions]
+        report.diagnoses = [c.diagnosis for c in outcome.conclusions]
+        report.questions = list(outcome.questions)
         report.trace = outcome.trace
         report.notes.extend(outcome.errors)
         if host_only and not report.diagnoses:
@@ -234,7 +230,8 @@ def finding(res: CheckResult, target: symptoms.Target) -> Finding:
 
 
 def _answer(entry: Any, score: float) -> Answer:
-    return Answer(entry.id, entry.question, entry.answer, score, entry.commands, entry.related)
+    commands = [Command(c["os"], c["command"], c.get("why", "")) for c in entry.commands]
+    return Answer(entry.id, entry.question, entry.answer, score, commands, entry.related)
 
 
 def initial_facts(target: symptoms.Target) -> list[Fact]:

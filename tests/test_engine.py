@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from assistant.engine.driver import Compiled, run
-from assistant.engine.model import Pattern, Rule, RuleSet, Test
+from assistant.engine.model import Conclude, Pattern, Rule, RuleSet, Test
 from assistant.facts.base import CheckResult
 
 
@@ -16,7 +16,7 @@ def one_rule(tests: list[Test], fact: str = "target") -> Compiled:
     rule = Rule(id="t.rule", title="t", description="", category="reachable", priority=50,
                 severity="info", enabled=True, tags=[], supersedes=[],
                 alternatives=[[Pattern("t", fact, tests)]], exceptions=[],
-                steps=[{"conclude": {"summary": "{t.host}", "evidence": [], "fix": [], "kb": []}}],
+                steps=[Conclude("{t.host}")],
                 source="test")
     key = hashlib.sha256(repr([(t.field, t.op, t.value) for t in tests]).encode()).hexdigest()
     return Compiled(RuleSet([rule], [], key))
@@ -125,7 +125,7 @@ def test_exception_filter_keeps_facts_without_the_field() -> None:
                 alternatives=[[Pattern("l", "listener", [Test("port", "eq", 80)])]],
                 exceptions=[Pattern("x", "listener", [Test("process", "in", ["docker-proxy"])],
                                     negated=True)],
-                steps=[{"conclude": {"summary": "x", "evidence": [], "fix": [], "kb": []}}],
+                steps=[Conclude("x")],
                 source="test")
     c = Compiled(RuleSet([rule], [], hashlib.sha256(b"exception-filter").hexdigest()))
     assert run(c, [{"type": "listener", "port": 80}], lambda n: [], {}).conclusions

@@ -13,7 +13,7 @@ import pytest
 
 from assistant.render import json as json_render
 from assistant.render import markdown, text
-from assistant.report import Answer, Diagnosis, Finding, Question, Report
+from assistant.report import Answer, Command, Diagnosis, Finding, Question, Report
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -33,10 +33,10 @@ def diagnosis() -> Report:
             evidence=["listener ::1:55432, pid 811 (postgres)", "connect to 127.0.0.1:55432: refused"],
             processes=[{"pid": 811, "name": "postgres", "user": "dev",
                         "cmdline": "postgres -D /var/lib/postgres/data -c listen_addresses=::1"}],
-            fix=[{"os": "any", "command": "connect to ::1 port 55432 instead of 127.0.0.1",
-                  "why": "dial the family the server listens on"},
-                 {"os": "windows", "command": "netstat -ano | findstr :55432", "why": "confirm"},
-                 {"os": "linux", "command": "ss -ltnp 'sport = :55432'", "why": "confirm"}],
+            fix=[Command("any", "connect to ::1 port 55432 instead of 127.0.0.1",
+                         "dial the family the server listens on"),
+                 Command("windows", "netstat -ano | findstr :55432", "confirm"),
+                 Command("linux", "ss -ltnp 'sport = :55432'", "confirm")],
             kb=["ipv6-ipv4-localhost", "bind-address"]),
             Diagnosis(rule="port.nothing_listening", category="nothing-listening", severity="problem",
                       summary="Nothing listens on port 55432 on 127.0.0.1.", evidence=[],
@@ -53,8 +53,8 @@ def answer() -> Report:
         answers=[Answer("localhost-vs-127-0-0-1", "What is the difference between localhost and "
                         "127.0.0.1?", "127.0.0.1 is an address; localhost is a name.\n\nDialling "
                         "127.0.0.1 skips name resolution:\n1. always IPv4\n2. no hosts file",
-                        0.83, [{"os": "linux", "command": "getent ahosts localhost",
-                                "why": "what localhost resolves to"}],
+                        0.83, [Command("linux", "getent ahosts localhost",
+                                       "what localhost resolves to")],
                         ["ipv6-ipv4-localhost"]),
                  Answer("what-is-loopback", "What is 127.0.0.1, the loopback address?", "x", 0.41)])
 

@@ -52,13 +52,12 @@ def test_every_rule_has_positive_and_negative_cases() -> None:
 def test_rule_kb_ids_exist() -> None:
     ids = {e.id for e in load_entries()}
     for r in RULESET.rules:
-        for s in r.steps:
-            for k in s.get("conclude", {}).get("kb", []):
-                assert k in ids, f"{r.id} names missing kb entry {k}"
+        for k in r.kb_ids():
+            assert k in ids, f"{r.id} names missing kb entry {k}"
 
 
 def test_every_lazy_fact_a_rule_reads_is_checked_by_some_rule() -> None:
-    checked = {c for r in RULESET.rules for s in r.steps for c in s.get("check", [])}
+    checked = {c for r in RULESET.rules for c in r.checks()}
     for r in RULESET.rules:
         for alt in r.alternatives:
             for p in alt + r.exceptions:

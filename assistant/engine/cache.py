@@ -16,7 +16,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, overload
 
-from assistant.engine.model import DIGEST_SALT, Pattern, Ref, Rule, RuleSet, Test, digest_part
+from assistant.engine.model import (
+    DIGEST_SALT,
+    Pattern,
+    Ref,
+    Rule,
+    RuleSet,
+    Test,
+    digest_part,
+    step_from_data,
+    step_to_data,
+)
 from assistant.facts.catalogue import FACT_TYPES
 from assistant.paths import write_cache
 
@@ -53,6 +63,7 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
         for r in enabled:
             d = asdict(r)
             d["raw"] = {}  # only overrides and `rules explain` need it; both read the files
+            d["steps"] = [step_to_data(st) for st in r.steps]
             texts.append(json.dumps(d, separators=(",", ":")))
         write_cache(file, {"files": ruleset.files, "digest": ruleset.digest, "rules": texts,
                       "services": ruleset.services,
@@ -109,4 +120,5 @@ def _rule(r: dict[str, Any]) -> Rule:
 
     r["alternatives"] = [[pattern(p) for p in alt] for alt in r["alternatives"]]
     r["exceptions"] = [pattern(p) for p in r["exceptions"]]
+    r["steps"] = [step_from_data(st) for st in r["steps"]]
     return Rule(**r)

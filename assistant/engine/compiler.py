@@ -24,10 +24,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.engine.model import Pattern, Ref, Rule, Test
+from assistant.engine.model import CATCH_ALL, GUARD_PREFIX, Pattern, Ref, Rule, RuleName, Test
 from assistant.facts.catalogue import PROVIDER
 
-CATCH_ALL = "__catch_all__"
 SHARD_RULES = 60
 SHARD_TESTS = 400
 _LUA_MAGIC = re.compile(r"([\^$()%.\[\]*+\-?])")
@@ -135,7 +134,7 @@ def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]) -> l
         if p.negated and check and check not in guarded:
             guarded.add(check)
             # Only a check that succeeded lets absence mean "not there".
-            out.append({f"g_{check}": {"$and": [{"type": "checked"}, {"name": check},
+            out.append({f"{GUARD_PREFIX}{check}": {"$and": [{"type": "checked"}, {"name": check},
                                                 {"status": "ok"}]}})
         expr = _expr(p)
         if p.alias in extra and not p.negated:
@@ -148,12 +147,12 @@ def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]) -> l
 def compile_rules(rules: list[Rule]) -> dict[str, dict[str, Any]]:
     """Rule id -> durable rule definitions (`name -> {"all": [...], "pri": 1}`).
 
-    The action (`run`) is bound by the runtime; names are `index:alternative`.
+    The action (`run`) is bound by the runtime; names are RuleNames.
     """
     out: dict[str, dict[str, Any]] = {}
     for i, rule in enumerate(rules):
         for j, alt in enumerate(rule.alternatives):
-            out[f"r{i}_{j}"] = {"all": compile_alternative(alt, rule.exceptions), "pri": 1}
+            out[str(RuleName(i, j))] = {"all": compile_alternative(alt, rule.exceptions), "pri": 1}
     out[CATCH_ALL] = {"all": [{"m": {"$ex": {"type": 1}}}], "pri": 65000}
     return out
 

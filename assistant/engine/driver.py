@@ -10,37 +10,43 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.engine import runtime
-from assistant.engine.compiler import CATCH_ALL, compile_rules, shard
-from assistant.engine.model import TEMPLATE_REF, Rule, RuleSet
+from assistant.engine.compiler import compile_rules, shard
+from assistant.engine.model import (
+    CATCH_ALL,
+    ERROR_KEY,
+    GUARD_PREFIX,
+    SEQ_KEY,
+    TEMPLATE_REF,
+    Ask,
+    Assert,
+    Check,
+    Conclude,
+    Rule,
+    RuleName,
+    RuleSet,
+)
 from assistant.engine.select import may_apply, selector_may_apply
 from assistant.facts.base import CheckResult
 from assistant.facts.catalogue import fact_line
+from assistant.report import Command, Diagnosis, Question
+from assistant.understand.redact import clean
 
 MAX_ROUNDS = 20
 CheckRunner = Callable[[list[str]], list[CheckResult]]
+Matched = dict[str, dict[str, Any]]  # alias -> fact
 
 
 @dataclass
 class Conclusion:
+    """A diagnosis and the rule behind it (for ranking)."""
+
     rule: Rule
-    summary: str
-    evidence: list[str] = field(default_factory=list)
-    fix: list[dict[str, str]] = field(default_factory=list)
-    kb: list[str] = field(default_factory=list)
-    processes: list[dict[str, Any]] = field(default_factory=list)
+    diagnosis: Diagnosis
     order: int = 0
-
-
-@dataclass
-class Question:
-    id: str
-    text: str
-    choices: list[str]
-    rule: str
 
 
 @dataclass
@@ -52,7 +58,7 @@ class Outcome:
     errors: list[str]
 
 
-def render_template(text: str, matched: dict[str, dict[str, Any]]) -> str:
+def render_template(text: str, matched: Matched) -> str:
     """Replace `{alias.field}` (or `{alias.field|fallback}`) with matched values.
 
     No other formatting exists: values are inserted as text, never evaluated.
@@ -95,9 +101,9 @@ class Compiled:
             selection = tuple(i for i, r in enumerate(self.rules) if may_apply(r, initial))
         sessions = self._by_selection.get(selection)
         if sessions is None:
-            chosen = {f"r{i}_" for i in selection}
+            chosen = set(selection)
             defs = {n: self.definitions[n] for n in self.definitions
-                    if n == CATCH_ALL or n[:n.index("_") + 1] in chosen}
+                    if n == CATCH_ALL or _index(n) in chosen}
             key = zlib.crc32(",".join(map(str, selection)).encode())
             names = []
             for k, part in enumerate(shard(defs)):
@@ -108,10 +114,13 @@ class Compiled:
         return sessions
 
     def rule_for(self, durable_name: str) -> Rule | None:
-        if durable_name == CATCH_ALL:
-            return None
-        index = int(durable_name[1:].split("_", 1)[0])
-        return self.rules[index]
+        index = _index(durable_name)
+        return None if index is None else self.rules[index]
+
+
+def _index(durable_name: str) -> int | None:
+    name = RuleName.parse(durable_name)
+    return None if name is None else name.position
 
 
 def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
@@ -138,39 +147,38 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
             pending = []
             to_check: list[str] = []
             for name, matched in list(compiled.firings):
-                if "__error__" in matched:
-                    errors.append(f"rule action failed: {matched['__error__']['message']}")
+                if ERROR_KEY in matched:
+                    errors.append(f"rule action failed: {matched[ERROR_KEY]['message']}")
                     continue
                 rule = compiled.rule_for(name)
                 if rule is None:
                     continue
-                key = (rule.id, tuple(sorted(int(f.get("_n", 0)) for f in matched.values())))
+                key = (rule.id, tuple(sorted(int(f.get(SEQ_KEY, 0)) for f in matched.values())))
                 if key in seen_firings:
                     continue
                 seen_firings.add(key)
-                facts = [f for alias, f in matched.items() if not alias.startswith("g_")]
+                facts = [f for alias, f in matched.items() if not alias.startswith(GUARD_PREFIX)]
                 trace.append({"rule": rule.id, "facts": [fact_line(f) for f in facts]})
                 for step in rule.steps:
-                    kind, body = next(iter(step.items()))
-                    if kind == "check":
-                        for c in body:
-                            if c not in requested:
-                                requested.add(c)
-                                to_check.append(c)
-                    elif kind == "assert":
-                        fields = {k: render_template(v, matched) if isinstance(v, str) else v
-                                  for k, v in body["fields"].items()}
-                        note = {"type": "note", **fields}
-                        sig = tuple(sorted(note.items()))
-                        if sig not in asserted_notes:
-                            asserted_notes.add(sig)
-                            pending.append(note)
-                    elif kind == "ask":
-                        if body["id"] not in answers and body["id"] not in questions:
-                            questions[body["id"]] = Question(body["id"], body["text"],
-                                                             body["choices"], rule.id)
-                    elif kind == "conclude":
-                        _conclude(conclusions, rule, body, matched)
+                    match step:
+                        case Check(names):
+                            for c in names:
+                                if c not in requested:
+                                    requested.add(c)
+                                    to_check.append(c)
+                        case Assert(fields):
+                            note = {"type": "note", **{
+                                k: render_template(v, matched) if isinstance(v, str) else v
+                                for k, v in fields.items()}}
+                            sig = tuple(sorted(note.items()))
+                            if sig not in asserted_notes:
+                                asserted_notes.add(sig)
+                                pending.append(note)
+                        case Ask(qid, text, choices):
+                            if qid not in answers and qid not in questions:
+                                questions[qid] = Question(qid, text, list(choices), rule.id)
+                        case Conclude():
+                            _conclude(conclusions, rule, step, matched)
             if to_check:
                 for res in checks(to_check):
                     results.append(res)
@@ -186,27 +194,30 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
                    errors)
 
 
-def _conclude(conclusions: dict[str, Conclusion], rule: Rule, body: dict[str, Any],
-              matched: dict[str, dict[str, Any]]) -> None:
+def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
+              matched: Matched) -> None:
     c = conclusions.get(rule.id)
     if c is None:
-        c = conclusions[rule.id] = Conclusion(rule, render_template(body["summary"], matched),
-                                              kb=list(body["kb"]), order=len(conclusions))
-    for line in body["evidence"]:
-        text = render_template(line, matched)
-        if text not in c.evidence:
-            c.evidence.append(text)
-    for fx in body["fix"]:
-        item = {"os": fx["os"], "command": render_template(fx["command"], matched),
-                "why": render_template(fx.get("why", ""), matched)}
-        if item not in c.fix:
-            c.fix.append(item)
+        d = Diagnosis(rule=rule.id, category=rule.category or "", severity=rule.severity,
+                      summary=clean(render_template(step.summary, matched)), evidence=[],
+                      processes=[], fix=[], kb=list(step.kb))
+        c = conclusions[rule.id] = Conclusion(rule, d, order=len(conclusions))
+    d = c.diagnosis
+    for line in step.evidence:
+        text = clean(render_template(line, matched))
+        if text not in d.evidence:
+            d.evidence.append(text)
+    for fx in step.fix:
+        item = Command(fx.os, render_template(fx.command, matched),
+                       render_template(fx.why, matched))
+        if item not in d.fix:
+            d.fix.append(item)
     for fact in matched.values():
         if fact.get("pid") and fact.get("type") in ("listener", "near_listener"):
             proc: dict[str, Any] = {k: fact[k] for k in ("pid", "cmdline", "user") if k in fact}
             proc["name"] = fact.get("process")
-            if all(p["pid"] != proc["pid"] for p in c.processes):
-                c.processes.append(proc)
+            if all(p["pid"] != proc["pid"] for p in d.processes):
+                d.processes.append(proc)
 
 
 def rank(conclusions: list[Conclusion]) -> list[Conclusion]:

@@ -17,15 +17,21 @@ from assistant.engine.model import (
     DIGEST_SALT,
     OPERATORS,
     TEMPLATE_REF,
+    Ask,
+    Assert,
+    Check,
+    Conclude,
     Pattern,
     Ref,
     Rule,
     RuleSet,
+    Step,
     Test,
     digest_part,
 )
 from assistant.errors import RuleFileError
 from assistant.facts.catalogue import CHECKS, FACT_TYPES
+from assistant.report import Command
 
 RULE_KEYS = {"id", "title", "description", "category", "priority", "severity", "enabled", "tags",
              "supersedes", "when", "exceptions", "then"}
@@ -395,11 +401,11 @@ def _check_templates(texts: list[Any], where: tuple[Any, ...], rid: str | None, 
 
 
 def _steps(raw: Any, at: tuple[Any, ...], rid: str | None, probs: Problems,
-           aliases: dict[str, str], category: str | None) -> list[dict[str, Any]]:
+           aliases: dict[str, str], category: str | None) -> list[Step]:
     if not isinstance(raw, list) or not raw:
         probs.add(at, rid, "then", "required: a list of steps (conclude, assert, check, ask)")
         return []
-    steps: list[dict[str, Any]] = []
+    steps: list[Step] = []
     for i, step in enumerate(raw):
         where = at + (i,)
         if not isinstance(step, dict) or len(step) != 1 or next(iter(step)) not in STEP_KINDS:
@@ -413,7 +419,7 @@ def _steps(raw: Any, at: tuple[Any, ...], rid: str | None, probs: Problems,
                 if name not in CHECKS:
                     probs.add(where, rid, "then.check",
                               f"unknown check {name!r} (known: {', '.join(sorted(CHECKS))})")
-            steps.append({"check": list(names)})
+            steps.append(Check(tuple(names)))
         elif kind == "conclude":
             if category is None:
                 probs.add(where, rid, "category", "a rule that concludes needs a category")
@@ -436,6 +442,7 @@ def _steps(raw: Any, at: tuple[Any, ...], rid: str | None, probs: Problems,
             if not isinstance(fixes, list):
                 probs.add(where + ("fix",), rid, "conclude.fix", "must be a list")
                 fixes = []
+            commands: list[Command] = []
             for j, fx in enumerate(fixes):
                 if not isinstance(fx, dict) or fx.get("os") not in OS_NAMES \
                         or not isinstance(fx.get("command"), str):
@@ -444,11 +451,11 @@ def _steps(raw: Any, at: tuple[Any, ...], rid: str | None, probs: Problems,
                     continue
                 _check_templates([fx["command"], fx.get("why", "")], where + ("fix", j), rid,
                                  "conclude.fix", probs, aliases)
+                commands.append(Command(fx["os"], fx["command"], str(fx.get("why", ""))))
             _check_templates([body["summary"]], where + ("summary",), rid, "conclude.summary",
                              probs, aliases)
             _check_templates(evidence, where + ("evidence",), rid, "conclude.evidence", probs, aliases)
-            steps.append({"conclude": {"summary": body["summary"], "evidence": list(evidence),
-                                       "fix": list(fixes), "kb": list(kb)}})
+            steps.append(Conclude(body["summary"], tuple(evidence), tuple(commands), tuple(kb)))
         elif kind == "ask":
             if not isinstance(body, dict) or not isinstance(body.get("id"), str) \
                     or not isinstance(body.get("text"), str):
@@ -458,8 +465,7 @@ def _steps(raw: Any, at: tuple[Any, ...], rid: str | None, probs: Problems,
             if not isinstance(choices, list):
                 probs.add(where, rid, "then.ask", "`choices` must be a list")
                 choices = []
-            steps.append({"ask": {"id": body["id"], "text": body["text"],
-                                  "choices": [str(c) for c in choices]}})
+            steps.append(Ask(body["id"], body["text"], tuple(str(c) for c in choices)))
         elif kind == "assert":
             if not isinstance(body, dict) or body.get("fact") != "note" \
                     or not isinstance(body.get("fields", {}), dict):
@@ -470,7 +476,7 @@ def _steps(raw: Any, at: tuple[Any, ...], rid: str | None, probs: Problems,
                     probs.add(where, rid, f"assert.{fld}", "note has no such field")
                 _check_templates([val] if isinstance(val, str) else [], where, rid,
                                  f"assert.{fld}", probs, aliases)
-            steps.append({"assert": {"fact": "note", "fields": dict(body.get("fields", {}))}})
+            steps.append(Assert(dict(body.get("fields", {}))))
     return steps
 
 

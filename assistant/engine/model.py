@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+from assistant.report import Command, Severity
 
 # `{alias.field}` or `{alias.field|text if the field is missing}` in rule text
 TEMPLATE_REF = re.compile(r"\{([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})(?:\|([^{}\n]{0,80}))?\}")
@@ -39,6 +41,97 @@ class Pattern:
     negated: bool = False
 
 
+# --- steps: what a rule does when it fires (`then:`) ----------------------------
+
+@dataclass(frozen=True)
+class Check:
+    """Gather these checks' facts (slow work runs between rounds)."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Assert:
+    """Assert a `note` fact; string values are templates."""
+
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Ask the user a question (unless it is already answered)."""
+
+    id: str
+    text: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Conclude:
+    """A diagnosis: summary, evidence and fix commands are templates."""
+
+    summary: str
+    evidence: tuple[str, ...] = ()
+    fix: tuple[Command, ...] = ()
+    kb: tuple[str, ...] = ()
+
+
+Step = Check | Assert | Ask | Conclude
+
+
+def step_to_data(step: Step) -> dict[str, Any]:
+    """The rule-file form of a step (`{kind: body}`): for caches and `explain`."""
+    if isinstance(step, Check):
+        return {"check": list(step.names)}
+    if isinstance(step, Assert):
+        return {"assert": {"fact": "note", "fields": dict(step.fields)}}
+    if isinstance(step, Ask):
+        return {"ask": {"id": step.id, "text": step.text, "choices": list(step.choices)}}
+    return {"conclude": {"summary": step.summary, "evidence": list(step.evidence),
+                         "fix": [c.to_json() for c in step.fix], "kb": list(step.kb)}}
+
+
+def step_from_data(data: dict[str, Any]) -> Step:
+    """Inverse of step_to_data, for data already validated."""
+    kind, body = next(iter(data.items()))
+    if kind == "check":
+        return Check(tuple(body))
+    if kind == "assert":
+        return Assert(dict(body["fields"]))
+    if kind == "ask":
+        return Ask(body["id"], body["text"], tuple(body.get("choices", ())))
+    return Conclude(body["summary"], tuple(body.get("evidence", ())),
+                    tuple(Command(c["os"], c["command"], c.get("why", "")) for c in body.get("fix", ())),
+                    tuple(body.get("kb", ())))
+
+
+# --- names shared with the engine adapter ------------------------------------------
+
+CATCH_ALL = "__catch_all__"   # the rule that keeps unmatched facts from raising
+GUARD_PREFIX = "g_"           # alias of a pattern the compiler adds (a check's `checked`)
+ERROR_KEY = "__error__"       # what the runtime reports when an action failed
+SEQ_KEY = "_n"                # a serial number that keeps identical facts distinct
+SESSION_KEY = "sid"           # the engine's session id, on every fact
+
+
+class RuleName(NamedTuple):
+    """The engine's name for one alternative of one rule: `r{index}_{alternative}`."""
+
+    position: int     # the rule's index in the rule set
+    alternative: int  # which `when: any:` alternative
+
+    def __str__(self) -> str:
+        return f"r{self.position}_{self.alternative}"
+
+    @classmethod
+    def parse(cls, name: str) -> RuleName | None:
+        """The RuleName in `name`, or None for the catch-all (or anything else)."""
+        head, sep, tail = name[1:].partition("_")
+        if not name.startswith("r") or not sep or not head.isdigit() or not tail.isdigit():
+            return None
+        return cls(int(head), int(tail))
+
+
 @dataclass
 class Rule:
     id: str
@@ -46,7 +139,7 @@ class Rule:
     description: str
     category: str | None
     priority: int
-    severity: str
+    severity: Severity
     enabled: bool
     tags: list[str]
     supersedes: list[str]
@@ -54,11 +147,19 @@ class Rule:
     # conjunction of patterns.
     alternatives: list[list[Pattern]]
     exceptions: list[Pattern]
-    steps: list[dict[str, Any]]
+    steps: list[Step]
     source: str  # file:line
     raw: dict[str, Any] = field(default_factory=dict)
     disabled_reason: str | None = None
     changed_by: list[str] = field(default_factory=list)
+
+    def kb_ids(self) -> list[str]:
+        """The knowledge-base ids its conclusions name."""
+        return [k for s in self.steps if isinstance(s, Conclude) for k in s.kb]
+
+    def checks(self) -> list[str]:
+        """The checks it asks for."""
+        return [c for s in self.steps if isinstance(s, Check) for c in s.names]
 
 
 @dataclass
@@ -83,7 +184,7 @@ class RuleSet:
 
 # Part of every rule-set digest: a change to the fact catalogue or to how
 # rules compile must not reuse a cache built before it.
-DIGEST_SALT = b"rules-format-1/cache-4"
+DIGEST_SALT = b"rules-format-1/cache-5"
 
 
 def digest_part(path: Any, data: bytes) -> bytes:

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from assistant.engine.model import ERROR_KEY, SEQ_KEY, SESSION_KEY
+
 Firing = tuple[str, dict[str, dict[str, Any]]]  # (durable rule name, alias -> fact)
 
 
@@ -88,7 +90,7 @@ def _make_action(ruleset: str, name: str) -> Callable[[Any], None]:
             matched = {alias: dict(fact) for alias, fact in (c._m or {}).items()}
             _sinks[ruleset]((name, matched))
         except Exception as exc:  # noqa: BLE001 - durable would swallow it
-            _sinks[ruleset]((name, {"__error__": {"message": repr(exc)}}))
+            _sinks[ruleset]((name, {ERROR_KEY: {"message": repr(exc)}}))
 
     return action
 
@@ -120,10 +122,10 @@ class Session:
 
     def assert_fact(self, fact: dict[str, Any]) -> None:
         self._n += 1
-        # `_n` keeps identical facts distinct (durable raises on a duplicate);
-        # None values are dropped (JSON null counts as present for $ex).
+        # SEQ_KEY keeps identical facts distinct (durable raises on a
+        # duplicate); None values are dropped (JSON null counts as present for $ex).
         body = {k: v for k, v in fact.items() if v is not None}
-        body.update(sid=self.sid, _n=self._n)
+        body.update({SESSION_KEY: self.sid, SEQ_KEY: self._n})
         with _lock:
             try:
                 _get_host().assert_fact(self.ruleset, body)

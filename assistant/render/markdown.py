@@ -47,7 +47,7 @@ def render(report: Report, title: str = "Connection diagnosis") -> str:
                        + (f": {_code(str(p['cmdline']))}" if p.get("cmdline") else ""))
         if d.fix:
             out += ["", "| OS | command | why |", "|---|---|---|"]
-            out += [f"| {fx['os']} | {_cell(_code(fx['command']))} | {_cell(_esc(fx.get('why', '')))} |"
+            out += [f"| {fx.os} | {_cell(_code(fx.command))} | {_cell(_esc(fx.why))} |"
                     for fx in d.fix]
         if d.kb:
             out += ["", "Knowledge base: " + ", ".join(_code(k) for k in d.kb)]

@@ -79,12 +79,12 @@ def render(report: Report, color: bool = False, width: int = 80,
             # rule's own order within each.
             order = OS_ORDER.get(platform, OS_ORDER["linux"])
             rank = (order[0], "any", *order[1:])
-            ranked = sorted(d.fix, key=lambda f: rank.index(f["os"]) if f["os"] in rank else 9)
+            ranked = sorted(d.fix, key=lambda f: rank.index(f.os) if f.os in rank else 9)
             for fx in ranked:
-                out += _wrap(f"{fx['os']:<8} {fx['command']}", width, "    ", " " * 13)
-                if fx.get("why"):
+                out += _wrap(f"{fx.os:<8} {fx.command}", width, "    ", " " * 13)
+                if fx.why:
                     out += [s(line, "dim") for line in
-                            _wrap(f"# {fx['why']}", width, " " * 13, " " * 15)]
+                            _wrap(f"# {fx.why}", width, " " * 13, " " * 15)]
         if d.kb:
             out += _wrap("Knowledge base: " + ", ".join(d.kb), width, "  ")
     if report.kind == "diagnosis" and not report.diagnoses:
@@ -112,9 +112,9 @@ def render(report: Report, color: bool = False, width: int = 80,
             if a.commands:
                 out.append("")
             for c in a.commands:
-                out += _wrap(f"{c['os']:<8} {c['command']}", width, "    ", " " * 13)
-                if c.get("why"):
-                    out += [s(line, "dim") for line in _wrap(f"# {c['why']}", width, " " * 13)]
+                out += _wrap(f"{c.os:<8} {c.command}", width, "    ", " " * 13)
+                if c.why:
+                    out += [s(line, "dim") for line in _wrap(f"# {c.why}", width, " " * 13)]
             if a.related:
                 out += _wrap("Related: " + ", ".join(a.related), width, "  ")
         else:
