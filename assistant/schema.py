@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.categories import CATEGORIES, SEVERITIES
-from assistant.engine.model import OPERATORS
+from assistant.engine.operators import OPERATORS
 from assistant.facts.catalogue import CHECKS, FACT_TYPES
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -25,16 +25,7 @@ OS = {"enum": ["linux", "macos", "windows", "any"]}
 
 
 def _condition() -> dict[str, Any]:
-    ops: dict[str, Any] = {}
-    for op in OPERATORS:
-        if op in ("in", "not_in"):
-            ops[op] = {"oneOf": [{"type": "array", "items": SCALAR, "minItems": 1,
-                                  "maxItems": 256},
-                                 {"type": "string", "pattern": "^@"}]}
-        elif op == "exists":
-            ops[op] = {"type": "boolean"}
-        else:
-            ops[op] = SCALAR
+    ops = {name: op.schema() for name, op in OPERATORS.items()}
     return {"oneOf": [SCALAR, {"type": "object", "minProperties": 1,
                                "additionalProperties": False, "properties": ops}]}
 

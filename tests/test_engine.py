@@ -9,6 +9,8 @@ import pytest
 
 from assistant.engine.driver import Compiled, run
 from assistant.engine.model import Conclude, Pattern, Rule, RuleSet, Test
+from assistant.engine.operators import MISSING, OPERATORS
+from assistant.engine.select import may_apply
 from assistant.facts.base import CheckResult
 
 
@@ -44,14 +46,30 @@ CASES = [
     (Test("host", "endswith", ".local"), {"host": "db.local"}, {"host": "db.localx"}),
     (Test("host", "matches", "%d+%.%d+%.%d+%.%d+"), {"host": "10.0.0.1"}, {"host": "x.y"}),
     (Test("loopback", "eq", True), {"loopback": True}, {"loopback": False}),
+    # absent fields: the engine's answer, and the pre-filter's
+    (Test("scheme", "eq", "http"), {"scheme": "http"}, {"port": 1}),
+    (Test("scheme", "ne", "http"), {"scheme": "https"}, {"port": 1}),
+    (Test("scheme", "not_in", ["http"]), {"scheme": "https"}, {"port": 1}),
+    (Test("host", "contains", "x"), {"host": "x"}, {"port": 1}),
+    (Test("port", "gt", 10), {"port": 11}, {"scheme": "x"}),
 ]
 
 
 @pytest.mark.parametrize("test,yes,no", CASES, ids=[c[0].op + str(i) for i, c in enumerate(CASES)])
 def test_operator(test: Test, yes: dict[str, Any], no: dict[str, Any]) -> None:
+    """The engine's answer, and the pre-filter's: it must never drop a rule
+    the engine fires, and where it can decide, it agrees with the engine."""
     c = one_rule([test])
     assert fires(c, yes)
     assert not fires(c, no)
+    rule = c.rules[0]
+    assert may_apply(rule, [{"type": "target", **yes}])
+    decided = OPERATORS[test.op].holds(no.get(test.field, MISSING), test.value)
+    if test.op == "matches":
+        assert decided is None  # Lua-like patterns are the engine's to decide
+    if decided is not None:
+        assert decided is False
+        assert not may_apply(rule, [{"type": "target", **no}])
 
 
 def test_negation_waits_for_its_check_and_sees_late_facts() -> None:

@@ -21,50 +21,19 @@ What this handles from durable-rules-notes.md:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from assistant.engine.model import CATCH_ALL, GUARD_PREFIX, Pattern, Ref, Rule, RuleName, Test
+from assistant.engine.operators import OPERATORS, negated
 from assistant.facts.catalogue import PROVIDER
 
 SHARD_RULES = 60
 SHARD_TESTS = 400
-_LUA_MAGIC = re.compile(r"([\^$()%.\[\]*+\-?])")
-
-
-def lua_escape(text: str) -> str:
-    return _LUA_MAGIC.sub(r"%\1", text)
 
 
 def _test(t: Test) -> dict[str, Any]:
     v = t.value
-    ref = {v.alias: v.field} if isinstance(v, Ref) else None
-    val = ref if ref is not None else v
-    if t.op == "eq":
-        return {t.field: val}
-    if t.op in ("ne", "lt", "lte", "gt", "gte"):
-        return {"$" + ("neq" if t.op == "ne" else t.op): {t.field: val}}
-    if t.op == "in":
-        if len(v) == 1:
-            return {t.field: v[0]}
-        return {"$or": [{t.field: x} for x in v]}
-    if t.op == "not_in":
-        if len(v) == 1:
-            return {"$neq": {t.field: v[0]}}
-        return {"$and": [{"$neq": {t.field: x}} for x in v]}
-    if t.op == "exists":
-        return {("$ex" if v else "$nex"): {t.field: 1}}
-    if t.op == "contains":
-        return {"$mt": {t.field: ".*" + lua_escape(v) + ".*"}}
-    if t.op == "icontains":
-        return {"$imt": {t.field: ".*" + lua_escape(v) + ".*"}}
-    if t.op == "startswith":
-        return {"$mt": {t.field: lua_escape(v) + ".*"}}
-    if t.op == "endswith":
-        return {"$mt": {t.field: ".*" + lua_escape(v)}}
-    if t.op == "matches":
-        return {"$mt": {t.field: v}}
-    raise ValueError(f"unknown operator {t.op}")  # the loader already refused it
+    return OPERATORS[t.op].engine(t.field, {v.alias: v.field} if isinstance(v, Ref) else v)
 
 
 def _rank(t: Test) -> int:
@@ -78,25 +47,19 @@ def _expr(p: Pattern) -> dict[str, Any]:
     return tests[0] if len(tests) == 1 else {"$and": tests}
 
 
-_NEGATE = {"eq": "ne", "ne": "eq", "lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt",
-           "in": "not_in", "not_in": "in"}
-
-
 def _negation(exc: Pattern) -> dict[str, Any] | None:
     """NOT(all tests of `exc`) as one durable test, when expressible."""
     parts: list[dict[str, Any]] = []
     for t in exc.tests:
-        if isinstance(t.value, Ref):
-            return None
+        neg = None if isinstance(t.value, Ref) else negated(t.op, t.value)
+        if neg is None:
+            return None  # no negated pattern match in the engine
         if t.op == "exists":
-            parts.append({("$nex" if t.value else "$ex"): {t.field: 1}})
-        elif t.op in _NEGATE:
+            parts.append(_test(Test(t.field, *neg)))
+        else:
             # A fact without the field does not match the exception, so it
             # keeps the rule alive (the engine's $neq fails on absent fields).
-            parts.append({"$or": [{"$nex": {t.field: 1}},
-                                  _test(Test(t.field, _NEGATE[t.op], t.value))]})
-        else:
-            return None  # no negated pattern match in the engine
+            parts.append({"$or": [{"$nex": {t.field: 1}}, _test(Test(t.field, *neg))]})
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else {"$or": parts}

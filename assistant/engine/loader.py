@@ -15,7 +15,6 @@ from assistant.categories import CATEGORIES, SEVERITIES
 from assistant.engine import yamlsafe
 from assistant.engine.model import (
     DIGEST_SALT,
-    OPERATORS,
     TEMPLATE_REF,
     Ask,
     Assert,
@@ -29,6 +28,7 @@ from assistant.engine.model import (
     Test,
     digest_part,
 )
+from assistant.engine.operators import MAX_LIST, MAX_TEXT, OPERATORS
 from assistant.errors import RuleFileError
 from assistant.facts.catalogue import CHECKS, FACT_TYPES
 from assistant.report import Command
@@ -337,22 +337,24 @@ _BAD = object()
 
 def _value(value: Any, op: str, where: tuple[Any, ...], rid: str | None, fld: str,
            probs: Problems, lists: dict[str, list[Any]], aliases: dict[str, str]) -> Any:
-    if op in ("in", "not_in"):
+    """The value of `fld: {op: value}`, checked against the operator's kind."""
+    kind = OPERATORS[op].value
+    if kind == "list":
         if isinstance(value, str) and value.startswith("@"):
             if value[1:] not in lists:
                 probs.add(where, rid, f"match.{fld}", f"unknown list {value!r} (define it under `lists:`)")
                 return _BAD
             value = lists[value[1:]]
-        if not isinstance(value, list) or not value or len(value) > 256:
-            probs.add(where, rid, f"match.{fld}", f"`{op}` takes a list of 1 to 256 values or @list")
+        if not isinstance(value, list) or not value or len(value) > MAX_LIST:
+            probs.add(where, rid, f"match.{fld}", f"`{op}` takes a list of 1 to {MAX_LIST} values or @list")
             return _BAD
         if not all(isinstance(v, (str, int, float, bool)) for v in value):
             probs.add(where, rid, f"match.{fld}", f"`{op}` values must be scalars")
             return _BAD
         return list(value)
-    if op == "exists":
+    if kind == "bool":
         if not isinstance(value, bool):
-            probs.add(where, rid, f"match.{fld}", "`exists` takes true or false")
+            probs.add(where, rid, f"match.{fld}", f"`{op}` takes true or false")
             return _BAD
         return value
     if isinstance(value, str) and value.startswith("$"):
@@ -371,13 +373,13 @@ def _value(value: Any, op: str, where: tuple[Any, ...], rid: str | None, fld: st
             probs.add(where, rid, f"match.{fld}", f"{value!r}: fact {aliases[alias]!r} has no field "
                       f"{ref_field!r}")
             return _BAD
-        if op in ("contains", "icontains", "startswith", "endswith", "matches"):
+        if not OPERATORS[op].refs:
             probs.add(where, rid, f"match.{fld}", f"`{op}` cannot take a reference")
             return _BAD
         return Ref(alias, ref_field)
-    if op in ("contains", "icontains", "startswith", "endswith", "matches"):
-        if not isinstance(value, str) or not value or len(value) > 200:
-            probs.add(where, rid, f"match.{fld}", f"`{op}` takes a string of 1 to 200 characters")
+    if kind == "text":
+        if not isinstance(value, str) or not value or len(value) > MAX_TEXT:
+            probs.add(where, rid, f"match.{fld}", f"`{op}` takes a string of 1 to {MAX_TEXT} characters")
             return _BAD
         return value
     if not isinstance(value, (str, int, float, bool)) or value is None:

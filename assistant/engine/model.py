@@ -12,8 +12,6 @@ from assistant.report import Command, Severity
 # `{alias.field}` or `{alias.field|text if the field is missing}` in rule text
 TEMPLATE_REF = re.compile(r"\{([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})(?:\|([^{}\n]{0,80}))?\}")
 
-OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "contains",
-             "icontains", "startswith", "endswith", "matches")
 
 
 @dataclass(frozen=True)

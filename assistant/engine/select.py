@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.engine.model import Ref, Rule, Test
+from assistant.engine.operators import MISSING, OPERATORS
 
 # Per alternative: the constant tests of its positive target/symptom patterns,
 # as (fact, [(field, op, value)]). Plain data, so it can be cached.
@@ -23,44 +24,10 @@ KNOWN = ("target", "symptom")
 
 
 def _test_may_hold(t: Test, fact: dict[str, Any]) -> bool:
-    if isinstance(t.value, Ref) or t.op == "matches":
+    if isinstance(t.value, Ref):
         return True
-    present = t.field in fact
-    value = fact.get(t.field)
-    if t.op == "exists":
-        return present == t.value
-    if not present:
-        return t.op in ("ne", "not_in")  # the engine decides absent fields; keep
-    v = t.value
-    try:
-        if t.op == "eq":
-            return bool(value == v)
-        if t.op == "ne":
-            return bool(value != v)
-        if t.op == "in":
-            return value in v
-        if t.op == "not_in":
-            return value not in v
-        if t.op == "lt":
-            return bool(value < v)
-        if t.op == "lte":
-            return bool(value <= v)
-        if t.op == "gt":
-            return bool(value > v)
-        if t.op == "gte":
-            return bool(value >= v)
-        text = str(value)
-        if t.op == "contains":
-            return str(v) in text
-        if t.op == "icontains":
-            return str(v).lower() in text.lower()
-        if t.op == "startswith":
-            return text.startswith(str(v))
-        if t.op == "endswith":
-            return text.endswith(str(v))
-    except TypeError:
-        return True
-    return True
+    held = OPERATORS[t.op].holds(fact.get(t.field, MISSING), t.value)
+    return True if held is None else held  # undecidable: keep the rule
 
 
 def selector(rule: Rule) -> Selector:
