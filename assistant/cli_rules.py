@@ -163,9 +163,12 @@ def _test(ruleset: RuleSet, dirs: list[Path], files: list[Path], out: TextIO) ->
     for path in dict.fromkeys(tests):
         try:
             cases = load_cases(path)
-        except (OSError, ValueError, yamlsafe.YamlError) as exc:
-            line, col = getattr(exc, "line", None), getattr(exc, "column", None)
-            broken.append(f"{path}:{line}:{col}: {exc}" if line else str(exc))
+        except RuleFileError as exc:
+            broken += exc.problems
+            continue
+        except (OSError, yamlsafe.YamlError) as exc:
+            line, col = getattr(exc, "line", 1), getattr(exc, "column", 1)
+            broken.append(f"{path}:{line}:{col}: {exc}")
             continue
         for case in cases:
             res = run_case(compiled, case, str(path))

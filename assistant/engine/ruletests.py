@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.engine import driver, yamlsafe
+from assistant.engine.filespecs import label, owner, rule_test_file
 from assistant.engine.loader import read_text
+from assistant.engine.spec import issues
+from assistant.errors import RuleFileError
 from assistant.facts.base import CheckResult
-from assistant.facts.catalogue import CHECKS, FACT_TYPES
 
 
 @dataclass
@@ -32,30 +34,21 @@ def find_test_files(directories: list[Path]) -> list[Path]:
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:
-    """Cases of one test file; raises yamlsafe.YamlError or ValueError with a position."""
+    """Cases of one test file. Raises yamlsafe.YamlError for bad YAML and
+    RuleFileError with every shape error, each at its bad key."""
     loaded = yamlsafe.load(read_text(path))
     data = loaded.data
-    if not isinstance(data, dict) or data.get("format") != 1 or not isinstance(data.get("tests"), list):
-        raise ValueError(f"{path}:1:1: a test file is {{format: 1, tests: [...]}}")
+    problems = []
+    for issue in issues(rule_test_file(), data):
+        line, col = loaded.where(issue.path)
+        problems.append(f"{path}:{line}:{col}: {owner(data, issue.path) or '-'}: "
+                        f"{label(issue.path)}: {issue.message}")
+    if problems:
+        raise RuleFileError(problems)
     cases = []
     for i, case in enumerate(data["tests"]):
         line, col = loaded.where(("tests", i))
-        where = f"{path}:{line}:{col}"
-        if not isinstance(case, dict) or not isinstance(case.get("name"), str):
-            raise ValueError(f"{where}: each test needs a name")
-        given, expect = case.get("given", {}) or {}, case.get("expect", {}) or {}
-        if not isinstance(given, dict) or not isinstance(expect, dict):
-            raise ValueError(f"{where}: given and expect are mappings")
-        for fact in given.get("facts", []) + [f for fs in (given.get("checks") or {}).values() for f in fs]:
-            if not isinstance(fact, dict) or fact.get("type") not in FACT_TYPES:
-                raise ValueError(f"{where}: fact {fact!r} needs a known type")
-            unknown = set(fact) - set(FACT_TYPES[fact["type"]]) - {"type"}
-            if unknown:
-                raise ValueError(f"{where}: fact type {fact['type']!r} has no field(s) {sorted(unknown)}")
-        for name in (given.get("checks") or {}):
-            if name not in CHECKS:
-                raise ValueError(f"{where}: unknown check {name!r}")
-        cases.append({"where": where, **case})
+        cases.append({"where": f"{path}:{line}:{col}", **case})
     return cases
 
 
