@@ -49,6 +49,7 @@ def test_required_ids_and_size(base: kb.KnowledgeBase) -> None:
     assert len(ids) >= 40
     for e in base.entries:
         assert e.answer.strip() and e.question.strip()
+        assert e.sources and all(s["url"].startswith("https://") and s["title"] for s in e.sources), e.id
 
 
 def test_labelled_questions_cover_every_entry_and_are_not_phrasings(base: kb.KnowledgeBase) -> None:
@@ -156,6 +157,7 @@ def test_validation_reports_every_problem_with_positions(tmp_path: Path) -> None
         question: A question?
         answer: An answer.
         related: [missing-one]
+        sources: [{title: RFC 1122, url: "https://www.rfc-editor.org/rfc/rfc1122"}]
     """)
     write_entry(tmp_path, "bad-keys", """\
         id: bad-keys
@@ -174,6 +176,31 @@ def test_validation_reports_every_problem_with_positions(tmp_path: Path) -> None
     assert "wrong-name.yaml:1:" in text and "must match the file name" in text
     assert "evil.yaml:1:1" in text and "not allowed" in text
     assert "related id 'missing-one' does not exist" in text
+
+
+def test_sources_are_required_and_checked_with_positions(tmp_path: Path) -> None:
+    write_entry(tmp_path, "no-sources", "id: no-sources\nquestion: Q?\nanswer: A.\n")
+    write_entry(tmp_path, "empty-sources", "id: empty-sources\nquestion: Q?\nanswer: A.\nsources: []\n")
+    write_entry(tmp_path, "bad-sources", """\
+        id: bad-sources
+        question: Q?
+        answer: A.
+        sources:
+        - just a string
+        - title: RFC 6761
+          url: www.rfc-editor.org/rfc/rfc6761
+        - url: https://man7.org/linux/man-pages/man7/ip.7.html
+          link: https://example.org/
+    """)
+    with pytest.raises(RuleFileError) as exc:
+        kb.load_entries([tmp_path])
+    text = "\n".join(exc.value.problems)
+    assert "no-sources.yaml:1:1: sources: required" in text
+    assert "empty-sources.yaml:4:1: sources: must be a non-empty list" in text
+    assert "bad-sources.yaml:5:3: sources[0]: each source is a mapping" in text
+    assert "bad-sources.yaml:7:3: sources[1].url: required: an absolute http:// or https://" in text
+    assert "bad-sources.yaml:8:3: sources[2].title: required text" in text
+    assert "bad-sources.yaml:9:3: sources[2].link: unknown key" in text
 
 
 def test_kb_check_cli(tmp_path: Path) -> None:
