@@ -186,7 +186,7 @@ class KnowledgeBase:
         return [(self.entry(h.index), h.score) for h in self.index.search(text, limit)]
 
 
-CACHE_VERSION = "kb-3"  # bump when the index format or the ranking's tokens change
+CACHE_VERSION = "kb-4"  # bump when the index format or the ranking's tokens change
 
 
 def fingerprint(files: list[Path]) -> str:

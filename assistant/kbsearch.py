@@ -6,7 +6,9 @@ question counts three times the same word in its answer however often the
 answer repeats it. Words are stemmed (Snowball), word pairs from the question,
 phrasings and tags count as terms of their own (so "address already in use"
 beats its words scattered), and unknown query words are matched fuzzily
-through rapidfuzz ("diference", "adress").
+through rapidfuzz ("diference", "adress"). An address with a port is its
+host and its port (`127.0.0.1:62893`, `localhost:3000`), and a dotted name
+is itself and its parts (`api.localhost`, `host.docker.internal`).
 
 The score returned is a confidence in 0..1: how much of the query's weight
 the entry covers. The index is plain data, so it can be cached as JSON.
@@ -28,7 +30,9 @@ K1, B = 1.2, 0.75
 FUZZY_CUTOFF = 82.0   # rapidfuzz ratio (0-100) for a typo to count as the word
 FUZZY_WEIGHT = 0.8
 SYNONYM_WEIGHT = 0.7
-NUMBER_WEIGHT = 0.7
+NUMBER_WEIGHT = 0.5
+CLASS_WEIGHT = 0.3    # a class word words() adds for a token (see _number_class, _split)
+CLASS_WORDS = frozenset({"127.x.x.x", "dynamic", "*.localhost"})
 TITLE_BONUS = 0.5     # share of the top score added when the question/phrasings/tags cover the query
 
 _TOKEN = re.compile(r"::1|[a-z0-9_]+(?:[.:][a-z0-9_]+)*")
@@ -93,27 +97,60 @@ def words(text: str) -> list[str]:
     text = _CONTRACTION.sub(lambda m: " " + _CONTRACTIONS[m.group(1)] + " ", text.lower().replace("’", "'"))
     out: list[str] = []
     for t in _TOKEN.findall(text):
-        if t in STOP or (len(t) == 1 and t.isalpha()):
-            continue
-        out.append(stem(t))
-        klass = _number_class(t)
-        if klass:
-            out.append(klass)
+        for part in _split(t):
+            if part in STOP or (len(part) == 1 and part.isalpha()):
+                continue
+            out.append(stem(part))
+            klass = _number_class(part)
+            if klass:
+                out.append(klass)
+    return out
+
+
+_HOST_PORT = re.compile(r"([^:]+):(\d{1,5})")
+
+
+def _split(token: str) -> list[str]:
+    """A token as the words it stands for: `localhost:3000` is the host and
+    the port, `127.0.0.1:62893` is 127.0.0.1 and 62893 (not "another
+    loopback address"), and a dotted name such as `api.localhost` or
+    `node.js` is itself plus its parts, so it meets text that names the
+    parts. A name under .localhost also gives the class word `*.localhost`."""
+    m = _HOST_PORT.fullmatch(token)
+    if m:
+        return _split(m.group(1)) + [m.group(2)]
+    if "." not in token or not any(c.isalpha() for c in token) or ":" in token:
+        return [token]
+    parts = [p for p in token.split(".") if p]
+    out = [token] + parts
+    if token.endswith(".localhost") and token != ".localhost":
+        out.append("*.localhost")
     return out
 
 
 def _number_class(token: str) -> str | None:
     """A class word for specific numbers, so "127.0.1.1" finds text about other
     loopback addresses and "54231" finds text about dynamic ports."""
-    if token.startswith("127.") and token != "127.0.0.1" and token.count(".") == 3:
+    if (token.startswith("127.") and token != "127.0.0.1" and token.count(".") == 3
+            and token.replace(".", "").isdigit()):
         return "127.x.x.x"
     if token.isdigit() and 49152 <= int(token) <= 65535:
         return "dynamic"
     return None
 
 
+def _weight(token: str) -> float:
+    """How much a query word counts. Port numbers in a question are mostly
+    examples ("port 8080"), rarely the topic, and a class word only echoes
+    its token: both count, but less than words."""
+    return NUMBER_WEIGHT if token.isdigit() else CLASS_WEIGHT if token in CLASS_WORDS else 1.0
+
+
+PAIR_SEP = "+"  # never inside a word (words keep "_": http_proxy, time_wait)
+
+
 def pairs(ws: list[str]) -> list[str]:
-    return [f"{a}_{b}" for a, b in zip(ws, ws[1:], strict=False)]
+    return [f"{a}{PAIR_SEP}{b}" for a, b in zip(ws, ws[1:], strict=False)]
 
 
 SYNONYMS = {stem(k): tuple(stem(v) for v in vs) for k, vs in _SYNONYMS.items()}
@@ -215,9 +252,7 @@ class Index:
         for tok in dict.fromkeys(query):
             group: dict[str, float] = {}
             if tok in self:
-                # Port numbers in a question are mostly examples ("port 8080"),
-                # rarely the topic: let them count, but less than words.
-                group[tok] = NUMBER_WEIGHT if tok.isdigit() else 1.0
+                group[tok] = _weight(tok)
             for syn in SYNONYMS.get(tok, ()):
                 if syn in self:
                     group.setdefault(syn, SYNONYM_WEIGHT)
@@ -235,7 +270,7 @@ class Index:
         from rapidfuzz import fuzz, process
 
         if self._vocab is None:
-            self._vocab = [t for t in self.flat if "_" not in t and len(t) >= 4]
+            self._vocab = [t for t in self.flat if PAIR_SEP not in t and len(t) >= 4]
         found = process.extract(tok, self._vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF,
                                 limit=2)
         return [(word, float(score)) for word, score, _ in found]
@@ -267,7 +302,7 @@ class Index:
                     value = qweight * self._bm25f(idf, doc, tf)
                     if doc not in best or value > best[doc][0]:
                         best[doc] = (value, qweight * idf, bool(tf[0] or tf[1] or tf[2]))
-            is_pair = "_" in next(iter(group))
+            is_pair = PAIR_SEP in next(iter(group))
             for doc, (value, weight, in_title) in best.items():
                 scores[doc] = scores.get(doc, 0.0) + value
                 if not is_pair:
@@ -277,7 +312,8 @@ class Index:
         # Confidence: the share of the query's word weight the entry matches.
         # Words no entry knows weigh as much as the rarest word, so off-topic
         # text ("how do I bake bread") stays below the answer threshold.
-        total = sum(self.idf(t) if t in self else self.default_idf for t in set(query)) or 1.0
+        total = sum(_weight(t) * (self.idf(t) if t in self else self.default_idf)
+                    for t in set(query)) or 1.0
         # An entry whose question, phrasings or tags carry the query's words is
         # what a person scanning the FAQ would pick: reward that coverage.
         top = max(scores.values())
