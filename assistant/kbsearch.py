@@ -36,14 +36,21 @@ CLASS_WORDS = frozenset({"127.x.x.x", "dynamic", "*.localhost"})
 TITLE_BONUS = 0.5     # share of the top score added when the question/phrasings/tags cover the query
 
 _TOKEN = re.compile(r"::1|[a-z0-9_]+(?:[.:][a-z0-9_]+)*")
+# Not stopwords: "what", "who", "can", "should". They carry the question's
+# intent ("what is X" asks for a definition, "who is using" for a process,
+# "can I" and "should I" for advice), and as parts of word pairs
+# ("what+localhost", "who+use") they tell overlapping entries apart.
 _STOPWORDS = ("a an the is are was were be been to of in on for and or my me i it its do does did "
-              "can could how what whats why when which who with this that there from by at as use "
+              "could how whats why when which with this that there from by at as use "
               "using get just so if then than into about any some your you we our us will would "
-              "should am im not no also "
+              "am im not no also "
               # filler that carries no topic
               "exactly just stuff thing things really actually basically please help weird "
               "tell explain anyone someone something keep keeps ok okay now")
 STOP = frozenset(_STOPWORDS.split())
+# Those intent words help ranking but say nothing about the topic: they do
+# not count towards the confidence (so "what is a monad?" stays unanswered).
+INTENT = frozenset({"what", "who", "can", "should"})
 # A few words users say where entries say another (stems on both sides).
 # Contractions, with and without the apostrophe, as people type them.
 _CONTRACTIONS = {"can't": "cannot", "cant": "cannot", "won't": "not", "wont": "not",
@@ -302,10 +309,10 @@ class Index:
                     value = qweight * self._bm25f(idf, doc, tf)
                     if doc not in best or value > best[doc][0]:
                         best[doc] = (value, qweight * idf, bool(tf[0] or tf[1] or tf[2]))
-            is_pair = PAIR_SEP in next(iter(group))
+            topical = not (PAIR_SEP in next(iter(group)) or next(iter(group)) in INTENT)
             for doc, (value, weight, in_title) in best.items():
                 scores[doc] = scores.get(doc, 0.0) + value
-                if not is_pair:
+                if topical:
                     covered[doc] = covered.get(doc, 0.0) + weight
                     if in_title:
                         titled[doc] = titled.get(doc, 0.0) + weight
@@ -313,7 +320,7 @@ class Index:
         # Words no entry knows weigh as much as the rarest word, so off-topic
         # text ("how do I bake bread") stays below the answer threshold.
         total = sum(_weight(t) * (self.idf(t) if t in self else self.default_idf)
-                    for t in set(query)) or 1.0
+                    for t in set(query) if t not in INTENT) or 1.0
         # An entry whose question, phrasings or tags carry the query's words is
         # what a person scanning the FAQ would pick: reward that coverage.
         top = max(scores.values())
