@@ -71,6 +71,8 @@ _SYNONYMS = {
     # people and devices other than this machine
     "friend": ("other", "remote"), "colleague": ("other", "remote"), "coworker": ("other", "remote"),
     "teammate": ("other", "remote"), "phone": ("device", "remote"), "tablet": ("device", "remote"),
+    "iphone": ("phone", "device"), "ipad": ("tablet", "device"), "android": ("phone", "device"),
+    "mobile": ("phone", "device"),
     # threats
     "malware": ("safe",), "attack": ("safe",), "attacker": ("safe",), "hacker": ("safe",),
     "exploit": ("safe",), "vulnerable": ("safe",),
@@ -100,8 +102,12 @@ def _stemmer() -> Any:
     return snowballstemmer.stemmer("english")
 
 
+_ANY_LOCALHOST = re.compile(r"(?:\*|(?<![\w.]))\.localhost\b")  # "*.localhost", ".localhost"
+
+
 def words(text: str) -> list[str]:
     text = _CONTRACTION.sub(lambda m: " " + _CONTRACTIONS[m.group(1)] + " ", text.lower().replace("’", "'"))
+    text = _ANY_LOCALHOST.sub("any.localhost", text)
     out: list[str] = []
     for t in _TOKEN.findall(text):
         for part in _split(t):
@@ -128,7 +134,7 @@ def _split(token: str) -> list[str]:
         return _split(m.group(1)) + [m.group(2)]
     if "." not in token or not any(c.isalpha() for c in token) or ":" in token:
         return [token]
-    parts = [p for p in token.split(".") if p]
+    parts = [p for p in token.split(".") if len(p) > 1 and any(c.isalpha() for c in p)]
     out = [token] + parts
     if token.endswith(".localhost") and token != ".localhost":
         out.append("*.localhost")
