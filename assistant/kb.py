@@ -185,6 +185,14 @@ class KnowledgeBase:
     def search(self, text: str, limit: int = 5) -> list[tuple[Entry, float]]:
         return [(self.entry(h.index), h.score) for h in self.index.search(text, limit)]
 
+    def near_ties(self, text: str) -> list[tuple[Entry, float]]:
+        """The entries too close to call for this question, best first, with
+        their confidence; empty when the first answer stands alone (see
+        kbsearch.near_ties). A caller asks "did you mean A or B?" when this
+        is not empty instead of answering the first."""
+        hits = self.index.search(text, kbsearch.NEAR_TIE_MAX)
+        return [(self.entry(h.index), h.score) for h in kbsearch.near_ties(hits)]
+
 
 CACHE_VERSION = "kb-4"  # bump when the index format or the ranking's tokens change
 

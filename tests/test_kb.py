@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
+import statistics
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from assistant import kb
+from assistant import kb, kbsearch
 from assistant.errors import RuleFileError
 from tests.support import free_port_without_neighbours, run_cli
 
@@ -26,6 +28,7 @@ REQUIRED = REQUIRED_IDS.split()
 TUNED = ["kb_questions.yaml", "kb_questions_heldout.yaml", "kb_questions_fresh.yaml",
          "kb_questions_unseen.yaml"]
 FINAL = ["kb_questions_final.yaml", "kb_questions_final2.yaml"]
+FINAL_FLOOR = 0.7
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +37,21 @@ def base() -> kb.KnowledgeBase:
 
 
 def precision_at_1(base: kb.KnowledgeBase, name: str) -> tuple[float, list[str]]:
+    p1, _, misses = precision(base, name)
+    return p1, misses
+
+
+def precision(base: kb.KnowledgeBase, name: str) -> tuple[float, float, list[str]]:
+    """p@1, p@3 and the questions whose entry is not first."""
     items = yaml.safe_load((DATA / name).read_text())
     misses = []
+    in3 = 0
     for it in items:
-        hits = base.search(it["q"], 1)
-        if not hits or hits[0][0].id != it["id"]:
-            misses.append(f"{it['q']!r}: got {hits[0][0].id if hits else None}, want {it['id']}")
-    return 1 - len(misses) / len(items), misses
+        ids = [e.id for e, _ in base.search(it["q"], 3)]
+        in3 += it["id"] in ids
+        if not ids or ids[0] != it["id"]:
+            misses.append(f"{it['q']!r}: got {ids[0] if ids else None}, want {it['id']}")
+    return 1 - len(misses) / len(items), in3 / len(items), misses
 
 
 def test_required_ids_and_size(base: kb.KnowledgeBase) -> None:
@@ -83,10 +94,70 @@ def test_retrieval_precision_at_1(base: kb.KnowledgeBase, capsys: pytest.Capture
 @pytest.mark.parametrize("name", FINAL)
 def test_final_unseen_sets_do_not_regress(base: kb.KnowledgeBase, name: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    p, misses = precision_at_1(base, name)
+    p1, p3, misses = precision(base, name)
     with capsys.disabled():
-        print(f"\nKB precision@1 on {name}: {p:.3f}")
-    assert p >= 0.7, "\n".join(misses)
+        print(f"\nKB precision@1 on {name}: {p1:.3f} (p@3 {p3:.3f})")
+    assert p1 >= FINAL_FLOOR, "\n".join(misses)
+
+
+def test_seed_faq_questions_rank_their_own_entry_first(base: kb.KnowledgeBase) -> None:
+    """The twelve FAQ questions of the seed article, asked exactly as written."""
+    items = yaml.safe_load((DATA / "kb_seed_faq.yaml").read_text())
+    assert len(items) == 12 and {it["id"] for it in items} <= set(REQUIRED)
+    for it in items:
+        assert base.search(it["q"], 1)[0][0].id == it["id"], it["q"]
+
+
+def hit(index: int, strength: float, score: float) -> kbsearch.Hit:
+    return kbsearch.Hit(index, score, strength)
+
+
+def test_near_ties_of_ranked_hits() -> None:
+    alone = [hit(0, 1.0, 0.8), hit(1, 0.6, 0.5), hit(2, 0.5, 0.4)]
+    assert kbsearch.near_ties(alone) == []
+    assert kbsearch.near_ties([]) == [] and kbsearch.near_ties(alone[:1]) == []
+    close = [hit(0, 1.0, 0.8), hit(1, 0.95, 0.5), hit(2, 0.5, 0.4)]
+    assert [h.index for h in kbsearch.near_ties(close)] == [0, 1]
+    # a lower hit that covers more of the question than the first is a tie too
+    disagree = [hit(0, 1.0, 0.4), hit(1, 0.75, 0.6), hit(2, 0.72, 0.3)]
+    assert [h.index for h in kbsearch.near_ties(disagree)] == [0, 1]
+    # at most NEAR_TIE_MAX, in rank order
+    many = [hit(i, 1.0 - i / 100, 0.5) for i in range(6)]
+    assert [h.index for h in kbsearch.near_ties(many)] == list(range(kbsearch.NEAR_TIE_MAX))
+
+
+def test_near_ties_for_questions(base: kb.KnowledgeBase) -> None:
+    assert base.near_ties("how do I fix EADDRINUSE") == []
+    assert base.near_ties("what is the difference between localhost and 127.0.0.1?") == []
+    tied = [e.id for e, _ in base.near_ties("run django so that my phone can reach it")]
+    assert {"dev-server-host-flag", "loopback-remote-access"} <= set(tied)
+
+
+def test_near_tie_questions_are_rare_and_hold_the_answer(base: kb.KnowledgeBase,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """On the tuning sets: how often a caller would ask instead of answer, and
+    how often the right entry is then the answer or among the choices."""
+    items = [it for name in TUNED for it in yaml.safe_load((DATA / name).read_text())]
+    asked = resolved = 0
+    for it in items:
+        tied = [e.id for e, _ in base.near_ties(it["q"])]
+        asked += bool(tied)
+        resolved += it["id"] in tied if tied else base.search(it["q"], 1)[0][0].id == it["id"]
+    with capsys.disabled():
+        print(f"\nKB near ties on {len(items)} tuning questions: asks {asked / len(items):.3f}, "
+              f"right answer or among the choices {resolved / len(items):.3f}")
+    assert asked / len(items) <= 0.2 and resolved / len(items) >= 0.95
+
+
+def test_search_is_fast(base: kb.KnowledgeBase) -> None:
+    questions = [it["q"] for name in TUNED for it in yaml.safe_load((DATA / name).read_text())]
+    base.search(questions[0])  # first use loads the stemmer and rapidfuzz
+    times = []
+    for q in questions:
+        start = time.perf_counter()
+        base.search(q, 5)
+        times.append(time.perf_counter() - start)
+    assert statistics.median(times) < 0.010
 
 
 def test_typos_and_paraphrases(base: kb.KnowledgeBase) -> None:
