@@ -16,8 +16,15 @@ from assistant.engine.loader import read_text
 from assistant.errors import RuleFileError, UserError
 from assistant.paths import data_dir, write_cache
 
-ENTRY_KEYS = {"id", "question", "phrasings", "tags", "answer", "commands", "related"}
+ENTRY_KEYS = {"id", "question", "phrasings", "tags", "answer", "commands", "related", "sources"}
 _ID = re.compile(r"[a-z0-9][a-z0-9\-]{1,60}")
+# Every entry names where its facts come from: a non-empty list of
+# {title: ..., url: ...} mappings, primary sources first (RFCs, man pages,
+# the vendor's own documentation). The URL is an absolute http(s) address
+# without spaces; the title says what the page is, for a reader who cannot
+# follow the link. No other keys, so a typo ("link:") is an error.
+SOURCE_KEYS = ("title", "url")
+_URL = re.compile(r"https?://[^\s/]+\S*")
 
 
 @dataclass
@@ -29,7 +36,8 @@ class Entry:
     tags: list[str] = field(default_factory=list)
     commands: list[dict[str, str]] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
-    source: str = ""
+    sources: list[dict[str, str]] = field(default_factory=list)  # [{title, url}]
+    source: str = ""  # the file the entry was loaded from
 
 
 def directories(environ: Mapping[str, str] | None = None) -> list[Path]:
@@ -104,11 +112,43 @@ def _entry(loaded: yamlsafe.Loaded, path: str, problems: list[str]) -> Entry | N
             isinstance(c, dict) and c.get("os") in ("linux", "macos", "windows", "any")
             and isinstance(c.get("command"), str) for c in cmds):
         bad("commands", "each is {os: linux|macos|windows|any, command: ..., why: ...}")
+    _check_sources(loaded, path, problems)
     if len(problems) > before:
         return None
     return Entry(id=d["id"], question=d["question"].strip(), answer=d["answer"].strip(),
                  phrasings=list(d.get("phrasings", [])), tags=list(d.get("tags", [])),
-                 commands=[dict(c) for c in cmds], related=list(d.get("related", [])), source=path)
+                 commands=[dict(c) for c in cmds], related=list(d.get("related", [])),
+                 sources=[{k: s[k].strip() for k in SOURCE_KEYS} for s in d["sources"]],
+                 source=path)
+
+
+def _check_sources(loaded: yamlsafe.Loaded, path: str, problems: list[str]) -> None:
+    """`sources` is required: a non-empty list of {title, url}. Each problem
+    names the item and field it concerns (sources[2].url) at its position."""
+    sources = loaded.data.get("sources")
+
+    def bad(where: tuple[int | str, ...], msg: str) -> None:
+        line, col = loaded.where(("sources", *where))
+        label = "sources" + "".join(f"[{w}]" if isinstance(w, int) else f".{w}" for w in where)
+        problems.append(f"{path}:{line}:{col}: {label}: {msg}")
+
+    if "sources" not in loaded.data:
+        bad((), "required: a list of {title: ..., url: https://...}, primary sources first")
+        return
+    if not isinstance(sources, list) or not sources:
+        bad((), "must be a non-empty list of {title: ..., url: https://...}")
+        return
+    for i, src in enumerate(sources):
+        if not isinstance(src, dict):
+            bad((i,), "each source is a mapping {title: ..., url: https://...}")
+            continue
+        for key in src:
+            if key not in SOURCE_KEYS:
+                bad((i, str(key)), f"unknown key (allowed: {', '.join(SOURCE_KEYS)})")
+        if not isinstance(src.get("title"), str) or not src["title"].strip():
+            bad((i, "title"), "required text")
+        if not isinstance(src.get("url"), str) or not _URL.fullmatch(src["url"].strip()):
+            bad((i, "url"), "required: an absolute http:// or https:// address without spaces")
 
 
 class KnowledgeBase:
@@ -145,8 +185,16 @@ class KnowledgeBase:
     def search(self, text: str, limit: int = 5) -> list[tuple[Entry, float]]:
         return [(self.entry(h.index), h.score) for h in self.index.search(text, limit)]
 
+    def near_ties(self, text: str) -> list[tuple[Entry, float]]:
+        """The entries too close to call for this question, best first, with
+        their confidence; empty when the first answer stands alone (see
+        kbsearch.near_ties). A caller asks "did you mean A or B?" when this
+        is not empty instead of answering the first."""
+        hits = self.index.search(text, kbsearch.NEAR_TIE_MAX)
+        return [(self.entry(h.index), h.score) for h in kbsearch.near_ties(hits)]
 
-CACHE_VERSION = "kb-2"  # bump when the index format or the ranking's tokens change
+
+CACHE_VERSION = "kb-4"  # bump when the index format or the ranking's tokens change
 
 
 def fingerprint(files: list[Path]) -> str:

@@ -33,9 +33,13 @@ def rule_tests_schema() -> dict[str, Any]:
 def kb_schema() -> dict[str, Any]:
     strings = {"type": "array", "items": {"type": "string"}}
     return {"$schema": DRAFT, "title": "assistant knowledge-base entry", "type": "object",
-            "required": ["id", "question", "answer"], "additionalProperties": False,
+            "required": ["id", "question", "answer", "sources"], "additionalProperties": False,
             "properties": {
                 "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9\\-]{1,60}$"},
+                "sources": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "required": ["title", "url"], "additionalProperties": False,
+                    "properties": {"title": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                                   "url": {"type": "string", "pattern": "^https?://[^\\s/]+\\S*$"}}}},
                 "question": {"type": "string", "minLength": 1},
                 "answer": {"type": "string", "minLength": 1},
                 "phrasings": strings, "tags": strings, "related": strings,

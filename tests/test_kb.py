@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
+import statistics
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from assistant import kb
+from assistant import kb, kbsearch
 from assistant.errors import RuleFileError
 from tests.support import free_port_without_neighbours, run_cli
 
@@ -21,11 +23,17 @@ loopback-remote-access common-port-mistakes loopback-safety loopback-in-producti
 service-not-running port-in-use firewall-blocks-port ipv6-ipv4-localhost bind-address
 proxy-bypass-localhost privileged-ports stopped-process hosts-file-localhost typo-in-address"""
 REQUIRED = REQUIRED_IDS.split()
-# Labelled sets that shaped the ranking or the entries at some point, and the
-# final set written after the last change and measured once (README).
+# Labelled sets that shaped the ranking or the entries at some point (the
+# two "final" sets and the tuning set were used to sharpen the overlapping
+# entries and to set the near-tie thresholds), and the held-out sets written
+# before that pass, never used to tune, and measured once at its end:
+# p@1 0.900 (A) and 0.833 (B), p@3 0.933 and 0.950. The floor only guards
+# against regressions; a set used for tuning moves to TUNED.
 TUNED = ["kb_questions.yaml", "kb_questions_heldout.yaml", "kb_questions_fresh.yaml",
-         "kb_questions_unseen.yaml"]
-FINAL = ["kb_questions_final.yaml", "kb_questions_final2.yaml"]
+         "kb_questions_unseen.yaml", "kb_questions_final.yaml", "kb_questions_final2.yaml",
+         "kb_questions_tune.yaml"]
+FINAL = ["kb_questions_holdout_a.yaml", "kb_questions_holdout_b.yaml"]
+FINAL_FLOOR = 0.8
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +42,21 @@ def base() -> kb.KnowledgeBase:
 
 
 def precision_at_1(base: kb.KnowledgeBase, name: str) -> tuple[float, list[str]]:
+    p1, _, misses = precision(base, name)
+    return p1, misses
+
+
+def precision(base: kb.KnowledgeBase, name: str) -> tuple[float, float, list[str]]:
+    """p@1, p@3 and the questions whose entry is not first."""
     items = yaml.safe_load((DATA / name).read_text())
     misses = []
+    in3 = 0
     for it in items:
-        hits = base.search(it["q"], 1)
-        if not hits or hits[0][0].id != it["id"]:
-            misses.append(f"{it['q']!r}: got {hits[0][0].id if hits else None}, want {it['id']}")
-    return 1 - len(misses) / len(items), misses
+        ids = [e.id for e, _ in base.search(it["q"], 3)]
+        in3 += it["id"] in ids
+        if not ids or ids[0] != it["id"]:
+            misses.append(f"{it['q']!r}: got {ids[0] if ids else None}, want {it['id']}")
+    return 1 - len(misses) / len(items), in3 / len(items), misses
 
 
 def test_required_ids_and_size(base: kb.KnowledgeBase) -> None:
@@ -49,6 +65,7 @@ def test_required_ids_and_size(base: kb.KnowledgeBase) -> None:
     assert len(ids) >= 40
     for e in base.entries:
         assert e.answer.strip() and e.question.strip()
+        assert e.sources and all(s["url"].startswith("https://") and s["title"] for s in e.sources), e.id
 
 
 def test_labelled_questions_cover_every_entry_and_are_not_phrasings(base: kb.KnowledgeBase) -> None:
@@ -76,16 +93,76 @@ def test_retrieval_precision_at_1(base: kb.KnowledgeBase, capsys: pytest.Capture
     overall = hits / total
     with capsys.disabled():
         print(f"\nKB precision@1 on {total} labelled questions: {overall:.3f}; " + "; ".join(report))
-    assert overall >= 0.9, "\n".join(report)
+    assert overall >= 0.95, "\n".join(report)
 
 
 @pytest.mark.parametrize("name", FINAL)
 def test_final_unseen_sets_do_not_regress(base: kb.KnowledgeBase, name: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    p, misses = precision_at_1(base, name)
+    p1, p3, misses = precision(base, name)
     with capsys.disabled():
-        print(f"\nKB precision@1 on {name}: {p:.3f}")
-    assert p >= 0.7, "\n".join(misses)
+        print(f"\nKB precision@1 on {name}: {p1:.3f} (p@3 {p3:.3f})")
+    assert p1 >= FINAL_FLOOR, "\n".join(misses)
+
+
+def test_seed_faq_questions_rank_their_own_entry_first(base: kb.KnowledgeBase) -> None:
+    """The twelve FAQ questions of the seed article, asked exactly as written."""
+    items = yaml.safe_load((DATA / "kb_seed_faq.yaml").read_text())
+    assert len(items) == 12 and {it["id"] for it in items} <= set(REQUIRED)
+    for it in items:
+        assert base.search(it["q"], 1)[0][0].id == it["id"], it["q"]
+
+
+def hit(index: int, strength: float, score: float) -> kbsearch.Hit:
+    return kbsearch.Hit(index, score, strength)
+
+
+def test_near_ties_of_ranked_hits() -> None:
+    alone = [hit(0, 1.0, 0.8), hit(1, 0.6, 0.5), hit(2, 0.5, 0.4)]
+    assert kbsearch.near_ties(alone) == []
+    assert kbsearch.near_ties([]) == [] and kbsearch.near_ties(alone[:1]) == []
+    close = [hit(0, 1.0, 0.8), hit(1, 0.95, 0.5), hit(2, 0.5, 0.4)]
+    assert [h.index for h in kbsearch.near_ties(close)] == [0, 1]
+    # a lower hit that covers more of the question than the first is a tie too
+    disagree = [hit(0, 1.0, 0.4), hit(1, 0.75, 0.6), hit(2, 0.72, 0.3)]
+    assert [h.index for h in kbsearch.near_ties(disagree)] == [0, 1]
+    # at most NEAR_TIE_MAX, in rank order
+    many = [hit(i, 1.0 - i / 100, 0.5) for i in range(6)]
+    assert [h.index for h in kbsearch.near_ties(many)] == list(range(kbsearch.NEAR_TIE_MAX))
+
+
+def test_near_ties_for_questions(base: kb.KnowledgeBase) -> None:
+    assert base.near_ties("how do I fix EADDRINUSE") == []
+    assert base.near_ties("what is the difference between localhost and 127.0.0.1?") == []
+    tied = [e.id for e, _ in base.near_ties("run django so that my phone can reach it")]
+    assert {"dev-server-host-flag", "loopback-remote-access"} <= set(tied)
+
+
+def test_near_tie_questions_are_rare_and_hold_the_answer(base: kb.KnowledgeBase,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """On the tuning sets: how often a caller would ask instead of answer, and
+    how often the right entry is then the answer or among the choices."""
+    items = [it for name in TUNED for it in yaml.safe_load((DATA / name).read_text())]
+    asked = resolved = 0
+    for it in items:
+        tied = [e.id for e, _ in base.near_ties(it["q"])]
+        asked += bool(tied)
+        resolved += it["id"] in tied if tied else base.search(it["q"], 1)[0][0].id == it["id"]
+    with capsys.disabled():
+        print(f"\nKB near ties on {len(items)} tuning questions: asks {asked / len(items):.3f}, "
+              f"right answer or among the choices {resolved / len(items):.3f}")
+    assert asked / len(items) <= 0.2 and resolved / len(items) >= 0.95
+
+
+def test_search_is_fast(base: kb.KnowledgeBase) -> None:
+    questions = [it["q"] for name in TUNED for it in yaml.safe_load((DATA / name).read_text())]
+    base.search(questions[0])  # first use loads the stemmer and rapidfuzz
+    times = []
+    for q in questions:
+        start = time.perf_counter()
+        base.search(q, 5)
+        times.append(time.perf_counter() - start)
+    assert statistics.median(times) < 0.010
 
 
 def test_typos_and_paraphrases(base: kb.KnowledgeBase) -> None:
@@ -156,6 +233,7 @@ def test_validation_reports_every_problem_with_positions(tmp_path: Path) -> None
         question: A question?
         answer: An answer.
         related: [missing-one]
+        sources: [{title: RFC 1122, url: "https://www.rfc-editor.org/rfc/rfc1122"}]
     """)
     write_entry(tmp_path, "bad-keys", """\
         id: bad-keys
@@ -174,6 +252,31 @@ def test_validation_reports_every_problem_with_positions(tmp_path: Path) -> None
     assert "wrong-name.yaml:1:" in text and "must match the file name" in text
     assert "evil.yaml:1:1" in text and "not allowed" in text
     assert "related id 'missing-one' does not exist" in text
+
+
+def test_sources_are_required_and_checked_with_positions(tmp_path: Path) -> None:
+    write_entry(tmp_path, "no-sources", "id: no-sources\nquestion: Q?\nanswer: A.\n")
+    write_entry(tmp_path, "empty-sources", "id: empty-sources\nquestion: Q?\nanswer: A.\nsources: []\n")
+    write_entry(tmp_path, "bad-sources", """\
+        id: bad-sources
+        question: Q?
+        answer: A.
+        sources:
+        - just a string
+        - title: RFC 6761
+          url: www.rfc-editor.org/rfc/rfc6761
+        - url: https://man7.org/linux/man-pages/man7/ip.7.html
+          link: https://example.org/
+    """)
+    with pytest.raises(RuleFileError) as exc:
+        kb.load_entries([tmp_path])
+    text = "\n".join(exc.value.problems)
+    assert "no-sources.yaml:1:1: sources: required" in text
+    assert "empty-sources.yaml:4:1: sources: must be a non-empty list" in text
+    assert "bad-sources.yaml:5:3: sources[0]: each source is a mapping" in text
+    assert "bad-sources.yaml:7:3: sources[1].url: required: an absolute http:// or https://" in text
+    assert "bad-sources.yaml:8:3: sources[2].title: required text" in text
+    assert "bad-sources.yaml:9:3: sources[2].link: unknown key" in text
 
 
 def test_kb_check_cli(tmp_path: Path) -> None:
