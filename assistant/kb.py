@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from assistant import kbsearch
+from assistant.dirs import data_dir, write_cache
 from assistant.engine import yamlsafe
 from assistant.engine.loader import read_text
 from assistant.errors import RuleFileError, UserError
-from assistant.paths import data_dir, write_cache
 
 ENTRY_KEYS = {"id", "question", "phrasings", "tags", "answer", "commands", "related", "sources"}
 _ID = re.compile(r"[a-z0-9][a-z0-9\-]{1,60}")

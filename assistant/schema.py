@@ -63,6 +63,6 @@ def main(directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    from assistant.paths import data_dir
+    from assistant.dirs import data_dir
 
     main(Path(sys.argv[1]) if len(sys.argv) > 1 else data_dir("rules") / "schema")

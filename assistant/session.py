@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.dirs import cache_dir
 from assistant.engine.model import RuleSet
 from assistant.errors import InputError
 from assistant.facts.base import CheckResult, Context, Fact, run_checks
-from assistant.paths import cache_dir
 from assistant.report import Answer, Command, Finding, Question, Report
 from assistant.understand import symptoms
 from assistant.understand.redact import clean
@@ -64,17 +64,12 @@ class Session:
     def ruleset(self) -> RuleSet:
         if self._ruleset is None:
             from assistant.engine.cache import load_ruleset
-            from assistant.paths import cache_dir, rule_files
-            from assistant.rulepath import search_path
+            from assistant.engine.sources import files_of, search_path
 
             found = search_path(self.options.env, self.options.cwd, self.options.rule_dirs)
             self.warnings.extend(found.skipped)
-            paths = []
-            for d in found.dirs:
-                if not d.path.is_dir():
-                    raise InputError(f"rule directory {d.path} does not exist")
-                paths += rule_files(d.path)
-            self._ruleset, self._definitions = load_ruleset(paths, cache_dir(self.options.env))
+            self._ruleset, self._definitions = load_ruleset(files_of(found),
+                                                            cache_dir(self.options.env))
         return self._ruleset
 
     def compiled(self) -> Any:

@@ -74,8 +74,9 @@ def test_operator(test: Test, yes: dict[str, Any], no: dict[str, Any]) -> None:
 
 def test_negation_waits_for_its_check_and_sees_late_facts() -> None:
     """A `not listener` rule must not fire before listeners were gathered."""
+    from assistant.dirs import data_dir
     from assistant.engine.loader import load_rules
-    from assistant.paths import data_dir, rule_files
+    from assistant.engine.sources import rule_files
 
     compiled = Compiled(load_rules(rule_files(data_dir("rules"))))
     target = {"type": "target", "host": "127.0.0.1", "port": 4000, "kind": "ipv4", "family": 4,

@@ -28,7 +28,7 @@ def imports_of(path: Path) -> set[str]:
 @pytest.mark.parametrize("module,allowed", [
     ("durable", {"engine/runtime.py"}),
     ("psutil", {"facts/"}),
-    ("prompt_toolkit", {"repl.py"}),
+    ("prompt_toolkit", {"cli/chat.py"}),
 ])
 def test_only_one_layer_imports(module: str, allowed: set[str]) -> None:
     for path in PKG.rglob("*.py"):
@@ -49,7 +49,7 @@ def test_ask_does_not_load_the_repl_or_slow_modules_it_does_not_need(tmp_path: P
     subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     mods = set(json.loads(out.stdout.strip().splitlines()[-1]))
-    for slow in ("prompt_toolkit", "assistant.repl", "yaml", "assistant.engine.loader",
+    for slow in ("prompt_toolkit", "assistant.cli.chat", "yaml", "assistant.engine.loader",
                  "assistant.kb", "subprocess", "tempfile", "psutil"):
         assert slow not in mods, slow
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from assistant.chat import Chat
 from assistant.cli import Env
+from assistant.conversation import Chat
 from assistant.session import Options, Session
 from tests.support import console_script, free_port_without_neighbours
 
@@ -121,7 +121,7 @@ def run_pipe(keys: str, tmp_path: Path) -> tuple[int, str, Path]:
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from assistant import repl
+    from assistant.cli import chat as repl
 
     out = io.StringIO()
     environ = {"PATH": os.environ.get("PATH", ""), "XDG_STATE_HOME": str(tmp_path / "state"),

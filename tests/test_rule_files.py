@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from assistant.dirs import data_dir
 from assistant.engine.driver import Compiled
 from assistant.engine.loader import load_rules
 from assistant.engine.ruletests import find_test_files, load_cases, run_case
+from assistant.engine.sources import rule_files
 from assistant.facts.catalogue import CHECKS, PROVIDER
 from assistant.kb import load_entries
-from assistant.paths import data_dir, rule_files
 
 RULES = data_dir("rules")
 RULESET = load_rules(rule_files(RULES))

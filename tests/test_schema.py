@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from assistant import schema
-from assistant.paths import data_dir
+from assistant.dirs import data_dir
 from tests.support import run_cli
 
 jsonschema = pytest.importorskip("jsonschema")

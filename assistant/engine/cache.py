@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, overload
 
+from assistant.dirs import write_cache
 from assistant.engine.model import (
     DIGEST_SALT,
     Pattern,
@@ -28,7 +29,6 @@ from assistant.engine.model import (
     step_to_data,
 )
 from assistant.facts.catalogue import FACT_TYPES
-from assistant.paths import write_cache
 
 
 def digest(paths: list[Path]) -> str:

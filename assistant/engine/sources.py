@@ -1,4 +1,6 @@
 """Where rules come from, in order (later overrides earlier), and trust.
+The one place that finds rule directories and files: the session and the
+`rules` tools both ask here.
 
 built-in < /etc/assistant/rules.d < the user's config dir (XDG) < the
 project's .assistant/rules.d (found upward from the current directory, used
@@ -18,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.paths import data_dir
+from assistant.dirs import atomic_write, config_home, data_dir, data_home
+from assistant.errors import UserError
 
 SYSTEM_DIR = Path("/etc/assistant/rules.d")
 PROJECT_DIR = Path(".assistant") / "rules.d"
@@ -34,18 +37,6 @@ class RuleDir:
 class SearchPath:
     dirs: list[RuleDir]
     skipped: list[str]  # human messages: untrusted or changed project directories
-
-
-def config_home(environ: Mapping[str, str]) -> Path | None:
-    if environ.get("XDG_CONFIG_HOME"):
-        return Path(environ["XDG_CONFIG_HOME"])
-    return Path(environ["HOME"]) / ".config" if environ.get("HOME") else None
-
-
-def data_home(environ: Mapping[str, str]) -> Path | None:
-    if environ.get("XDG_DATA_HOME"):
-        return Path(environ["XDG_DATA_HOME"])
-    return Path(environ["HOME"]) / ".local" / "share" if environ.get("HOME") else None
 
 
 def find_project(start: Path) -> Path | None:
@@ -88,13 +79,7 @@ def trust(directory: Path, environ: Mapping[str, str]) -> str:
     entries = trusted(environ)
     digest = content_hash(directory)
     entries[str(directory.resolve())] = digest
-    import tempfile
-
-    f.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=f.parent, prefix=".trusted-")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(entries, fh, indent=1, sort_keys=True)
-    os.replace(tmp, f)
+    atomic_write(f, json.dumps(entries, indent=1, sort_keys=True), prefix=".trusted-")
     return digest
 
 
@@ -103,7 +88,7 @@ def untrust(directory: Path, environ: Mapping[str, str]) -> bool:
     entries = trusted(environ)
     if f is None or entries.pop(str(directory.resolve()), None) is None:
         return False
-    f.write_text(json.dumps(entries, indent=1, sort_keys=True))
+    atomic_write(f, json.dumps(entries, indent=1, sort_keys=True), prefix=".trusted-")
     return True
 
 
@@ -131,3 +116,19 @@ def search_path(environ: Mapping[str, str], cwd: Path, extra: list[Path]) -> Sea
             dirs.append(RuleDir(Path(d), "env"))
     dirs += [RuleDir(d, "cli") for d in extra]
     return SearchPath(dirs, skipped)
+
+
+def rule_files(directory: Path) -> list[Path]:
+    """Rule files in a directory, test files excluded, in name order."""
+    return sorted(p for p in directory.glob("*.yaml") if not p.name.endswith(".test.yaml"))
+
+
+def files_of(found: SearchPath) -> list[Path]:
+    """Every rule file on a search path, in order; a missing directory is a
+    usage error naming it."""
+    files: list[Path] = []
+    for d in found.dirs:
+        if not d.path.is_dir():
+            raise UserError(f"rule directory {d.path} does not exist")
+        files += rule_files(d.path)
+    return files

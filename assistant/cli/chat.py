@@ -5,26 +5,23 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from assistant.chat import Chat
+from assistant.cli.env import Env
+from assistant.conversation import Chat
+from assistant.dirs import state_dir
 from assistant.errors import EXIT_OK
 from assistant.understand.redact import clean
+
+if TYPE_CHECKING:
+    from assistant.session import Session
 
 INTRO = ("Describe the failing connection or paste the error (multi-line paste works);\n"
          "ask plain questions too. /help lists commands; Ctrl-D leaves.")
 
 
-def state_dir(environ: dict[str, str]) -> Path | None:
-    if environ.get("XDG_STATE_HOME"):
-        return Path(environ["XDG_STATE_HOME"]) / "assistant"
-    if environ.get("HOME"):
-        return Path(environ["HOME"]) / ".local" / "state" / "assistant"
-    return None
-
-
-def history(environ: dict[str, str]) -> Any:
+def history(environ: Mapping[str, str]) -> Any:
     """A file history in the state directory, mode 0600, credentials redacted."""
     from prompt_toolkit.history import FileHistory, InMemoryHistory
 
@@ -48,7 +45,8 @@ def history(environ: dict[str, str]) -> Any:
         return InMemoryHistory()
 
 
-def run(session: Any, env: Any, color: bool, pt_input: Any = None, pt_output: Any = None) -> int:
+def run(session: Session, env: Env, color: bool, pt_input: Any = None, pt_output: Any = None
+        ) -> int:
     """Chat until Ctrl-D or /quit. Ctrl-C cancels the input or a running check."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.auto_suggest import AutoSuggestFromHistory

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from assistant.cli import Env
-from assistant.engine.model import RuleSet
+from assistant.cli.env import Env
 from assistant.errors import EXIT_OK, EXIT_PROBLEM, RuleFileError, UserError
-from assistant.paths import data_dir, rule_files
-from assistant.rulepath import RuleDir, search_path
+
+if TYPE_CHECKING:
+    from assistant.engine.model import RuleSet
+    from assistant.engine.sources import RuleDir
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         t.add_argument("dir", nargs="?", metavar="DIR")
     rs.add_parser("schema", help="where the JSON Schemas for editors are")
     for s in (ls, ck, te, ex):
-        s.add_argument("--rules", action="append", default=[], metavar="DIR")
+        s.add_argument("--rules", action="append", default=[], metavar="DIR", dest="extra_rules",
+                       help="extra rule directory (repeatable)")
 
 
 def _split(paths: list[str]) -> tuple[list[Path], list[Path]]:
@@ -48,16 +50,15 @@ def _split(paths: list[str]) -> tuple[list[Path], list[Path]]:
     return dirs, files
 
 
-def effective(env: Env, extra_dirs: list[Path], extra_files: list[Path] = ()  # type: ignore[assignment]
+def effective(env: Env, extra_dirs: list[Path], extra_files: list[Path] | None = None
               ) -> tuple[RuleSet, list[RuleDir], list[str]]:
+    """The effective rule set: the search path plus these directories and files."""
     from assistant.engine.loader import load_rules
+    from assistant.engine.sources import files_of, search_path
 
     found = search_path(env.environ, env.cwd, extra_dirs)
-    for d in found.dirs:
-        if not d.path.is_dir():
-            raise UserError(f"rule directory {d.path} does not exist")
-    files = [f for d in found.dirs for f in rule_files(d.path)]
-    files += [f for f in extra_files if not f.name.endswith(".test.yaml") and f not in files]
+    files = files_of(found)
+    files += [f for f in extra_files or [] if not f.name.endswith(".test.yaml") and f not in files]
     return load_rules(files), found.dirs, found.skipped
 
 
@@ -74,13 +75,16 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.cmd in ("trust", "untrust"):
         return _trust(args, env)
     if args.cmd == "schema":
+        from assistant.dirs import data_dir
+
         for name in ("rules", "rule-tests", "kb"):
             out.write(f"{name}: {data_dir('rules') / 'schema' / (name + '.schema.json')}\n")
         return EXIT_OK
     dirs, files = _split(getattr(args, "paths", []))
-    ruleset, where, skipped = effective(env, [Path(d) for d in args.rules] + dirs, files)
+    rule_dirs = [Path(d) for d in args.rules + getattr(args, "extra_rules", [])]
+    ruleset, where, skipped = effective(env, rule_dirs + dirs, files)
     for msg in skipped:
-        env.stderr.write(f"assistant: note: {msg}\n")
+        env.note(msg)
     if args.cmd == "list":
         return _list(ruleset, where, args.all, out)
     if args.cmd == "check":
@@ -185,7 +189,7 @@ def _test(ruleset: RuleSet, dirs: list[Path], files: list[Path], out: TextIO) ->
 
 
 def _trust(args: argparse.Namespace, env: Env) -> int:
-    from assistant import rulepath
+    from assistant.engine import sources as rulepath
 
     if args.dir:
         target = Path(args.dir)

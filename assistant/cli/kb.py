@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from assistant.cli import Env
+from assistant.cli.env import Env
 from assistant.errors import EXIT_OK, RuleFileError
-from assistant.paths import cache_dir
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,7 +27,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.cmd == "check":
         # Full validation, never the cache: fields, unique ids, links, and
         # every kb id a rule names.
-        from assistant.cli_rules import effective
+        from assistant.cli.rules import effective
 
         dirs = [Path(d) for d in args.dirs] or kb.directories(environ)
         entries = kb.load_entries(dirs)
@@ -41,6 +40,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
             raise RuleFileError(problems)
         out.write(f"{len(entries)} entries: ok\n")
         return EXIT_OK
+    from assistant.dirs import cache_dir
+
     base = kb.load(kb.directories(environ), cache=cache_dir(environ))
     if args.cmd == "list":
         for e in base.entries:

@@ -1,0 +1,89 @@
+"""Command line: one parser, dispatch to the command modules, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from assistant import __version__
+from assistant.cli.env import Env
+from assistant.errors import EXIT_INTERRUPTED, EXIT_OK, UserError
+
+EXAMPLES = """\
+examples:
+  assistant --ask "cannot connect to 127.0.0.1:62893"
+  assistant --ask "connect ECONNREFUSED ::1:3000" --json
+  npm start 2>&1 | assistant
+  assistant --ask "connection refused" --answer host=localhost --answer port=5432
+  assistant --ask "what is the difference between localhost and 127.0.0.1?"
+  assistant rules list        assistant rules test        assistant kb search proxy
+
+exit codes: 0 answered / no problem found, 1 problem diagnosed, 2 usage error or
+invalid rule/KB files, 3 more input needed, 130 interrupted.
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as UserError (exit 2, one clear line)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{message}\nTry '{self.prog} --help'.")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line, declared once."""
+    from assistant.cli import kb, rules
+
+    p = Parser(prog="assistant", description="Find out why a local network connection fails.",
+               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ask", metavar="TEXT", help="diagnose or answer TEXT once ('-' reads stdin)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object (schema 1)")
+    out.add_argument("--markdown", action="store_true", help="print a Markdown report (for a ticket)")
+    p.add_argument("--answer", action="append", default=[], metavar="KEY=VALUE",
+                   help="answer a question the assistant would ask (repeatable)")
+    p.add_argument("--rules", action="append", default=[], metavar="DIR",
+                   help="extra rule directory (repeatable)")
+    p.add_argument("--timeout", type=float, default=1.5, metavar="SECONDS",
+                   help="bound for each connect probe (default 1.5)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p.add_argument("--version", action="version", version=f"assistant {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    rules.add_parser(sub)
+    kb.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None, env: Env | None = None) -> int:
+    env = env or Env()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser().parse_args(argv)
+        if args.command == "rules":
+            from assistant.cli import rules
+
+            return rules.run(args, env)
+        if args.command == "kb":
+            from assistant.cli import kb
+
+            return kb.run(args, env)
+        from assistant.cli import ask
+
+        return ask.run(args, env)
+    except UserError as exc:
+        env.stderr.write(f"assistant: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        env.stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def main_exit() -> None:
+    """Console-script entry point."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
