@@ -13,11 +13,16 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from assistant.errors import UserError
 from assistant.render.text import render
 from assistant.report import Question, Report
+
+if TYPE_CHECKING:
+    from assistant.engine.model import Rule
+    from assistant.facts.base import CheckResult
+    from assistant.session import Session
 from assistant.understand.redact import clean
 
 COMMANDS = {
@@ -45,7 +50,7 @@ class Exchange:
 
 @dataclass
 class Chat:
-    session: Any
+    session: Session
     say: Callable[[str], None]
     color: bool = False
     width: int = 80
@@ -89,7 +94,7 @@ class Chat:
     def run(self, text: str) -> None:
         self.last_text = text
 
-        def progress(name: str, result: Any) -> None:
+        def progress(name: str, result: CheckResult | None) -> None:
             if result is None:
                 self.say(f"  … checking {name.replace('_', ' ')}")
 
@@ -246,7 +251,7 @@ class Chat:
             return None
         return self.history[-1].report
 
-    def _rule(self, rule_id: str) -> Any:
+    def _rule(self, rule_id: str) -> Rule | None:
         try:
             return {r.id: r for r in self.session.ruleset().rules}.get(rule_id)
         except UserError:

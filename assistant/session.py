@@ -7,15 +7,19 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.dirs import cache_dir
 from assistant.engine.model import RuleSet
 from assistant.errors import InputError
 from assistant.facts.base import CheckResult, Context, Fact, run_checks
-from assistant.report import Answer, Command, Finding, Question, Report
+from assistant.report import Answer, Finding, Question, Report
 from assistant.understand import symptoms
 from assistant.understand.redact import clean
+
+if TYPE_CHECKING:
+    from assistant.engine.driver import Compiled, Outcome
+    from assistant.knowledge.entries import Entry, KnowledgeBase
 
 MAX_ECHO = 2000
 # Confidence (kbsearch: share of the question's word weight an entry covers).
@@ -51,10 +55,10 @@ class Session:
 
     def __init__(self, options: Options | None = None):
         self.options = options or Options()
-        self._compiled: Any = None
+        self._compiled: Compiled | None = None
         self._ruleset: RuleSet | None = None
         self._definitions: dict[str, Any] | None = None
-        self._kb: Any = None
+        self._kb: KnowledgeBase | None = None
         self.last: Report | None = None
         # Messages for the user about the rule search path (untrusted dirs).
         self.warnings: list[str] = []
@@ -72,7 +76,7 @@ class Session:
                                                             cache_dir(self.options.env))
         return self._ruleset
 
-    def compiled(self) -> Any:
+    def compiled(self) -> Compiled:
         if self._compiled is None:
             from assistant.engine.driver import Compiled
 
@@ -80,9 +84,9 @@ class Session:
             self._compiled = Compiled(ruleset, self._definitions)
         return self._compiled
 
-    def kb(self) -> Any:
+    def kb(self) -> KnowledgeBase:
         if self._kb is None:
-            from assistant import kb
+            from assistant.knowledge import entries as kb
 
             self._kb = kb.load(kb.directories(self.options.env), cache=cache_dir(self.options.env))
         return self._kb
@@ -188,7 +192,7 @@ class Session:
         return [_answer(e, score) for e, score in self.kb().search(text, limit=3)
                 if score >= ANSWER_THRESHOLD]
 
-    def _diagnose(self, target: symptoms.Target, answers: dict[str, str]) -> Any:
+    def _diagnose(self, target: symptoms.Target, answers: dict[str, str]) -> Outcome:
         from assistant.engine import driver
 
         ctx = Context(target=target, env=self.options.env, probe_timeout=self.options.probe_timeout,
@@ -224,9 +228,8 @@ def finding(res: CheckResult, target: symptoms.Target) -> Finding:
     return Finding(res.name, status, text, data, res.ms)
 
 
-def _answer(entry: Any, score: float) -> Answer:
-    commands = [Command(c["os"], c["command"], c.get("why", "")) for c in entry.commands]
-    return Answer(entry.id, entry.question, entry.answer, score, commands, entry.related)
+def _answer(entry: Entry, score: float) -> Answer:
+    return Answer(entry.id, entry.question, entry.answer, score, entry.commands, entry.related)
 
 
 def initial_facts(target: symptoms.Target) -> list[Fact]:

@@ -26,14 +26,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import kb  # noqa: E402
-from assistant.kbsearch import words  # noqa: E402
+from assistant.knowledge import entries as kb  # noqa: E402
+from assistant.knowledge.search import words  # noqa: E402
 
 PROBE = """
 import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from assistant import kb
+from assistant.knowledge import entries as kb
 base = kb.load([Path(d) for d in sys.argv[1].split(':')], Path(sys.argv[2]))
 t1 = time.perf_counter()
 questions = json.loads(sys.argv[3])

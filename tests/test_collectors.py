@@ -114,7 +114,7 @@ def test_redaction() -> None:
 
 
 def test_proc_net_tcp_parsing() -> None:
-    from assistant.facts.system.procfs import parse_listeners
+    from assistant.facts.system.linux import parse_listeners
 
     v4 = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
           "timeout inode\n"
@@ -135,7 +135,8 @@ def test_proc_net_tcp_parsing() -> None:
 def test_procfs_agrees_with_psutil_on_this_machine(server) -> None:
     import os
 
-    from assistant.facts.system import procfs, procinfo
+    from assistant.facts.system import linux as procfs
+    from assistant.facts.system import portable as procinfo
 
     if not procfs.available():
         pytest.skip("no /proc/net/tcp on this system")
@@ -152,7 +153,7 @@ def test_procfs_agrees_with_psutil_on_this_machine(server) -> None:
 
 
 def test_netlink_and_proc_agree(server) -> None:
-    from assistant.facts.system import procfs
+    from assistant.facts.system import linux as procfs
 
     if not procfs.available():
         pytest.skip("no /proc/net/tcp on this system")

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from assistant.engine.applicable import may_apply
 from assistant.engine.driver import Compiled, run
 from assistant.engine.model import Conclude, Pattern, Rule, RuleSet, Test
 from assistant.engine.operators import MISSING, OPERATORS
-from assistant.engine.select import may_apply
 from assistant.facts.base import CheckResult
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import psutil
 import pytest
 
-from assistant.facts.system import procfs
+from assistant.facts.system import linux as procfs
 from assistant.facts.system import resolver as resolve
 from tests.support import free_port_without_neighbours, run_cli
 

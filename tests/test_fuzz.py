@@ -16,9 +16,9 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from assistant import kb
 from assistant.engine.loader import load_rules
 from assistant.errors import InputError, RuleFileError, UserError
+from assistant.knowledge import entries as kb
 from assistant.understand import symptoms
 from assistant.understand.redact import clean
 

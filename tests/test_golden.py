@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.render import json as json_render
+from assistant.render import jsondoc as json_render
 from assistant.render import markdown, text
 from assistant.report import Answer, Command, Diagnosis, Finding, Question, Report
 

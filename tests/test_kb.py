@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant import kb, kbsearch
 from assistant.errors import RuleFileError
+from assistant.knowledge import entries as kb
+from assistant.knowledge import search as kbsearch
 from tests.support import free_port_without_neighbours, run_cli
 
 DATA = Path(__file__).parent / "data"

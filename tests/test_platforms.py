@@ -9,8 +9,10 @@ from typing import Any
 import psutil
 import pytest
 
+from assistant.facts.system import linux as procfs
 from assistant.facts.system import ostools as oscmd
-from assistant.facts.system import platform, procfs, procinfo
+from assistant.facts.system import platform
+from assistant.facts.system import portable as procinfo
 from assistant.facts.system import run as commands
 from tests.support import run_cli
 

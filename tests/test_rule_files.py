@@ -12,7 +12,7 @@ from assistant.engine.loader import load_rules
 from assistant.engine.ruletests import find_test_files, load_cases, run_case
 from assistant.engine.sources import rule_files
 from assistant.facts.catalogue import CHECKS, PROVIDER
-from assistant.kb import load_entries
+from assistant.knowledge.entries import load_entries
 
 RULES = data_dir("rules")
 RULESET = load_rules(rule_files(RULES))

@@ -368,3 +368,12 @@ def test_prefilter_needles_never_hide_a_match() -> None:
                 # a needle inside the match itself, so no text can match without one
                 assert p.applies(m.group(0).lower()), (p.src, m.group(0))
     assert checked > 50
+
+
+def test_every_error_kind_has_its_pattern() -> None:
+    from typing import get_args
+
+    from assistant.understand.symptoms import _ERRORS, ERROR_KINDS, ErrorKind
+
+    assert [k for k, _ in _ERRORS] == list(get_args(ErrorKind))
+    assert ERROR_KINDS[-1] == "unspecified"

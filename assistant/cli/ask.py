@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     for warning in dict.fromkeys(session.warnings):
         env.note(warning)
     if args.json:
-        from assistant.render.json import render as render_json
+        from assistant.render.jsondoc import render as render_json
 
         env.stdout.write(render_json(report) + "\n")
     elif args.markdown:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.cli.env import Env
 from assistant.errors import EXIT_OK, RuleFileError
 
+if TYPE_CHECKING:
+    from assistant.cli.main import Parser
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+
+def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("kb", help="list, search and check the knowledge base")
     ks = p.add_subparsers(dest="cmd", required=True)
     ks.add_parser("list")
@@ -21,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
-    from assistant import kb
+    from assistant.knowledge import entries as kb
 
     out, environ = env.stdout, env.environ
     if args.cmd == "check":

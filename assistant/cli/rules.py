@@ -11,11 +11,12 @@ from assistant.cli.env import Env
 from assistant.errors import EXIT_OK, EXIT_PROBLEM, RuleFileError, UserError
 
 if TYPE_CHECKING:
+    from assistant.cli.main import Parser
     from assistant.engine.model import RuleSet
     from assistant.engine.sources import RuleDir
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("rules", help="list, check, test and explain rules")
     rs = p.add_subparsers(dest="cmd", required=True)
     ls = rs.add_parser("list", help="each rule, where it comes from, what changed it")
@@ -109,10 +110,10 @@ def _list(ruleset: RuleSet, where: list[RuleDir], show_all: bool, out: TextIO) -
 
 
 def _check(ruleset: RuleSet, env: Env, out: TextIO) -> int:
-    from assistant import kb
     from assistant.engine import isolate
     from assistant.engine.compiler import compile_rules
     from assistant.engine.model import CATCH_ALL, RuleName
+    from assistant.knowledge import entries as kb
 
     ids = {e.id for e in kb.load_entries(kb.directories(env.environ))}
     problems = [f"{r.source}: {r.id}: kb: unknown knowledge-base id {k!r}"

@@ -51,9 +51,9 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
                     LazyDefinitions(data["definitions"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # rebuilt below
+    from assistant.engine.applicable import selector
     from assistant.engine.compiler import compile_rules
     from assistant.engine.loader import load_rules
-    from assistant.engine.select import selector
 
     ruleset = load_rules(paths)
     enabled = list(ruleset.enabled())
@@ -108,7 +108,7 @@ class LazyDefinitions(dict[str, Any]):
             super().__setitem__(name, value)
         return value
 
-    def items(self) -> Any:  # type: ignore[override]
+    def items(self) -> Any:
         return [(n, self[n]) for n in self.keys()]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.engine import runtime
+from assistant.engine.applicable import may_apply, selector_may_apply
 from assistant.engine.compiler import compile_rules, shard
 from assistant.engine.model import (
     CATCH_ALL,
@@ -29,7 +30,6 @@ from assistant.engine.model import (
     RuleName,
     RuleSet,
 )
-from assistant.engine.select import may_apply, selector_may_apply
 from assistant.facts.base import CheckResult
 from assistant.facts.catalogue import fact_line
 from assistant.report import Command, Diagnosis, Question

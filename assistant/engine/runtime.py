@@ -66,7 +66,9 @@ def _get_host() -> Any:
     if _host is None:
         engine = _import_durable()
 
-        class QuietHost(engine.Host):  # type: ignore[misc, name-defined]
+        base: Any = engine.Host
+
+        class QuietHost(base):
             """A Host without its dispatch timers.
 
             Host() starts two timers that re-arm forever, a new thread per

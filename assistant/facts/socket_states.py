@@ -18,7 +18,7 @@ from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summ
 from assistant.understand.addresses import hostport
 
 if TYPE_CHECKING:
-    from assistant.facts.system.procfs import DiagRow
+    from assistant.facts.system.linux import DiagRow
     from assistant.understand.symptoms import Target
 
 # Counted states, as `ss` names them; field names use underscores.
@@ -73,7 +73,7 @@ def _psutil_rows(port: int) -> list[DiagRow]:
     """States (not queues) from psutil, where the kernel's tables are not readable."""
     import psutil
 
-    from assistant.facts.system.procfs import DiagRow
+    from assistant.facts.system.linux import DiagRow
 
     rows = []
     for c in psutil.net_connections(kind="tcp"):
@@ -93,10 +93,10 @@ def collect(ctx: Context) -> list[Fact]:
     port = ctx.target.port
     if port is None:
         return []
-    from assistant.facts.system import procfs
+    from assistant.facts.system import linux
 
-    if procfs.available():
-        return state_facts(procfs.sockets_on_port(port), port)
+    if linux.available():
+        return state_facts(linux.sockets_on_port(port), port)
     facts = state_facts(_psutil_rows(port), port)
     return [f for f in facts if f["type"] != "accept_queue"]
 

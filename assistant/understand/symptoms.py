@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from assistant.errors import InputError
 from assistant.understand.addresses import Host, is_ip, near_local, parse_host
@@ -52,6 +53,11 @@ DEFAULT_PORTS = {
 }
 
 
+# What went wrong, as the symptom fact's `error` field (the rule vocabulary).
+ErrorKind = Literal["in-use", "permission", "unresolved", "refused", "timeout", "reset",
+                    "http-status", "hang"]
+
+
 @dataclass
 class Target:
     """What the user is trying to reach, and what the client reported."""
@@ -59,7 +65,7 @@ class Target:
     host: str | None = None
     port: int | None = None
     scheme: str | None = None
-    error: str | None = None
+    error: ErrorKind | None = None
     client: str | None = None
     # Addresses the client says it dialled (Node prints both for AggregateError).
     quoted: list[str] = field(default_factory=list)
@@ -76,7 +82,7 @@ class Target:
 
 # --- error kinds -------------------------------------------------------------
 # Order is precedence: a bind failure outranks the words of a later retry.
-_ERRORS: list[tuple[str, _Rx]] = [
+_ERRORS: list[tuple[ErrorKind, _Rx]] = [
     ("in-use", _Rx(
         r"EADDRINUSE|address already in use|only one usage of each socket address|"
         r"\b10048\b|port is already allocated|\bis (?:already )?in use\b|was already in use|"
@@ -185,7 +191,7 @@ _CLIENTS: list[tuple[str, _Rx]] = [
 
 # The values the symptom fact's `error` and `client` fields can take: the
 # rule vocabulary (facts/asserted.py declares them to rules and the schema).
-ERROR_KINDS: tuple[str, ...] = tuple(k for k, _ in _ERRORS) + ("unspecified",)
+ERROR_KINDS: tuple[str, ...] = (*get_args(ErrorKind), "unspecified")
 CLIENT_NAMES: tuple[str, ...] = tuple(n for n, _ in _CLIENTS) + ("unknown",)
 
 # --- where the client runs, in the user's words --------------------------------
@@ -327,7 +333,7 @@ def _check_port(raw: str) -> int:
     return port
 
 
-def detect_error(text: str, low: str | None = None) -> str | None:
+def detect_error(text: str, low: str | None = None) -> ErrorKind | None:
     """The kind of failure the text describes, or None."""
     low = text.lower() if low is None else low
     for kind, pattern in _ERRORS:

@@ -11,8 +11,8 @@ import pytest
 from assistant.facts.base import Context, run_checks
 from assistant.facts.collectors import BY_NAME
 from assistant.facts.socket_states import state_facts
-from assistant.facts.system import procfs
-from assistant.facts.system.procfs import DiagRow, parse_rows
+from assistant.facts.system import linux as procfs
+from assistant.facts.system.linux import DiagRow, parse_rows
 from assistant.understand.symptoms import Target
 
 

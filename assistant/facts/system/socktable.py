@@ -64,7 +64,7 @@ class Source:
         return rows
 
     def describe(self, pid: int | None) -> dict[str, Any]:
-        from assistant.facts.system.procinfo import describe
+        from assistant.facts.system.portable import describe
 
         info = describe(pid)
         # What the system's tools said when psutil could not ask the process.
@@ -86,31 +86,31 @@ class ProcSource(Source):
     question needs, found by their socket inodes."""
 
     def table(self) -> list[Listen]:
-        from assistant.facts.system import procfs
+        from assistant.facts.system import linux
 
         rows: list[Listen] = self.ctx.memo("listen_table", lambda: [
-            Listen(a, p, f, None, i, u) for a, p, f, u, i in procfs.listeners()])
+            Listen(a, p, f, None, i, u) for a, p, f, u, i in linux.listeners()])
         return rows
 
     def with_pids(self, rows: list[Listen]) -> list[Listen]:
-        from assistant.facts.system import procfs
+        from assistant.facts.system import linux
 
-        found = procfs.pids_for_inodes(r.inode for r in rows)
+        found = linux.pids_for_inodes(r.inode for r in rows)
         return [r._replace(pid=found.get(r.inode)) for r in rows]
 
     def describe(self, pid: int | None) -> dict[str, Any]:
-        from assistant.facts.system import procfs
+        from assistant.facts.system import linux
 
-        return procfs.describe(pid)
+        return linux.describe(pid)
 
     def mentioning(self, port: int) -> list[Listen]:
-        from assistant.facts.system import procfs
+        from assistant.facts.system import linux
 
-        pids = procfs.pids_mentioning(str(port))
+        pids = linux.pids_mentioning(str(port))
         if not pids:
             return []
         rows = [r for r in self.table() if r.port != port]
-        owner = procfs.pids_for_inodes((r.inode for r in rows), pids)
+        owner = linux.pids_for_inodes((r.inode for r in rows), pids)
         return [r._replace(pid=owner[r.inode]) for r in rows if r.inode in owner]
 
 
@@ -118,9 +118,9 @@ def source(ctx: Context) -> Source:
     """The Linux fast path when the kernel answers, psutil otherwise."""
 
     def pick() -> type[Source]:
-        from assistant.facts.system import procfs
+        from assistant.facts.system import linux
 
-        if not procfs.available():
+        if not linux.available():
             return Source
         try:
             ProcSource(ctx).table()

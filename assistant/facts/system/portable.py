@@ -7,7 +7,7 @@ from typing import Any
 
 import psutil
 
-from assistant.facts.system.procfs import STOPPED  # one definition for both paths
+from assistant.facts.system.linux import STOPPED  # one definition for both paths
 from assistant.understand.redact import clean
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from assistant.engine.applicable import may_apply, selector, selector_may_apply
 from assistant.engine.model import Conclude, Pattern, Ref, Rule, Test
-from assistant.engine.select import may_apply, selector, selector_may_apply
 
 TARGET = {"type": "target", "host": "127.0.0.1", "port": 5432, "kind": "ipv4"}
 SYMPTOM = {"type": "symptom", "error": "refused", "client": "psql"}

@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant import kbsearch
 from assistant.dirs import data_dir, write_cache
 from assistant.engine import yamlsafe
 from assistant.engine.loader import read_text
 from assistant.errors import RuleFileError, UserError
+from assistant.knowledge import search as kbsearch
+from assistant.report import Command
 
 ENTRY_KEYS = {"id", "question", "phrasings", "tags", "answer", "commands", "related", "sources"}
 _ID = re.compile(r"[a-z0-9][a-z0-9\-]{1,60}")
@@ -34,7 +35,7 @@ class Entry:
     answer: str
     phrasings: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    commands: list[dict[str, str]] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
     sources: list[dict[str, str]] = field(default_factory=list)  # [{title, url}]
     source: str = ""  # the file the entry was loaded from
@@ -117,7 +118,8 @@ def _entry(loaded: yamlsafe.Loaded, path: str, problems: list[str]) -> Entry | N
         return None
     return Entry(id=d["id"], question=d["question"].strip(), answer=d["answer"].strip(),
                  phrasings=list(d.get("phrasings", [])), tags=list(d.get("tags", [])),
-                 commands=[dict(c) for c in cmds], related=list(d.get("related", [])),
+                 commands=[Command(c["os"], c["command"], str(c.get("why", ""))) for c in cmds],
+                 related=list(d.get("related", [])),
                  sources=[{k: s[k].strip() for k in SOURCE_KEYS} for s in d["sources"]],
                  source=path)
 
@@ -171,7 +173,9 @@ class KnowledgeBase:
     def entry(self, i: int) -> Entry:
         e = self._entries[i]
         if e is None:
-            e = self._entries[i] = Entry(**json.loads(self._raw[i]))
+            data = json.loads(self._raw[i])
+            data["commands"] = [Command(**c) for c in data["commands"]]
+            e = self._entries[i] = Entry(**data)
         return e
 
     @property
@@ -194,7 +198,7 @@ class KnowledgeBase:
         return [(self.entry(h.index), h.score) for h in kbsearch.near_ties(hits)]
 
 
-CACHE_VERSION = "kb-4"  # bump when the index format or the ranking's tokens change
+CACHE_VERSION = "kb-5"  # bump when the index format or the ranking's tokens change
 
 
 def fingerprint(files: list[Path]) -> str:

@@ -1,0 +1,1 @@
+"""The knowledge base: entries (one YAML file each) and how a question finds them."""
