@@ -58,6 +58,7 @@ class Chat:
     pending: Question | None = None
     last_text: str | None = None
     answers: dict[str, str] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)
 
     # -- input ---------------------------------------------------------------
     def handle(self, line: str) -> bool:
@@ -72,7 +73,7 @@ class Chat:
         if self.pending is not None:
             self.answer(text)
             return True
-        self.answers = {}
+        self.answers, self.skipped = {}, set()
         self.run(text)
         return True
 
@@ -99,13 +100,14 @@ class Chat:
                 self.say(f"  … checking {name.replace('_', ' ')}")
 
         try:
-            report = self.session.ask(text, self.answers, progress=progress)
+            report = self.session.ask(text, self.answers, progress=progress, skipped=self.skipped)
         except UserError as exc:
             self.say(str(exc))
             return
         self.history.append(Exchange(clean(text), report))
         self.say(render(report, color=self.color, width=self.width).rstrip("\n"))
-        pending = [q for q in report.questions if q.id not in self.answers]
+        pending = [q for q in report.questions if q.id not in self.answers
+                   and (q.id not in self.skipped or q.choices)]
         self.pending = pending[0] if pending else None
         if self.pending is not None:
             self.tell(self._question_line(self.pending))
@@ -115,8 +117,14 @@ class Chat:
         assert q is not None
         value = text.strip()
         if value.lower() in SKIP:
+            if q.id in self.skipped:
+                # Asked again (with choices) and skipped again: stop asking.
+                self.pending = None
+                self.say("Without it there is nothing more to check. Paste the error, or "
+                         "describe the failing connection with its host and port.")
+                return
             self.say(f"Skipped ({q.id}).")
-            self.answers[q.id] = "unknown"
+            self.skipped.add(q.id)
         else:
             chosen = self._choice(q, value)
             if chosen is None:
@@ -128,8 +136,8 @@ class Chat:
             self.run(self.last_text)
 
     def _choice(self, q: Question, value: str) -> str | None:
-        if not q.choices:
-            return value
+        if not q.choices or (q.id == "port" and value.isdigit()):
+            return value  # the port choices are what listens now; any port will do
         low = value.lower()
         if low in _YES and _YES[low] in [c.lower() for c in q.choices]:
             low = _YES[low]
@@ -208,7 +216,7 @@ class Chat:
 
     def clear(self) -> None:
         self.history.clear()
-        self.pending, self.last_text, self.answers = None, None, {}
+        self.pending, self.last_text, self.answers, self.skipped = None, None, {}, set()
         self.say("\x1b[2J\x1b[H" if self.color else "Cleared.")
 
     def report(self, target: str) -> None:

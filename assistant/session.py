@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ ANSWER_THRESHOLD = 0.3
 ALSO_THRESHOLD = 0.3
 DID_YOU_MEAN = 0.12
 PORT_QUESTION = "Which port? (the number after the colon, e.g. 3000 in localhost:3000)"
+USUAL_LOCAL = ("127.0.0.1", "::1")
 _QUESTION_WORDS = re.compile(
     r"^\s*(?:what|how|why|when|where|which|who|can|could|should|is|are|do|does|will|would|"
     r"explain|tell me|difference)\b|\?\s*$", re.I)
@@ -93,13 +94,16 @@ class Session:
 
     # -- the use case -------------------------------------------------------
     def ask(self, text: str, answers: Mapping[str, str] | None = None,
-            progress: Progress | None = None) -> Report:
+            progress: Progress | None = None, skipped: Collection[str] = ()) -> Report:
         """Diagnose or answer `text`. Raises InputError for unusable input.
 
+        `answers` are the user's answers to questions by id; `skipped` the
+        ids of questions the user chose not to answer (never an answer value).
         `progress(name, result)` is called when a check starts (result None)
         and when it ends, so a shell can show each check as it runs.
         """
         answers = dict(answers or {})
+        skipped = frozenset(skipped) - set(answers)
         self._progress = progress
         echo = clean(text.strip())
         if len(echo) > MAX_ECHO:
@@ -125,20 +129,25 @@ class Session:
                         Question("topic", "No knowledge-base entry matches that. Rephrase the "
                                  "question, or describe the failing connection with its host "
                                  "and port.")]))
-            return self._done(self._need_address(text, echo, target))
-        report = self._diagnosis(target, answers, echo, host_only)
+            return self._done(self._need_address(text, echo, target, skipped))
+        report = self._diagnosis(target, answers, echo, host_only, skipped)
         if question_like:
             report.answers = self._answers(text)
         return self._done(report)
 
     def _diagnosis(self, target: symptoms.Target, answers: dict[str, str], echo: str,
-                   host_only: bool) -> Report:
+                   host_only: bool, skipped: frozenset[str]) -> Report:
         notes: list[str] = []
         if target.host is None and target.error not in ("in-use", "permission"):
             target.host, target.assumed_host = "localhost", True
             target.parsed = symptoms.parse_target_host("localhost")
-            notes.append("no host given: assuming localhost")
-        outcome = self._diagnose(target, answers)
+            if "host" in skipped:
+                # The usual local addresses, whatever localhost resolves to here.
+                target.dial = list(USUAL_LOCAL)
+                notes.append("host skipped: checking localhost, " + " and ".join(USUAL_LOCAL))
+            else:
+                notes.append("no host given: assuming localhost")
+        outcome = self._diagnose(target, answers, skipped)
         report = Report("diagnosis", echo, target.to_json(), notes=notes)
         report.findings = [finding(r, target) for r in outcome.checks]
         report.diagnoses = [c.diagnosis for c in outcome.conclusions]
@@ -151,14 +160,29 @@ class Session:
             report.kind = "needs-input"
         return report
 
-    def _need_address(self, text: str, echo: str, target: symptoms.Target) -> Report:
+    def _need_address(self, text: str, echo: str, target: symptoms.Target,
+                      skipped: frozenset[str]) -> Report:
         questions = []
-        if target.host is None and target.error != "in-use":
+        if target.host is None and target.error != "in-use" and "host" not in skipped:
             questions.append(Question("host", "Which host or address does the client connect "
                                       "to? (e.g. localhost, 127.0.0.1, ::1)"))
-        questions.append(Question("port", PORT_QUESTION))
+        questions.append(self._port_question() if "port" in skipped else
+                         Question("port", PORT_QUESTION))
         return Report("needs-input", echo, target.to_json(), questions=questions,
                       answers=self._answers(text))
+
+    def _port_question(self) -> Question:
+        """The port question again, offering what listens on this machine now."""
+        from assistant.facts.listeners import listening_ports
+
+        ports = listening_ports(Context(target=symptoms.Target(), env=self.options.env))
+        if not ports:
+            return Question("port", "Without a port there is nothing to check, and nothing "
+                            "listens on this machine right now. " + PORT_QUESTION)
+        shown = ", ".join(f"{port} ({name or 'a process'})" for port, name in ports)
+        return Question("port", f"Without a port there is nothing to check. Listening now: "
+                        f"{shown}. Which one is yours, or which port should it be?",
+                        [str(port) for port, _ in ports])
 
     def _kb_report(self, text: str, echo: str, target: symptoms.Target) -> Report | None:
         """An answer when the best entry is a confident match; a "did you mean"
@@ -192,7 +216,8 @@ class Session:
         return [_answer(e, score) for e, score in self.kb().search(text, limit=3)
                 if score >= ANSWER_THRESHOLD]
 
-    def _diagnose(self, target: symptoms.Target, answers: dict[str, str]) -> Outcome:
+    def _diagnose(self, target: symptoms.Target, answers: dict[str, str],
+                  skipped: frozenset[str]) -> Outcome:
         from assistant.engine import driver
 
         ctx = Context(target=target, env=self.options.env, probe_timeout=self.options.probe_timeout,
@@ -211,7 +236,7 @@ class Session:
             return results
 
         facts = initial_facts(target)
-        return driver.run(self.compiled(), facts, checks, answers)
+        return driver.run(self.compiled(), facts, checks, answers, skipped)
 
 
 def finding(res: CheckResult, target: symptoms.Target) -> Finding:

@@ -72,6 +72,54 @@ def test_skip_and_dont_know_are_always_allowed(server: Any) -> None:
     assert "Skipped" in text(out) and c.pending is None
 
 
+def test_a_skipped_rule_question_is_recorded_as_skipped(server: Any) -> None:
+    s = server("127.0.0.1")
+    c, out = chat()
+    c.handle(f"cannot connect to localhost:{s.port}, refused")
+    assert c.pending is not None and c.pending.id == "client_location"
+    c.handle("skip")
+    assert c.skipped == {"client_location"} and "client_location" not in c.answers
+    assert c.pending is None  # not asked again
+    first, again = (ex.report for ex in c.history[-2:])
+    assert "ask.client_location" in [t["rule"] for t in first.trace]
+    # the skipped answer is a fact, so the rule that asks does not fire again,
+    # and no rule reads a made-up value from it
+    assert "ask.client_location" not in [t["rule"] for t in again.trace]
+    assert [d.category for d in again.diagnoses] == [d.category for d in first.diagnoses]
+
+
+def test_a_skipped_host_means_the_usual_local_addresses(tmp_path: Path, server: Any) -> None:
+    s = server("::1")
+    c, out = chat(tmp_path)
+    c.handle("my web app won't load")
+    assert c.pending is not None and c.pending.id == "host"
+    c.handle("skip")
+    assert c.pending is not None and c.pending.id == "port"  # the host is not asked again
+    out.clear()
+    c.handle(str(s.port))
+    report = c.history[-1].report
+    assert report.target["host"] == "localhost"
+    assert "does not resolve" not in text(out) and "'unknown'" not in text(out)
+    probe = next(f for f in report.findings if f.check == "probe")
+    assert {f["address"] for f in probe.data["facts"]} == {"127.0.0.1", "::1"}
+    assert any("host skipped" in n for n in report.notes)
+
+
+def test_a_skipped_port_is_asked_again_with_what_listens(tmp_path: Path, server: Any) -> None:
+    s = server("127.0.0.1")
+    c, out = chat(tmp_path)
+    c.handle("the connection is refused")
+    c.handle("127.0.0.1")
+    assert c.pending is not None and c.pending.id == "port" and not c.pending.choices
+    out.clear()
+    c.handle("skip")
+    assert "is not a port number" not in text(out)
+    assert c.pending is not None and c.pending.id == "port"
+    assert str(s.port) in c.pending.choices and "Listening now" in c.pending.text
+    c.handle("skip")  # skipped twice: it stops asking
+    assert c.pending is None and "nothing more to check" in text(out)
+
+
 def test_missing_address_questions(tmp_path: Path) -> None:
     port = free_port_without_neighbours()
     c, out = chat(tmp_path)

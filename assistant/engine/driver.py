@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +124,7 @@ def _index(durable_name: str) -> int | None:
 
 
 def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
-        answers: dict[str, str]) -> Outcome:
+        answers: dict[str, str], skipped: Collection[str] = ()) -> Outcome:
     conclusions: dict[str, Conclusion] = {}
     questions: dict[str, Question] = {}
     trace: list[dict[str, Any]] = []
@@ -133,6 +133,8 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
     requested: set[str] = set()
     asserted_notes: set[tuple[Any, ...]] = set()
     pending = list(initial) + [{"type": "answer", "id": k, "value": v} for k, v in answers.items()]
+    # A skipped question is answered "skipped", never with a made-up value.
+    pending += [{"type": "answer", "id": k, "skipped": True} for k in skipped if k not in answers]
     # Trigger facts (target, symptom) last: negations must see context first.
     pending.sort(key=lambda f: f.get("type") in ("target", "symptom"))
     seen_firings: set[tuple[str, tuple[int, ...]]] = set()
@@ -175,7 +177,7 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
                                 asserted_notes.add(sig)
                                 pending.append(note)
                         case Ask(qid, text, choices):
-                            if qid not in answers and qid not in questions:
+                            if qid not in answers and qid not in skipped and qid not in questions:
                                 questions[qid] = Question(qid, text, list(choices), rule.id)
                         case Conclude():
                             _conclude(conclusions, rule, step, matched)

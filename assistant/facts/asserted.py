@@ -31,8 +31,10 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
 
 ANSWER = FactType("answer", "The user's answer to a question a rule asked.", {
     "id": Field("str", "the question id", example="client_location"),
-    "value": Field("str", "the answer"),
-}, lambda f: f"answer {f.get('id')}={f.get('value')}")
+    "value": Field("str", "the answer (absent when the user skipped the question)"),
+    "skipped": Field("bool", "the user chose not to answer"),
+}, lambda f: f"answer {f.get('id')}="
+             + ("(skipped)" if f.get("skipped") else str(f.get("value"))))
 
 CHECKED = FactType("checked", "Asserted after each check, after its facts.", {
     "name": Field("str", "the check's name", example="listeners"),

@@ -102,6 +102,21 @@ def collect(ctx: Context) -> list[Fact]:
     return listeners_from(rows, ctx.target.port, dial_addresses(ctx), bindv6only(), src.describe)
 
 
+def listening_ports(ctx: Context, limit: int = 8) -> list[tuple[int, str | None]]:
+    """(port, process name) of what listens on this machine, development
+    ports (1024 and up) first: choices for "which port?"."""
+    src = source(ctx)
+    rows = sorted({(r.port, r.inode, r.pid) for r in src.table()},
+                  key=lambda r: (r[0] < 1024, r[0]))
+    seen: dict[int, str | None] = {}
+    for port, _, _ in rows:
+        if port in seen or len(seen) >= limit:
+            continue
+        hit = src.with_pids([r for r in src.table() if r.port == port][:1])
+        seen[port] = src.describe(hit[0].pid).get("process") if hit else None
+    return list(seen.items())
+
+
 def summarise(facts: list[Fact], target: Target) -> Summary:
     if not facts:
         return Summary("problem", f"nothing listens on port {target.port}")

@@ -74,6 +74,9 @@ class Target:
     # The client is elsewhere, by the user's words: "a phone", "a container"...
     remote: str | None = None
     parsed: Host | None = None
+    # Addresses to dial instead of resolving the host (the user skipped it:
+    # the usual local addresses).
+    dial: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {"host": self.host, "port": self.port, "scheme": self.scheme,

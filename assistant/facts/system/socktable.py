@@ -134,6 +134,8 @@ def source(ctx: Context) -> Source:
 
 def dial_addresses(ctx: Context) -> list[str]:
     """The addresses a client would dial for the target host."""
+    if ctx.target.dial:
+        return list(ctx.target.dial)
     parsed = ctx.target.parsed
     if parsed is None:
         return []
