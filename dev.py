@@ -2,7 +2,8 @@
 """Task runner: sets up what is missing, then runs one task. Stdlib only.
 
     python3 dev.py ask ["TEXT"]   set up .venv, then assistant --ask (the seed question by default)
-    python3 dev.py test [ARGS]    set up .venv with test tools, then the whole test suite
+    python3 dev.py test [ARGS]    set up .venv with test tools, then lint, types and the whole test suite
+    python3 dev.py lint           ruff and mypy only (what the pre-commit hooks run)
     python3 dev.py bench          benchmarks (not part of the test run)
     python3 dev.py fuzz [N]       the property tests with N examples each (default 5000)
 
@@ -21,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 SEED = "cannot connect to 127.0.0.1:62893"
-TEST_EXTRAS = ["pytest>=7", "hypothesis>=6", "requests", "redis", "psycopg2-binary", "ruff", "mypy",
-               "types-PyYAML", "types-psutil", "jsonschema", "pexpect"]
+# Lint and type commands, the same here, in .ci/run (through `test`) and in
+# .pre-commit-config.yaml.
+LINT = [["ruff", "check", "assistant", "tests", "dev.py", "benchmarks"], ["mypy"]]
 
 
 def bin_path(name: str) -> Path:
@@ -59,7 +61,8 @@ def setup(test: bool) -> None:
     if sys.version_info >= (3, 13):
         # No cached wheel: one built without the define would not import.
         pip("--no-cache-dir", "durable-rules==2.0.28")
-    pip("-e", str(ROOT), *(TEST_EXTRAS if test else []))
+    # The test tools are the `test` extra in pyproject.toml, listed only there.
+    pip("-e", f"{ROOT}[test]" if test else str(ROOT))
     marker.write_text(stamp)
 
 
@@ -69,8 +72,15 @@ def main(argv: list[str]) -> int:
         setup(test=False)
         text = " ".join(argv[1:]) or SEED
         return subprocess.run([str(bin_path("assistant")), "--ask", text]).returncode
-    if task == "test":
+    if task in ("test", "lint"):
         setup(test=True)
+        for cmd in LINT:
+            code = subprocess.run([str(bin_path(cmd[0])), *cmd[1:]], cwd=ROOT).returncode
+            if code:
+                print(f"dev.py: `{' '.join(cmd)}` failed", file=sys.stderr)
+                return code
+        if task == "lint":
+            return 0
         return subprocess.run([str(bin_path("python")), "-m", "pytest", *argv[1:]],
                               cwd=ROOT).returncode
     if task == "bench":

@@ -98,16 +98,17 @@ def test_negation_waits_for_its_check_and_sees_late_facts() -> None:
     assert "port.nothing_listening" in [c.rule.id for c in out2.conclusions]
 
 
-def test_action_errors_surface_instead_of_vanishing() -> None:
+def test_action_errors_surface_instead_of_vanishing(monkeypatch: pytest.MonkeyPatch) -> None:
     from assistant.engine import runtime
+    from assistant.engine.model import ERROR_KEY
 
     seen: list[str] = []
     c = one_rule([Test("port", "eq", 7)])
     sessions = c.use([{"type": "target", "port": 7}])
     for shard in sessions.shards:
-        runtime._sinks[shard.ruleset] = lambda firing: (_ for _ in ()).throw(
-            RuntimeError("boom")) if "__error__" not in firing[1] else seen.append(
-            firing[1]["__error__"]["message"])
+        monkeypatch.setitem(runtime._sinks, shard.ruleset, lambda firing: (_ for _ in ()).throw(
+            RuntimeError("boom")) if ERROR_KEY not in firing[1] else seen.append(
+            firing[1][ERROR_KEY]["message"]))
     sessions.assert_fact({"type": "target", "port": 7})
     sessions.clear()
     assert seen and "boom" in seen[0]

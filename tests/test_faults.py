@@ -23,7 +23,6 @@ SEED = "cannot connect to 127.0.0.1:{}"
 def ask_json(text: str, *extra: str, environ: dict[str, str] | None = None) -> tuple[int, Any]:
     r = run_cli("--ask", text, "--json", "--timeout", "0.5", *extra, environ=environ)
     assert "Traceback" not in r.err, r.err
-    assert r.code in (0, 1, 2, 3), r.code
     return r.code, (r.json if r.out.strip() else None)
 
 
@@ -51,7 +50,7 @@ def test_connection_table_refused(monkeypatch: pytest.MonkeyPatch, exc: Exceptio
     assert listeners["status"] == "unknown" and "unknown, because" in listeners["summary"]
     # Absence was not established, so nothing may be concluded from it.
     assert "nothing-listening" not in [d["category"] for d in rep["diagnoses"]]
-    assert code in (0, 1)
+    assert (code, [d["rule"] for d in rep["diagnoses"]]) == (0, []), rep["diagnoses"]
 
 
 @pytest.mark.parametrize("exc", [psutil.AccessDenied(), psutil.NoSuchProcess(1),
@@ -92,7 +91,7 @@ def test_process_exits_mid_scan_procfs(monkeypatch: pytest.MonkeyPatch, server: 
     monkeypatch.setattr(os, "readlink", gone_readlink)
     code, rep = ask_json(f"Error: listen EADDRINUSE: address already in use :::{s.port}")
     top = rep["diagnoses"][0]
-    assert top["category"] == "port-conflict"
+    assert code == 1 and top["category"] == "port-conflict"
     assert "a process" in top["summary"] and "PID" in " ".join(f["command"] for f in top["fix"])
 
 
@@ -130,7 +129,7 @@ def test_proc_net_unreadable_is_unknown_not_empty(monkeypatch: pytest.MonkeyPatc
     code, rep = ask_json(SEED.format(s.port))
     assert finding(rep, "listeners")["status"] == "unknown"
     assert "nothing-listening" not in [d["category"] for d in rep["diagnoses"]]
-    assert code in (0, 1)
+    assert (code, [d["rule"] for d in rep["diagnoses"]]) == (0, []), rep["diagnoses"]
 
 
 def test_name_resolution_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,7 +144,7 @@ def test_name_resolution_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert time.perf_counter() - start < 10
     res = finding(rep, "resolution")
     assert res["status"] == "problem" and "no answer" in res["summary"]
-    assert rep["diagnoses"][0]["category"] == "name-resolution"
+    assert code == 1 and rep["diagnoses"][0]["category"] == "name-resolution"
 
 
 @pytest.fixture
@@ -172,6 +171,9 @@ def test_probe_black_holed(black_hole: None, server: Any) -> None:
     p = finding(rep, "probe")
     assert "timeout" in p["summary"] and p["status"] == "problem"
     assert "reachable" not in [d["category"] for d in rep["diagnoses"]]
+    # the real accept queue is not full and no filter drops: nothing to blame
+    assert finding(rep, "socket_states")["status"] == "ok"
+    assert (code, rep["diagnoses"]) == (0, [])
 
 
 def test_unreadable_rule_file(tmp_path: Path) -> None:

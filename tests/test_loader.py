@@ -53,7 +53,10 @@ def test_all_errors_reported_with_positions(tmp_path: Path) -> None:
     assert f"{p}:16:" in text and "team.two: match.prot" in text
     assert "$q.port" in text and "alias 'q'" in text
     assert "{t.nope}" in text
-    assert len(errs) >= 5
+    # exactly these, in file order, each at its key
+    assert [e.split(": ", 3)[0].rsplit(":", 2)[1:] + [e.split(": ")[2]] for e in errs] == [
+        ["5", "5", "category"], ["8", "12", "fact"], ["16", "41", "match.prot"],
+        ["17", "36", "match.port"], ["19", "20", "conclude.summary"]]
 
 
 def test_redefinition_names_both_places(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import console_script, free_port_without_neighbours, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,10 +196,11 @@ def test_two_thousand_team_rules_diagnose(tmp_path: Path) -> None:
         assert "team.r4" in p.stdout
 
 
-def test_isolated_compile_names_a_rule_that_hangs_the_engine() -> None:
+def test_isolated_compile_names_a_rule_that_hangs_the_engine(monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
     from assistant.engine import isolate
 
-    isolate.PER_RULE_SECONDS = 2
+    monkeypatch.setattr(isolate, "PER_RULE_SECONDS", 2)
     catch = {"all": [{"m": {"$ex": {"type": 1}}}], "pri": 65000}
     hangs = {f"r{i}": {"all": [{"s": {"$and": [{"type": "symptom"}, {"kind": f"k{i}"}]}}],
                        "pri": 1} for i in range(513)}

@@ -1,0 +1,80 @@
+"""Session routing: which kind of report a text gets, before any rule runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import InputError
+from assistant.session import Options, Session
+from tests.support import free_port_without_neighbours
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Session:
+    return Session(Options(env={"PATH": os.environ.get("PATH", ""),
+                                "ASSISTANT_CACHE_DIR": str(tmp_path)}, probe_timeout=0.5))
+
+
+def test_a_plain_question_is_answered_from_the_kb(session: Session) -> None:
+    r = session.ask("what is the difference between localhost and 127.0.0.1?")
+    assert (r.kind, r.answers[0].kb, r.diagnoses, r.findings) == (
+        "answer", "localhost-vs-127-0-0-1", [], [])
+
+
+def test_a_problem_without_an_address_asks_host_and_port(session: Session) -> None:
+    r = session.ask("the connection is refused")
+    assert r.kind == "needs-input" and [q.id for q in r.questions] == ["host", "port"]
+    r = session.ask("the connection is refused", {"host": "127.0.0.1"})
+    assert r.kind == "needs-input" and [q.id for q in r.questions] == ["port"]
+
+
+def test_a_bind_failure_without_a_port_asks_only_the_port(session: Session) -> None:
+    r = session.ask("Error: listen EADDRINUSE: address already in use")
+    assert r.kind == "needs-input" and [q.id for q in r.questions] == ["port"]
+
+
+def test_an_address_is_diagnosed(session: Session) -> None:
+    port = free_port_without_neighbours()
+    r = session.ask(f"cannot connect to 127.0.0.1:{port}")
+    assert r.kind == "diagnosis" and r.diagnoses[0].category == "nothing-listening"
+    assert r.target == {"host": "127.0.0.1", "port": port, "scheme": None, "error": None,
+                        "client": None}
+
+
+def test_a_port_without_a_host_assumes_localhost(session: Session) -> None:
+    port = free_port_without_neighbours()
+    r = session.ask(f"connection refused on port {port}")
+    assert r.kind == "diagnosis" and r.target["host"] == "localhost"
+    assert "no host given: assuming localhost" in r.notes
+
+
+def test_an_unresolved_name_is_diagnosed_without_a_port(session: Session) -> None:
+    r = session.ask("curl: (6) Could not resolve host: localhsot")
+    assert r.kind == "diagnosis" and r.diagnoses[0].category == "host-typo"
+
+
+def test_a_question_that_is_also_a_symptom_gets_both(session: Session) -> None:
+    port = free_port_without_neighbours()
+    r = session.ask(f"why does 127.0.0.1:{port} refuse the connection?")
+    assert r.kind == "diagnosis" and r.diagnoses and r.answers
+
+
+def test_a_topic_answer_returns_that_entry(session: Session) -> None:
+    r = session.ask("anything", {"topic": "port-in-use"})
+    assert (r.kind, [a.kb for a in r.answers]) == ("answer", ["port-in-use"])
+    with pytest.raises(InputError):
+        session.ask("anything", {"topic": "no-such-entry"})
+
+
+def test_unusable_text_is_an_input_error(session: Session) -> None:
+    for text in ("", "   ", "cannot connect to 127.0.0.1:99999"):
+        with pytest.raises(InputError):
+            session.ask(text)
+
+
+def test_the_last_report_is_kept(session: Session) -> None:
+    r = session.ask("what is a loopback address?")
+    assert session.last is r
