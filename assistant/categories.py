@@ -1,4 +1,5 @@
-"""The stable diagnosis vocabulary (DESIGN.md contract)."""
+"""The stable diagnosis vocabulary: a contract (README "Diagnosis categories");
+meanings never change, categories may only be added."""
 
 CATEGORIES = {
     "reachable": "something accepted the connection: the problem is above TCP",

@@ -14,12 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from assistant.engine.filespecs import rule_file, rule_test_file
+from assistant.engine.filespecs import kb_entry, rule_file, rule_test_file
 from assistant.engine.spec import document_schema
-from assistant.report import OS_NAMES
-
-DRAFT = "http://json-schema.org/draft-07/schema#"
-OS = {"enum": list(OS_NAMES)}
 
 
 def rules_schema() -> dict[str, Any]:
@@ -31,22 +27,7 @@ def rule_tests_schema() -> dict[str, Any]:
 
 
 def kb_schema() -> dict[str, Any]:
-    strings = {"type": "array", "items": {"type": "string"}}
-    return {"$schema": DRAFT, "title": "assistant knowledge-base entry", "type": "object",
-            "required": ["id", "question", "answer", "sources"], "additionalProperties": False,
-            "properties": {
-                "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9\\-]{1,60}$"},
-                "sources": {"type": "array", "minItems": 1, "items": {
-                    "type": "object", "required": ["title", "url"], "additionalProperties": False,
-                    "properties": {"title": {"type": "string", "minLength": 1, "pattern": "\\S"},
-                                   "url": {"type": "string", "pattern": "^https?://[^\\s/]+\\S*$"}}}},
-                "question": {"type": "string", "minLength": 1},
-                "answer": {"type": "string", "minLength": 1},
-                "phrasings": strings, "tags": strings, "related": strings,
-                "commands": {"type": "array", "items": {
-                    "type": "object", "required": ["os", "command"], "additionalProperties": False,
-                    "properties": {"os": OS, "command": {"type": "string"},
-                                   "why": {"type": "string"}}}}}}
+    return document_schema(kb_entry(), "assistant knowledge-base entry")
 
 
 SCHEMAS = {"rules": rules_schema, "rule-tests": rule_tests_schema, "kb": kb_schema}

@@ -55,7 +55,9 @@ def generate(n: int, out: Path, seed: int = 7) -> None:
                  "phrasings": [pick(5) for _ in range(4)], "tags": [pick(1) for _ in range(4)],
                  "answer": ". ".join(pick(12) for _ in range(7)) + ".",
                  "commands": [{"os": "linux", "command": f"ss -ltn 'sport = :{1024 + i}'",
-                               "why": pick(4)}]}
+                               "why": pick(4)}],
+                 "sources": [{"title": "generated for the benchmark",
+                              "url": "https://example.invalid/"}]}
         (out / f"gen-{i:05d}.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
 
 

@@ -356,10 +356,11 @@ def test_prefilter_needles_never_hide_a_match() -> None:
         "ERROR 2002 (HY000): Can't connect to server on '127.0.0.1' (115)",
         "listen tcp :80: bind: permission denied", "nc: connect to 127.0.0.1 port 1 (tcp) failed",
     ]
-    patterns = ([p for _, p in symptoms._ERRORS] + [p for _, p in symptoms._CLIENTS]
-                + [p for p, _, _ in symptoms._EXPLICIT]
-                + [symptoms._URL, symptoms._HOSTPORT, symptoms._PORT_PHRASE, symptoms._BARE_HOST,
-                   symptoms._DIALLED])
+    from assistant.understand import patterns as pt
+
+    patterns = ([p for _, p in pt.ERRORS] + [p for _, p in pt.CLIENTS]
+                + [p for p, _, _ in pt.EXPLICIT]
+                + [pt.URL, pt.HOSTPORT, pt.PORT_PHRASE, pt.BARE_HOST, pt.DIALLED])
     checked = 0
     for text in corpus:
         for p in patterns:
@@ -373,7 +374,7 @@ def test_prefilter_needles_never_hide_a_match() -> None:
 def test_every_error_kind_has_its_pattern() -> None:
     from typing import get_args
 
-    from assistant.understand.symptoms import _ERRORS, ERROR_KINDS, ErrorKind
+    from assistant.understand.patterns import ERROR_KINDS, ERRORS, ErrorKind
 
-    assert [k for k, _ in _ERRORS] == list(get_args(ErrorKind))
+    assert [k for k, _ in ERRORS] == list(get_args(ErrorKind))
     assert ERROR_KINDS[-1] == "unspecified"

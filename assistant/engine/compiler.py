@@ -1,6 +1,6 @@
 """Intermediate form to durable-rules JSON. Pure: no durable import here.
 
-What this handles from durable-rules-notes.md:
+What this handles of the engine's behaviour (docs/engine.md):
 - operators go first (`{"$gt": {"port": 1}}`); the field-first form is
   accepted by the engine for some operators and silently wrong;
 - there is no `in`: expand to `$or` / `$and` of `$neq`;

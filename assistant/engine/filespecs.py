@@ -197,6 +197,46 @@ def rule_test_file() -> Node:
                doc="assistant rule test file (format 1)")
 
 
+KB_ID = r"[a-z0-9][a-z0-9\-]{1,60}"
+KB_KEYS = ("id", "question", "phrasings", "tags", "answer", "commands", "related", "sources")
+SOURCE_FORM = "{{title: ..., url: https://...}}"
+
+
+@cache
+def kb_entry() -> Node:
+    """One knowledge-base entry (one YAML file)."""
+    source = Obj({"title": Text(min_len=1, message="required text"),
+                  "url": Text(r"https?://[^\s/]+\S*", message="required: an absolute http:// or "
+                              "https:// address without spaces")},
+                 required=("title", "url"), missing="required text",
+                 message="each source is a mapping {title: ..., url: https://...}")
+    command = Obj({"os": Enum(OS_NAMES, ordered=True), "command": Text(), "why": Text()},
+                  required=("os", "command"), collapse=True,
+                  message="each is {os: linux|macos|windows|any, command: ..., why: ...}")
+    return Obj({
+        "id": Text(KB_ID, message="required: lower-case words joined by '-'"),
+        "question": Text(min_len=1, message="required text"),
+        "answer": Text(min_len=1, message="required text"),
+        "phrasings": _strings(), "tags": _strings(), "related": _strings(),
+        "commands": Seq(command, message="each is {os: linux|macos|windows|any, command: ..., "
+                                         "why: ...}"),
+        "sources": Seq(source, 1, message="must be a non-empty list of {title: ..., url: "
+                                          "https://...}"),
+    }, required=("id", "question", "answer", "sources"),
+        message="an entry is a mapping with id, question and answer",
+        missing={"id": "required: lower-case words joined by '-'", "question": "required text",
+                 "answer": "required text",
+                 "sources": f"required: a list of {SOURCE_FORM}, primary sources first"},
+        doc="assistant knowledge-base entry")
+
+
+def kb_label(path: tuple[Any, ...]) -> str:
+    """`question`, `sources[2].url`: the field a KB error names."""
+    if not path:
+        return "entry"
+    return str(path[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
+
+
 # Parents whose name belongs in an error's field name (`conclude.fix`).
 _PARENTS = {"services", "conclude", "then", "replace", "append", "given", "expect", "checks",
             "ask", "assert", "fields", "lists"}

@@ -92,7 +92,7 @@ def _text(fn: Callable[[str, str], bool]) -> Callable[[Any, Any], bool | None]:
     return _present(lambda v, a: fn(str(v), str(a)), absent=False)
 
 
-# The engine's `$neq` fails on an absent field (durable-rules-notes), so
+# The engine's `$neq` fails on an absent field (docs/engine.md), so
 # ne and not_in keep such a fact out; the pre-filter cannot be sure of the
 # join-free meaning there and keeps the rule (None).
 OPERATORS: dict[str, Operator] = {op.name: op for op in (

@@ -204,7 +204,8 @@ class Obj(Node):
     max_keys: int | None = None
     message: str | None = None        # not a mapping (or too few / many keys)
     unknown: str | None = None        # an unknown key; may use {key!r} and {keys}
-    missing: str | None = None        # a required key is missing; may use {key}
+    missing: str | Mapping[str, str] | None = None  # a required key is missing ({key}),
+    # or one message per key
     collapse: bool = False            # any problem inside is one `message` here
     variants: Variants | None = None
     doc: str = ""
@@ -217,8 +218,11 @@ class Obj(Node):
         inner: list[Issue] = []
         for key in self.required:
             if key not in value:
-                inner.append(Issue(at, (self.missing or "required key `{key}` is missing")
-                                   .format(key=key)))
+                # At the missing key's path: its position is its parent's,
+                # its name is the field the message is about.
+                text = (self.missing.get(key) if isinstance(self.missing, Mapping)
+                        else self.missing) or "required key `{key}` is missing"
+                inner.append(Issue(at + (key,), text.format(key=key)))
         for key, v in value.items():
             node = self.fields.get(key) if self.fields else None
             if node is None and self.values is None:

@@ -4,7 +4,7 @@ text and answers, the driver after each check, and rules (`assert` steps)."""
 from __future__ import annotations
 
 from assistant.facts.base import FactType, Field
-from assistant.understand.symptoms import CLIENT_NAMES, ERROR_KINDS
+from assistant.understand.patterns import CLIENT_NAMES, ERROR_KINDS
 
 TARGET = FactType("target", "What the user is trying to reach, from the text and answers.", {
     "host": Field("str", "the host as the user wrote it", example="localhost"),

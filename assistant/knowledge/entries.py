@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,15 +16,11 @@ from assistant.errors import RuleFileError, UserError
 from assistant.knowledge import search as kbsearch
 from assistant.report import Command
 
-ENTRY_KEYS = {"id", "question", "phrasings", "tags", "answer", "commands", "related", "sources"}
-_ID = re.compile(r"[a-z0-9][a-z0-9\-]{1,60}")
 # Every entry names where its facts come from: a non-empty list of
 # {title: ..., url: ...} mappings, primary sources first (RFCs, man pages,
 # the vendor's own documentation). The URL is an absolute http(s) address
 # without spaces; the title says what the page is, for a reader who cannot
 # follow the link. No other keys, so a typo ("link:") is an error.
-SOURCE_KEYS = ("title", "url")
-_URL = re.compile(r"https?://[^\s/]+\S*")
 
 
 @dataclass
@@ -85,72 +80,28 @@ def load_entries(dirs: list[Path] | None = None) -> list[Entry]:
 
 
 def _entry(loaded: yamlsafe.Loaded, path: str, problems: list[str]) -> Entry | None:
+    """One entry, or None with every problem of its file (at its place) recorded."""
+    from assistant.engine.filespecs import kb_entry, kb_label
+    from assistant.engine.spec import issues
+
     d = loaded.data
-    before = len(problems)
-
-    def bad(key: str, msg: str) -> None:
-        line, col = loaded.where((key,))
-        problems.append(f"{path}:{line}:{col}: {key}: {msg}")
-
-    if not isinstance(d, dict):
-        problems.append(f"{path}:1:1: an entry is a mapping with id, question and answer")
+    found = issues(kb_entry(), d)
+    for issue in found:
+        line, col = loaded.where(issue.path)
+        problems.append(f"{path}:{line}:{col}: {kb_label(issue.path)}: {issue.message}")
+    if isinstance(d, dict) and isinstance(d.get("id"), str) and Path(path).stem != d["id"]:
+        line, col = loaded.where(("id",))
+        problems.append(f"{path}:{line}:{col}: id: must match the file name ({Path(path).stem})")
         return None
-    for key in d:
-        if key not in ENTRY_KEYS:
-            bad(str(key), f"unknown key (allowed: {', '.join(sorted(ENTRY_KEYS))})")
-    if not isinstance(d.get("id"), str) or not _ID.fullmatch(d["id"]):
-        bad("id", "required: lower-case words joined by '-'")
-    elif Path(path).stem != d["id"]:
-        bad("id", f"must match the file name ({Path(path).stem})")
-    for key in ("question", "answer"):
-        if not isinstance(d.get(key), str) or not d[key].strip():
-            bad(key, "required text")
-    for key in ("phrasings", "tags", "related"):
-        if not isinstance(d.get(key, []), list) or not all(isinstance(x, str) for x in d.get(key, [])):
-            bad(key, "must be a list of strings")
-    cmds = d.get("commands", [])
-    if not isinstance(cmds, list) or not all(
-            isinstance(c, dict) and c.get("os") in ("linux", "macos", "windows", "any")
-            and isinstance(c.get("command"), str) for c in cmds):
-        bad("commands", "each is {os: linux|macos|windows|any, command: ..., why: ...}")
-    _check_sources(loaded, path, problems)
-    if len(problems) > before:
+    if found:
         return None
     return Entry(id=d["id"], question=d["question"].strip(), answer=d["answer"].strip(),
                  phrasings=list(d.get("phrasings", [])), tags=list(d.get("tags", [])),
-                 commands=[Command(c["os"], c["command"], str(c.get("why", ""))) for c in cmds],
+                 commands=[Command(c["os"], c["command"], str(c.get("why", "")))
+                           for c in d.get("commands", [])],
                  related=list(d.get("related", [])),
-                 sources=[{k: s[k].strip() for k in SOURCE_KEYS} for s in d["sources"]],
+                 sources=[{k: s[k].strip() for k in ("title", "url")} for s in d["sources"]],
                  source=path)
-
-
-def _check_sources(loaded: yamlsafe.Loaded, path: str, problems: list[str]) -> None:
-    """`sources` is required: a non-empty list of {title, url}. Each problem
-    names the item and field it concerns (sources[2].url) at its position."""
-    sources = loaded.data.get("sources")
-
-    def bad(where: tuple[int | str, ...], msg: str) -> None:
-        line, col = loaded.where(("sources", *where))
-        label = "sources" + "".join(f"[{w}]" if isinstance(w, int) else f".{w}" for w in where)
-        problems.append(f"{path}:{line}:{col}: {label}: {msg}")
-
-    if "sources" not in loaded.data:
-        bad((), "required: a list of {title: ..., url: https://...}, primary sources first")
-        return
-    if not isinstance(sources, list) or not sources:
-        bad((), "must be a non-empty list of {title: ..., url: https://...}")
-        return
-    for i, src in enumerate(sources):
-        if not isinstance(src, dict):
-            bad((i,), "each source is a mapping {title: ..., url: https://...}")
-            continue
-        for key in src:
-            if key not in SOURCE_KEYS:
-                bad((i, str(key)), f"unknown key (allowed: {', '.join(SOURCE_KEYS)})")
-        if not isinstance(src.get("title"), str) or not src["title"].strip():
-            bad((i, "title"), "required text")
-        if not isinstance(src.get("url"), str) or not _URL.fullmatch(src["url"].strip()):
-            bad((i, "url"), "required: an absolute http:// or https:// address without spaces")
 
 
 class KnowledgeBase:
