@@ -67,3 +67,29 @@ def test_every_package_is_listed_for_the_wheel() -> None:
                  ["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(PKG.parent).parts) for p in PKG.rglob("__init__.py")}
     assert found <= listed, f"add to pyproject packages: {sorted(found - listed)}"
+
+
+def test_no_import_cycles_between_modules() -> None:
+    """Module-level imports form no cycle (imports inside functions and
+    TYPE_CHECKING blocks are how a layer reaches a later one lazily)."""
+    mods = {".".join(p.with_suffix("").parts[-len(p.relative_to(PKG.parent).parts):])
+            .removesuffix(".__init__"): p for p in PKG.rglob("*.py")}
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for m, p in mods.items():
+        for node in ast.parse(p.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                graph[m] |= {x for x in (node.module, *(f"{node.module}.{a.name}"
+                                                        for a in node.names)) if x in mods}
+    state: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for n in graph[m]:
+            assert state.get(n) != 1, " -> ".join([*path[path.index(n):], n])
+            if n not in state:
+                visit(n, [*path, n])
+        state[m] = 2
+
+    for m in graph:
+        if m not in state:
+            visit(m, [m])
