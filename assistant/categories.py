@@ -15,6 +15,10 @@ CATEGORIES = {
     "proxy": "proxy variables would send the client's traffic through a proxy",
     "name-resolution": "the host name does not resolve",
     "remote-loopback": "a loopback address is being reached from another machine",
+    "protocol-mismatch": "the connection is accepted, but client and server speak different "
+                         "protocols (TLS to a plain port, plain HTTP to TLS, HTTP to a database)",
+    "socket-permission": "a UNIX socket exists and is served, but this user may not connect to it",
+    "client-blocked-port": "the client itself refuses the port (a browser's unsafe-port list)",
 }
 
 SEVERITIES = ("problem", "warning", "info")

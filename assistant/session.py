@@ -118,6 +118,10 @@ class Session:
         host_only = target.port is None and target.host is not None and (
             target.error == "unresolved"
             or bool(target.remote and target.parsed and target.parsed.loopback))
+        if target.port is None and "unsafe-port" in target.signals:
+            host_only = True  # the browser refused the port itself: no address is needed
+        if target.path is not None:
+            return self._done(self._diagnosis(target, answers, echo, True, skipped))
         if target.port is None and not host_only:
             if target.error is None and not host_only and (
                     question_like or not _PROBLEM_WORDS.search(text)):
@@ -138,7 +142,7 @@ class Session:
     def _diagnosis(self, target: symptoms.Target, answers: dict[str, str], echo: str,
                    host_only: bool, skipped: frozenset[str]) -> Report:
         notes: list[str] = []
-        if target.host is None and target.error not in ("in-use", "permission"):
+        if target.host is None and target.path is None and target.role != "server":
             target.host, target.assumed_host = "localhost", True
             target.parsed = symptoms.parse_target_host("localhost")
             if "host" in skipped:
@@ -147,6 +151,9 @@ class Session:
                 notes.append("host skipped: checking localhost, " + " and ".join(USUAL_LOCAL))
             else:
                 notes.append("no host given: assuming localhost")
+        if target.assumed_port:
+            notes.append(f"no port in the text: assuming {target.client}'s default {target.port} "
+                         "(answer port=N if the client used another)")
         outcome = self._diagnose(target, answers, skipped)
         report = Report("diagnosis", echo, target.to_json(), notes=notes)
         report.findings = [finding(r, target) for r in outcome.checks]
@@ -154,7 +161,7 @@ class Session:
         report.questions = list(outcome.questions)
         report.trace = outcome.trace
         report.notes.extend(outcome.errors)
-        if host_only and not report.diagnoses:
+        if host_only and not report.diagnoses and target.path is None and target.port is None:
             report.questions.append(Question("port", PORT_QUESTION))
         if not report.diagnoses and report.questions:
             report.kind = "needs-input"
@@ -258,11 +265,15 @@ def _answer(entry: Entry, score: float) -> Answer:
 
 
 def initial_facts(target: symptoms.Target) -> list[Fact]:
-    """The target and symptom facts the session asserts before any rule runs."""
+    """The target, symptom and signal facts the session asserts before any rule runs."""
     parsed = target.parsed
     t: Fact = {"type": "target", "host": target.host, "port": target.port,
-               "scheme": target.scheme, "assumed_host": target.assumed_host}
-    if parsed is not None:
+               "scheme": target.scheme, "assumed_host": target.assumed_host, "path": target.path}
+    if target.port is not None and target.port > 65535:
+        t["wrapped_port"] = target.port % 65536
+    if target.path is not None:
+        t.update(kind="unix", loopback=True, wildcard=False)
+    elif parsed is not None:
         t.update(kind=parsed.kind, family=parsed.family, address=parsed.address,
                  loopback=parsed.loopback, wildcard=parsed.wildcard)
     else:
@@ -273,5 +284,5 @@ def initial_facts(target: symptoms.Target) -> list[Fact]:
                "quoted": target.quoted[0] if target.quoted else None,
                "quoted_family": (6 if ":" in target.quoted[0] else 4) if target.quoted else None,
                "families": ",".join(str(f) for f in families) or None,
-               "remote": target.remote}
-    return [t, s]
+               "remote": target.remote, "role": target.role, "via": target.via}
+    return [t, s, *({"type": "signal", "name": name} for name in target.signals)]

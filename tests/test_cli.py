@@ -54,7 +54,6 @@ def test_port_only_assumes_localhost() -> None:
 @pytest.mark.parametrize("argv,message", [
     (["--ask", ""], "nothing to diagnose"),
     (["--ask", "localhost:0"], "port 0"),
-    (["--ask", "localhost:99999"], "out of range"),
     (["--ask", "port -5 refused"], "out of range"),
     (["--ask", "connect to [fe80::zz]:80"], "IPv6"),
     (["--ask", "x", "--answer", "nonsense"], "KEY=VALUE"),
@@ -68,6 +67,13 @@ def test_bad_input_exit_2_with_message(argv: list[str], message: str) -> None:
     assert r.code == 2
     assert message in r.err
     assert "Traceback" not in r.err + r.out
+
+
+def test_a_port_above_65535_is_a_diagnosis_not_a_usage_error() -> None:
+    r = run_cli("--ask", "localhost:99999 refused", "--json")
+    assert r.code == 1 and r.json["diagnoses"][0]["rule"] == "port.out_of_range"
+    assert "out of range" in r.json["diagnoses"][0]["summary"]
+    assert "probe" not in [f["check"] for f in r.json["findings"]]
 
 
 def test_control_characters_and_huge_input() -> None:

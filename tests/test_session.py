@@ -70,9 +70,15 @@ def test_a_topic_answer_returns_that_entry(session: Session) -> None:
 
 
 def test_unusable_text_is_an_input_error(session: Session) -> None:
-    for text in ("", "   ", "cannot connect to 127.0.0.1:99999"):
+    for text in ("", "   ", "cannot connect to 127.0.0.1:-1"):
         with pytest.raises(InputError):
             session.ask(text)
+
+
+def test_a_port_out_of_range_is_said_to_be(session: Session) -> None:
+    r = session.ask("cannot connect to 127.0.0.1:99999")
+    assert (r.kind, [d.rule for d in r.diagnoses]) == ("diagnosis", ["port.out_of_range"])
+    assert "probe" not in [f.check for f in r.findings] and "99999" in r.diagnoses[0].summary
 
 
 def test_the_last_report_is_kept(session: Session) -> None:

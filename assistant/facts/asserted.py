@@ -4,19 +4,25 @@ text and answers, the driver after each check, and rules (`assert` steps)."""
 from __future__ import annotations
 
 from assistant.facts.base import FactType, Field
-from assistant.understand.patterns import CLIENT_NAMES, ERROR_KINDS
+from assistant.understand.patterns import CLIENT_NAMES, ERROR_KINDS, SIGNALS
 
 TARGET = FactType("target", "What the user is trying to reach, from the text and answers.", {
-    "host": Field("str", "the host as the user wrote it", example="localhost"),
-    "port": Field("int", "the port (absent when the text names none)", example=3000),
+    "host": Field("str", "the host as the user wrote it (absent for a UNIX socket)",
+                  example="localhost"),
+    "port": Field("int", "the port (absent when the text names none; for a socket such as "
+                  ".s.PGSQL.5432, the port it names)", example=3000),
+    "path": Field("str", "a UNIX socket the client failed on", example="/var/run/docker.sock"),
+    "wrapped_port": Field("int", "for a port above 65535, what it wraps round to (port % 65536)",
+                          example=4464),
     "scheme": Field("str", "URL scheme when the text has a URL", example="https"),
-    "kind": Field("str", "what the host is", ("ipv4", "ipv6", "name", "invalid", "none")),
+    "kind": Field("str", "what the host is (unix: the target is a socket path)",
+                  ("ipv4", "ipv6", "name", "invalid", "unix", "none")),
     "family": Field("int", "4 or 6 for an address literal, 0 for a name", example=4),
     "address": Field("str", "the normalised address literal", example="127.0.0.1"),
     "loopback": Field("bool", "the host is a loopback address or localhost"),
     "wildcard": Field("bool", "the host is 0.0.0.0 or ::"),
     "assumed_host": Field("bool", "no host was given: localhost is assumed"),
-}, lambda f: f"target {f.get('host')}:{f.get('port')}")
+}, lambda f: f"target {f['path']}" if f.get("path") else f"target {f.get('host')}:{f.get('port')}")
 
 SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
     "error": Field("str", "the kind of failure", ERROR_KINDS),
@@ -26,6 +32,10 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
     "families": Field("str", "families of every quoted address, e.g. 4,6", example="4,6"),
     "remote": Field("str", "where the client runs, by the user's words",
                     example="a container"),
+    "role": Field("str", "whose failure: a client connecting, or a server binding or starting",
+                  ("client", "server")),
+    "via": Field("str", "the address the client really connected to when it is not the target "
+                 "(a proxy)", example="127.0.0.1:3128"),
 }, lambda f: f"symptom {f.get('error') or 'unspecified'} from "
              f"{f.get('client') or 'unknown client'}")
 
@@ -35,6 +45,10 @@ ANSWER = FactType("answer", "The user's answer to a question a rule asked.", {
     "skipped": Field("bool", "the user chose not to answer"),
 }, lambda f: f"answer {f.get('id')}="
              + ("(skipped)" if f.get("skipped") else str(f.get("value"))))
+
+SIGNAL = FactType("signal", "Wording in the text that names a layer or a cause, one fact each.", {
+    "name": Field("str", "which wording", tuple(name for name, _ in SIGNALS)),
+}, lambda f: f"the text says {f.get('name')}")
 
 CHECKED = FactType("checked", "Asserted after each check, after its facts.", {
     "name": Field("str", "the check's name", example="listeners"),
@@ -50,4 +64,4 @@ NOTE = FactType("note", "A derived fact a rule asserts (`assert` steps).", {
     "pid": Field("int", "a process id"),
 })
 
-ASSERTED: tuple[FactType, ...] = (TARGET, SYMPTOM, ANSWER, CHECKED, NOTE)
+ASSERTED: tuple[FactType, ...] = (TARGET, SYMPTOM, SIGNAL, ANSWER, CHECKED, NOTE)

@@ -46,8 +46,8 @@ DEFAULT_PORTS = {
 
 
 # What went wrong, as the symptom fact's `error` field (the rule vocabulary).
-ErrorKind = Literal["in-use", "permission", "unresolved", "refused", "timeout", "reset",
-                    "http-status", "hang"]
+ErrorKind = Literal["in-use", "permission", "unresolved", "tls", "refused", "timeout", "reset",
+                    "missing", "http-status", "hang"]
 
 
 # --- error kinds -------------------------------------------------------------
@@ -63,7 +63,9 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"\bEACCES\b|listen.{0,40}permission denied|bind.{0,40}permission denied|"
         r"permission denied.{0,20}(?:0\.0\.0\.0|::|\d+\.\d+\.\d+\.\d+):\d|"
         r"BindException: Permission denied|\b10013\b|forbidden by its access permissions|"
-        r"\[Errno 13\] Permission denied",
+        r"\[Errno 13\] Permission denied|connect.{0,40}permission denied|"
+        r"permission denied while trying to connect|\(13: Permission denied\)|"
+        r"failed: Permission denied|Redis at \S{1,300}: Permission denied",
         ("eacces", "permission denied", "10013", "access permissions"), re.I)),
     ("unresolved", Rx(
         r"ENOTFOUND|EAI_AGAIN|could not resolve host|name or service not known|"
@@ -75,21 +77,30 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         ("enotfound", "eai_again", "resolve", "not known", "servname", "no such host",
          "translate host", "unknownhost", "server host", "not_resolved", "name resolution",
          "getaddrinfo", "11001", "trouble finding", "no address associated"), re.I)),
+    ("tls", Rx(
+        r"wrong version number|WRONG_VERSION_NUMBER|ERR_SSL_PROTOCOL_ERROR|SSL_ERROR_RX_RECORD_TOO_LONG|"
+        r"curl: \(35\)|\bEPROTO\b|server gave HTTP response to HTTPS client|"
+        r"first record does not look like a TLS handshake|plain HTTP request was sent to HTTPS port|"
+        r"SSLError|ssl\.SSLError|SSL routines|unknown protocol|packet length too long|"
+        r"received invalid response to SSL negotiation",
+        ("wrong version", "wrong_version", "ssl", "curl: (35)", "eproto", "https client",
+         "tls handshake", "https port", "unknown protocol", "packet length"), re.I)),
     ("refused", Rx(
         r"ECONNREFUSED|connection refused|actively refused|\b10061\b|ERR_CONNECTION_REFUSED|"
         r"refused to connect|couldn't connect to server|curl: \(7\)|unable to connect|"
         r"can.t establish a connection|can't connect to (?:mysql |mariadb )?server|"
         r"Errno 111\b|Error 111\b|"
-        r"\(111\)|could not connect to redis|ConnectException|connect: connection refused|"
+        r"\(111\)|ConnectException|connect: connection refused|"
         r"Connection to \S{1,255} refused|upstream connect error|\brefused\b",
         ("refused", "10061", "connect to server", "curl: (7)", "unable to connect",
-         "establish a connection", "can't connect to", "111", "could not connect to redis",
-         "connectexception", "upstream connect error"), re.I)),
+         "establish a connection", "can't connect to", "111", "connectexception",
+         "upstream connect error"), re.I)),
     ("timeout", Rx(
         r"ETIMEDOUT|timed out|timeout was reached|i/o timeout|ERR_CONNECTION_TIMED_OUT|"
-        r"\b10060\b|curl: \(28\)|took too long to respond|SocketTimeoutException|\(110\)",
+        r"\b10060\b|curl: \(28\)|took too long to respond|SocketTimeoutException|\(110\)|"
+        r"Connect Timeout Error|UND_ERR_CONNECT_TIMEOUT|timeout expired|deadline exceeded",
         ("etimedout", "timed out", "timeout", "timed_out", "10060", "curl: (28)",
-         "too long to respond", "(110)"), re.I)),
+         "too long to respond", "(110)", "deadline exceeded"), re.I)),
     ("reset", Rx(
         r"ECONNRESET|connection reset|reset by peer|empty reply from server|curl: \((?:52|56)\)|"
         r"ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|\b10054\b|socket hang up|RemoteDisconnected|"
@@ -99,6 +110,9 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
          "connection_reset", "empty_response", "10054", "socket hang up", "remotedisconnected",
          "connection aborted", "closed the connection unexpectedly", "was reset", "been reset"),
         re.I)),
+    ("missing", Rx(
+        r"No such file or directory|\bENOENT\b|socket '[^'\n]{1,300}' \(2\)|\(2: No such file",
+        ("no such file", "enoent", "' (2)", "(2: no such"), re.I)),
     ("http-status", Rx(
         r"HTTP/\d(?:\.\d)? [45]\d\d|status code:? [45]\d\d|returned error: [45]\d\d|"
         r"\b[45]\d\d (?:Not Found|Bad Gateway|Bad Request|Forbidden|Unauthorized|"
@@ -133,7 +147,14 @@ CLIENTS: list[tuple[str, Rx]] = [
                  r"Web server failed to start|APPLICATION FAILED TO START|\bkafka\b",
                  ("java", "exception", "org.postgresql", "io.netty.", "web server failed to start",
                   "application failed to start", "kafka"))),
-    ("go", Rx(r"\bdial tcp\b|\blisten tcp\b|\bread tcp\b", ("dial tcp", "listen tcp", "read tcp"))),
+    ("docker", Rx(r"Error response from daemon|Docker daemon|\bdocker(?:-compose)? (?:run|ps|compose|"
+                  r"build|pull|exec|start|up|info|version)\b|docker\.sock|DOCKER_HOST|^docker: ",
+                  ("error response from daemon", "docker"), re.M | re.I)),
+    ("kubectl", Rx(r"\bkubectl\b|memcache\.go:\d|The connection to the server \S{1,260} was refused|"
+                   r"couldn't get current server API group list",
+                   ("kubectl", "memcache.go", "connection to the server", "api group list"))),
+    ("go", Rx(r"\bdial (?:tcp|unix)\b|\blisten tcp\b|\bread tcp\b|\bproxyconnect tcp\b",
+              ("dial tcp", "dial unix", "listen tcp", "read tcp", "proxyconnect"))),
     ("dotnet", Rx(r"System\.Net\.|SocketException|HttpRequestException",
                    ("system.net.", "socketexception", "httprequestexception"))),
     ("node", Rx(
@@ -141,22 +162,24 @@ CLIENTS: list[tuple[str, Rx]] = [
         r"\bnode:|TCPConnectWrap|\bnpm ERR|\bnode\b",
         ("econnrefused", "eaddrinuse", "eacces", "enotfound", "eai_again", "econnreset",
          "etimedout", "aggregateerror", "node", "tcpconnectwrap", "npm err"), re.I)),
-    ("docker", Rx(r"Error response from daemon|\bdocker\b", ("error response from daemon", "docker"))),
     ("envoy", Rx(r"upstream connect error|\benvoy\b", ("upstream connect error", "envoy"))),
     ("curl", Rx(r"\bcurl\b", ("curl",))),
     ("wget", Rx(r"\bwget\b|^Connecting to \S.{0,200}\.\.\. failed|^Resolving \S",
                  ("wget", "connecting to", "resolving "), re.M)),
     ("psql", Rx(r"\bpsql\b", ("psql",))),
-    ("mysql", Rx(r"ERROR 200[0-9] \(HY000\)|MySQL server|\bmysql\b", ("error 200", "mysql"), re.I)),
-    ("redis-cli", Rx(r"Could not connect to Redis at|redis-cli",
-                      ("could not connect to redis", "redis-cli"))),
-    ("ssh", Rx(r"^ssh: |\bssh\b", ("ssh",), re.M)),
+    ("mysql", Rx(r"ERROR 2\d{3} \(HY000\)|MySQL server|\bmysql\b|\bmariadb\b",
+                 ("error 2", "mysql", "mariadb"), re.I)),
+    ("redis-cli", Rx(r"Could not connect to Redis at|redis-cli|Protocol error, got \S{1,10} as reply",
+                      ("could not connect to redis", "redis-cli", "protocol error, got"))),
+    ("ssh", Rx(r"^ssh: |\bssh\b|kex_exchange_identification", ("ssh", "kex_exchange"), re.M)),
     ("nc", Rx(r"^nc: |\bnetcat\b|\bncat\b", ("nc: ", "netcat", "ncat"), re.M)),
     ("telnet", Rx(r"\btelnet\b", ("telnet",))),
-    ("chrome", Rx(r"\bERR_[A-Z_]{4,40}\b|This site can.t be reached|\bchrome\b",
-                   ("err_", "this site can", "chrome"), re.I)),
-    ("firefox", Rx(r"Unable to connect|Firefox can.t|\bfirefox\b", ("unable to connect", "firefox"),
-                    re.I)),
+    ("chrome", Rx(r"\bERR_[A-Z_]{4,40}\b|This site can.t be reached|\bchrome\b|\bchromium\b",
+                   ("err_", "this site can", "chrome", "chromium"), re.I)),
+    ("firefox", Rx(r"Unable to connect|Firefox can.t|\bfirefox\b|Firefox has canceled",
+                    ("unable to connect", "firefox"), re.I)),
+    ("nginx", Rx(r"\bnginx\b|\[(?:crit|error|emerg|alert|warn)\] \d{1,10}#\d{1,10}:",
+                 ("nginx", "] "), re.I)),
 ]
 
 # The values the symptom fact's `error` and `client` fields can take: the
@@ -183,6 +206,87 @@ REMOTE: list[tuple[str, Rx]] = [
                  r"multipass|parallels|vmware)\b", ("vm", "virtual", "vagrant", "multipass",
                                                      "parallels", "vmware"), re.I)),
     ("WSL", Rx(r"\b(?:from|in|inside) wsl2?\b", ("wsl",), re.I)),
+]
+
+# --- signals: wording that names the layer or the cause, one fact each ---------
+SIGNALS: list[tuple[str, Rx]] = [
+    # A browser refuses the port itself (Chrome's and Firefox's unsafe-port lists).
+    ("unsafe-port", Rx(r"ERR_UNSAFE_PORT|This address is restricted|normally used for purposes "
+                       r"other than Web browsing", ("err_unsafe_port", "address is restricted",
+                                                    "other than web browsing"), re.I)),
+    # The client went through a proxy (and the proxy failed).
+    ("proxy", Rx(r"ProxyError|Unable to connect to proxy|proxyconnect tcp|Uses proxy env variable|"
+                 r"from proxy after CONNECT|Proxy CONNECT aborted|Could not resolve proxy|"
+                 r"Failed to connect to the proxy|proxy server",
+                 ("proxyerror", "to proxy", "proxyconnect", "proxy env", "from proxy", "proxy connect",
+                  "resolve proxy", "the proxy", "proxy server"), re.I)),
+    # TLS spoken to a plain port, or plain HTTP to a TLS port.
+    ("tls-to-plain", Rx(r"wrong version number|WRONG_VERSION_NUMBER|SSL_ERROR_RX_RECORD_TOO_LONG|"
+                        r"server gave HTTP response to HTTPS client|first record does not look like a "
+                        r"TLS handshake|ERR_SSL_PROTOCOL_ERROR|packet length too long|unknown protocol",
+                        ("wrong version", "wrong_version", "record_too_long", "https client",
+                         "tls handshake", "ssl_protocol_error", "packet length", "unknown protocol"),
+                        re.I)),
+    ("plain-to-tls", Rx(r"plain HTTP request was sent to HTTPS port|"
+                        r"Client sent an HTTP request to an HTTPS server",
+                        ("plain http request", "http request to an https"), re.I)),
+    # The server closed without a word (not HTTP, or TLS waiting for a hello).
+    ("empty-reply", Rx(r"Empty reply from server|RemoteDisconnected|socket hang up|Remote end closed "
+                       r"connection|Server closed the connection|closed the connection unexpectedly",
+                       ("empty reply", "remotedisconnected", "hang up", "remote end closed",
+                        "closed the connection"), re.I)),
+    # A non-HTTP server answered an HTTP client.
+    ("http09", Rx(r"Received HTTP/0\.9 when not allowed|HTTP/0\.9", ("http/0.9",), re.I)),
+    ("ssh-no-banner", Rx(r"kex_exchange_identification|ssh_exchange_identification|"
+                         r"Bad protocol version identification",
+                         ("exchange_identification", "protocol version identification"), re.I)),
+    ("redis-protocol", Rx(r"Protocol error, got \S{1,10} as reply type byte",
+                          ("protocol error, got",), re.I)),
+    ("mysql-handshake", Rx(r"reading initial communication packet|Lost connection to (?:MySQL |"
+                           r"MariaDB )?server at 'handshake",
+                           ("initial communication packet", "server at 'handshake"), re.I)),
+    ("pg-protocol", Rx(r"received invalid response to SSL negotiation|expected authentication "
+                       r"request from server|invalid response to SSL negotiation",
+                       ("ssl negotiation", "expected authentication request"), re.I)),
+    # A port outside 0-65535 (the server's own check, or a tool wrapping it).
+    ("bad-port", Rx(r"ERR_SOCKET_BAD_PORT|port must be 0-65535|should be >= 0 and < 65536|"
+                    r"OverflowError: [^\n]{0,40}port", ("bad_port", "0-65535", "< 65536",
+                                                        "overflowerror"), re.I)),
+    # Docker: another container or process already publishes the host port.
+    ("port-allocated", Rx(r"port is already allocated|Bind for \S{1,60} failed",
+                          ("already allocated", "bind for "), re.I)),
+    # A server said it started (its banner), so a bind is what the paste is about.
+    ("server-start", Rx(r"Serving HTTP on|Listening on|listening at|Uvicorn running on|"
+                        r"Running on http|ready in \d|started server on|Server running at",
+                        ("serving http", "listening", "running on", "ready in", "started server",
+                         "server running"), re.I)),
+    # kubectl's own wording when no cluster answers.
+    ("kubectl", Rx(r"The connection to the server \S{1,260} was refused|couldn't get current server "
+                   r"API group list", ("connection to the server", "api group list"), re.I)),
+    # A front end (nginx, a proxy) answered, but its upstream failed.
+    ("bad-gateway", Rx(r"\b502 Bad Gateway\b|\b504 Gateway Time-?out\b|returned error: 50[24]\b|"
+                       r"upstream connect error|no healthy upstream|while connecting to upstream",
+                       ("bad gateway", "gateway time", "returned error: 50", "upstream"), re.I)),
+]
+
+# Node's and Python's words for a port out of range, with the number when given.
+BAD_PORT_VALUE = Rx(r"Received (?:type number )?\((-?\d{1,12})\)|port (-?\d{6,12}) is out of range",
+                    ("received", "out of range"), re.I)
+
+# A proxy's own address in the text (an assignment or curl's report), not a target.
+PROXY_URL = Rx(r"(?:_proxy|_PROXY)\s{0,3}(?:=|==)\s{0,3}['\"]?([A-Za-z][A-Za-z0-9+.\-]{0,20}://\S{1,300})",
+               ("_proxy",), re.I)
+
+# --- UNIX socket paths a client failed on ------------------------------------------
+_PATH = r"(/[^\s\"'`,;()<>]{1,300})"
+SOCKET_PATHS: list[Rx] = [
+    Rx(rf"\bunix://{_PATH}", ("unix://",)),                      # docker, DOCKER_HOST, gRPC
+    Rx(rf"\bdial unix {_PATH}:", ("dial unix",)),                 # Go
+    Rx(rf"on socket \"{_PATH}\"", ("on socket",)),                 # psql (libpq)
+    Rx(rf"through socket '{_PATH}'", ("through socket",)),         # mysql, mariadb
+    Rx(rf"Could not connect to Redis at {_PATH}:", ("redis at /",)),  # redis-cli
+    Rx(rf"connect\(\) to unix:{_PATH} failed", ("to unix:",)),    # nginx
+    Rx(rf"\bunix:{_PATH}", ("unix:/",)),                           # nginx upstream, uwsgi
 ]
 
 # --- addresses ---------------------------------------------------------------
@@ -233,6 +337,15 @@ EXPLICIT: list[tuple[Rx, int, int | None]] = [
     (Rx(r"\b([A-Za-z0-9_.\-]{1,253})/([0-9A-Fa-f:.]{2,45}):(\d{1,9})\b", ('/',)), 1, 3),
     (Rx(r"(?:refused|connect|failed)[^\n/]{0,40}: /([0-9A-Fa-f:.]{2,45}):(\d{1,9})\b", ('/',)), 1, 2),
     (Rx(r"Connection to ([A-Za-z0-9_.\-]{1,253}):(\d{1,9}) refused", ('connection to ',)), 1, 2),
+    # gRPC: ipv4:127.0.0.1:50051 / ipv6:[::1]:50051
+    (Rx(r"\bipv[46]:(\[?[0-9A-Fa-f:.]{2,45}\]?):(\d{1,9})\b", ("ipv4:", "ipv6:")), 1, 2),
+    # Python code in a traceback: s.bind(("0.0.0.0", 8000)), create_connection(("h", 80))
+    (Rx(r"\(\(\s{0,5}\\?['\"]([0-9A-Za-z_.:\-]{0,253})\\?['\"]\s{0,5},\s{0,5}(-?\d{1,9})\s{0,5}\)",
+        ("((",)), 1, 2),
+    # Node's error object: address: '127.0.0.1', port: 8766
+    (Rx(r"address: '([^'\n]{1,253})',\s{1,20}port: (-?\d{1,9})", ("address: '",)), 1, 2),
+    # undici: (attempted address: 127.0.0.1:8770, timeout: ...)
+    (Rx(rf"attempted address: ({_ADDR}):(\d{{1,9}})", ("attempted address",)), 1, 2),
     # .NET: ... refused it. [::ffff:127.0.0.1]:5000 / Connection refused (localhost:5000)
     (Rx(rf"(\[{_V6}\]):(\d{{1,9}})", ('[',)), 1, 2),
     (Rx(r"\(([A-Za-z0-9_.\-]{1,253}):(\d{1,9})\)", ('(',)), 1, 2),
@@ -243,7 +356,8 @@ EXPLICIT: list[tuple[Rx, int, int | None]] = [
 DIALLED = Rx(
     r"\"[A-Za-z0-9_.\-]{1,253}\" \(([0-9A-Fa-f:.]{2,45})\)|"
     r"\b[A-Za-z][A-Za-z0-9_.\-]{0,252}/([0-9A-Fa-f:.]{2,45}):\d{1,9}\b|"
-    r"\|([0-9A-Fa-f:.]{2,45})\|:\d{1,9}", ('"', "/", "|"))
+    r"\|([0-9A-Fa-f:.]{2,45})\|:\d{1,9}|"
+    r"^Trying ([0-9A-Fa-f:.]{2,45})\.\.\.", ('"', "/", "|", "trying "), re.M)
 
 URL = Rx(
     r"\b([A-Za-z][A-Za-z0-9+.\-]{0,20})://(?:[^\s/@]{0,512}@)?"

@@ -11,8 +11,10 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.errors import InputError
+from assistant.understand import commands
 from assistant.understand.addresses import Host, is_ip, near_local, parse_host
 from assistant.understand.patterns import (
+    BAD_PORT_VALUE,
     BARE_HOST,
     CLIENTS,
     CODE_SUFFIX,
@@ -22,7 +24,10 @@ from assistant.understand.patterns import (
     EXPLICIT,
     HOSTPORT,
     PORT_PHRASE,
+    PROXY_URL,
     REMOTE,
+    SIGNALS,
+    SOCKET_PATHS,
     URL,
     WORD_HOST,
     ErrorKind,
@@ -30,6 +35,13 @@ from assistant.understand.patterns import (
 from assistant.understand.redact import strip_control
 
 MAX_INPUT = 256 * 1024
+# PostgreSQL names its socket after its port: /var/run/postgresql/.s.PGSQL.5432.
+_PG_SOCKET = re.compile(r"\.s\.PGSQL\.(\d{1,5})$")
+# A permission error is a bind failure when the text says so.
+_BIND_WORDS = re.compile(r"\b(?:bind|listen)\b|\bserver_bind\b|EACCES: permission denied "
+                         r"[\d.:\[\]]+:\d", re.I)
+# Where a client's text names the host but not the port, its default port.
+CLIENT_DEFAULT_PORTS = {"mysql": 3306, "psql": 5432, "redis-cli": 6379, "ssh": 22}
 
 
 @dataclass
@@ -45,16 +57,30 @@ class Target:
     quoted: list[str] = field(default_factory=list)
     # True when the host was not in the text and `localhost` was assumed.
     assumed_host: bool = False
+    # True when the port is the client's default, not in the text.
+    assumed_port: bool = False
     # The client is elsewhere, by the user's words: "a phone", "a container"...
     remote: str | None = None
     parsed: Host | None = None
     # Addresses to dial instead of resolving the host (the user skipped it:
     # the usual local addresses).
     dial: list[str] = field(default_factory=list)
+    # A UNIX-domain socket the client failed on (host is then None).
+    path: str | None = None
+    # Whose failure it is: a client connecting, or a server binding.
+    role: str = "client"
+    # The address the client really connected to, when it is not the target
+    # (a proxy): `127.0.0.1:3128`.
+    via: str | None = None
+    # Wording that names a layer or a cause (patterns.SIGNALS).
+    signals: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
-        return {"host": self.host, "port": self.port, "scheme": self.scheme,
-                "error": self.error, "client": self.client}
+        out: dict[str, object] = {"host": self.host, "port": self.port, "scheme": self.scheme,
+                                  "error": self.error, "client": self.client}
+        if self.path is not None:
+            out["path"] = self.path
+        return out
 
 
 def _looks_like_host(token: str) -> bool:
@@ -96,16 +122,17 @@ def _check_port(raw: str) -> int:
     if port == 0:
         raise InputError("port 0 cannot be connected to: it asks the system to pick a free port. "
                          "Give the port the server listens on (1-65535).")
-    if not 1 <= port <= 65535:
+    if port < 0:
         raise InputError(f"port {port} is out of range: a TCP port is a number from 1 to 65535")
+    # Above 65535 is kept: the out-of-range rule says so (and what it wraps to).
     return port
 
 
-def detect_error(text: str, low: str | None = None) -> ErrorKind | None:
+def detect_error(text: str, low: str | None = None, skip: str | None = None) -> ErrorKind | None:
     """The kind of failure the text describes, or None."""
     low = text.lower() if low is None else low
     for kind, pattern in ERRORS:
-        if pattern.search(text, low):
+        if kind != skip and pattern.search(text, low):
             return kind
     return None
 
@@ -122,7 +149,9 @@ def detect_client(text: str, low: str | None = None) -> str | None:
 def _explicit_addresses(text: str, low: str) -> list[tuple[str, str | None]]:
     for pattern, hg, pg in EXPLICIT:
         found = [(m.group(hg) or "", m.group(pg) if pg else None)
-                 for m in pattern.finditer(text, low)]
+                 for m in pattern.finditer(text, low)
+                 # `(_ssl.c:1006)` in a traceback is a source line, not an address
+                 if not CODE_SUFFIX.search(m.group(hg) or "", (m.group(hg) or "").lower())]
         if found:
             return found
     return []
@@ -140,7 +169,49 @@ def parse(text: str) -> Target:
     low = text.lower()
     target = Target(error=detect_error(text, low), client=detect_client(text, low))
     target.remote = next((name for name, rx in REMOTE if rx.search(text, low)), None)
+    target.signals = [name for name, rx in SIGNALS if rx.search(text, low)]
+    cmds = commands.from_text(text)
+    target.role = _role(target, cmds, text)
+    path = _socket_path(text, low) or next((c.path for c in cmds if c.path), None)
+    if target.error == "missing" and path is None:
+        # "No such file or directory" is about a socket only when there is one
+        # (a browser's D-Bus noise says it too).
+        target.error = detect_error(text, low, skip="missing")
+    if path is not None:
+        target.path = path
+        pg = _PG_SOCKET.search(path)
+        target.port = int(pg.group(1)) if pg else None
+        return target
+    _tcp_address(target, text, low, cmds)
+    if target.scheme is None and target.client in ("chrome", "firefox"):
+        target.scheme = "http"
+    return target
 
+
+def _role(target: Target, cmds: list[commands.Command], text: str) -> str:
+    """`server` when the paste is about a server failing to bind or starting."""
+    signals = set(target.signals)
+    if target.error == "in-use" or {"bad-port", "port-allocated"} & signals:
+        return "server"
+    if target.error == "permission" and (any(c.role == "server" for c in cmds)
+                                         or _BIND_WORDS.search(text) is not None):
+        return "server"
+    if target.error is None and "server-start" in signals:
+        return "server"  # a banner and no error: the server is what the paste is about
+    return "client"
+
+
+def _socket_path(text: str, low: str) -> str | None:
+    """The UNIX socket path a client failed on, as the client printed it."""
+    for rx in SOCKET_PATHS:
+        m = rx.search(text, low)
+        if m:
+            return m.group(1).rstrip(".:")
+    return None
+
+
+def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Command]) -> None:
+    """Host, port, scheme and quoted addresses of a TCP target."""
     host: str | None = None
     port_raw: str | None = None
     explicit = _explicit_addresses(text, low)
@@ -148,15 +219,32 @@ def parse(text: str) -> Target:
         host, port_raw = explicit[0]
         host = _split_node_address(host) if host else ""
         target.quoted = [q for q in (_split_node_address(h) for h, _ in explicit if h) if is_ip(q)]
-    url = URL.search(text, low)
+    server = next((c for c in cmds if c.role == "server"), None)
+    if target.role == "server" and server is not None and server.port and port_raw is None:
+        host, port_raw = host or server.host, commands.port_number(server.port)
+    url = _target_url(text, low)
+    wanted = _wanted(url, cmds)
+    if wanted is not None and port_raw is not None and _elsewhere(host, port_raw, wanted) and (
+            "proxy" in target.signals or target.client in ("curl", "wget")):
+        # The client reached another address than the one it was asked for:
+        # that address is a proxy (the proxy check confirms from the env).
+        target.via = f"[{host}]:{port_raw}" if host and ":" in host else f"{host}:{port_raw}"
+        host, port_raw = wanted[0], wanted[1]
+        target.scheme = wanted[2]
+        target.quoted = []
     if url:
-        target.scheme = url.group(1).lower()
+        target.scheme = target.scheme or url.group(1).lower()
         if host is None:
             host = url.group(2)
         if port_raw is None:
             port_raw = url.group(3)
             if port_raw is None and target.scheme in DEFAULT_PORTS and host == url.group(2):
                 port_raw = str(DEFAULT_PORTS[target.scheme])
+    client = next((c for c in cmds if c.role == "client" and (c.host or c.port)), None)
+    if client is not None:
+        host = host or client.host
+        port_raw = port_raw or commands.port_number(client.port)
+        target.scheme = target.scheme or client.scheme
     if host is None or port_raw is None:
         for m in HOSTPORT.finditer(text, low):
             if _looks_like_host(m.group(1)):
@@ -169,15 +257,22 @@ def parse(text: str) -> Target:
         phrase = PORT_PHRASE.search(text, low)
         if phrase:
             port_raw = phrase.group(1)
+    if port_raw is None and "bad-port" in target.signals:
+        bad = BAD_PORT_VALUE.search(text, low)
+        port_raw = bad.group(1) or bad.group(2) if bad else None
+    if port_raw is None and target.client in CLIENT_DEFAULT_PORTS and host is not None:
+        port_raw = str(CLIENT_DEFAULT_PORTS[target.client])
+        target.assumed_port = True
     if host is None:
         bare = BARE_HOST.search(text, low)
         if bare:
             host = bare.group(1)
-
     for m in DIALLED.finditer(text, low):
-        addr = m.group(1) or m.group(2) or m.group(3)
+        addr = m.group(1) or m.group(2) or m.group(3) or m.group(4)
         if addr and is_ip(addr) and addr not in target.quoted:
             target.quoted.append(addr)
+    if host is None and target.quoted:
+        host = target.quoted[0]  # telnet's `Trying 127.0.0.1...`
     if port_raw is not None:
         target.port = _check_port(port_raw)
     if host is not None:
@@ -187,9 +282,37 @@ def parse(text: str) -> Target:
         target.host = host if host else None
     if target.host is not None:
         target.parsed = parse_target_host(target.host)
-    if target.scheme is None and target.client in ("chrome", "firefox"):
-        target.scheme = "http"
-    return target
+
+
+def _target_url(text: str, low: str) -> re.Match[str] | None:
+    """The first URL that is not a proxy's (`http_proxy=URL`, `proxy env variable == 'URL'`)."""
+    proxies = {m.start(1) for m in PROXY_URL.finditer(text, low)}
+    return next((m for m in URL.finditer(text, low) if m.start() not in proxies), None)
+
+
+def _elsewhere(host: str | None, port: str, wanted: tuple[str, str, str | None]) -> bool:
+    """Whether the failed address is not the asked one (another port, or with
+    a proxy signal, another host)."""
+    if port != wanted[1]:
+        return True
+    return (host or "").strip("[]").lower() != wanted[0].strip("[]").lower() and not (
+        is_ip((host or "").strip("[]")) and wanted[0].lower() == "localhost")
+
+
+def _wanted(url: re.Match[str] | None, cmds: list[commands.Command]
+            ) -> tuple[str, str, str | None] | None:
+    """The address the user asked the client for: its URL, or its command line."""
+    if url is not None:
+        scheme = url.group(1).lower()
+        port = url.group(3) or (str(DEFAULT_PORTS[scheme]) if scheme in DEFAULT_PORTS else None)
+        if port is not None:
+            return (url.group(2), port, scheme)
+    client = next((c for c in cmds if c.role == "client" and c.host and c.port), None)
+    if client is not None and client.host and client.port:
+        port = commands.port_number(client.port)
+        if port is not None:
+            return (client.host, port, client.scheme)
+    return None
 
 
 def parse_target_host(host: str) -> Host:
