@@ -284,5 +284,6 @@ def initial_facts(target: symptoms.Target) -> list[Fact]:
                "quoted": target.quoted[0] if target.quoted else None,
                "quoted_family": (6 if ":" in target.quoted[0] else 4) if target.quoted else None,
                "families": ",".join(str(f) for f in families) or None,
-               "remote": target.remote, "role": target.role, "via": target.via}
+               "remote": target.remote, "role": target.role, "via": target.via,
+               "here": target.here or None}
     return [t, s, *({"type": "signal", "name": name} for name in target.signals)]

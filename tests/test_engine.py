@@ -52,6 +52,9 @@ CASES = [
     (Test("scheme", "not_in", ["http"]), {"scheme": "https"}, {"port": 1}),
     (Test("host", "contains", "x"), {"host": "x"}, {"port": 1}),
     (Test("port", "gt", 10), {"port": 11}, {"scheme": "x"}),
+    # a None value is not asserted: the engine and the pre-filter see it absent
+    (Test("scheme", "exists", False), {"scheme": None}, {"scheme": "http"}),
+    (Test("scheme", "eq", "http"), {"scheme": "http"}, {"scheme": None}),
 ]
 
 
@@ -64,7 +67,8 @@ def test_operator(test: Test, yes: dict[str, Any], no: dict[str, Any]) -> None:
     assert not fires(c, no)
     rule = c.rules[0]
     assert may_apply(rule, [{"type": "target", **yes}])
-    decided = OPERATORS[test.op].holds(no.get(test.field, MISSING), test.value)
+    value = no.get(test.field)
+    decided = OPERATORS[test.op].holds(MISSING if value is None else value, test.value)
     if test.op == "matches":
         assert decided is None  # Lua-like patterns are the engine's to decide
     if decided is not None:
@@ -81,7 +85,7 @@ def test_negation_waits_for_its_check_and_sees_late_facts() -> None:
     compiled = Compiled(load_rules(rule_files(data_dir("rules"))))
     target = {"type": "target", "host": "127.0.0.1", "port": 4000, "kind": "ipv4", "family": 4,
               "address": "127.0.0.1", "loopback": True, "wildcard": False}
-    symptom = {"type": "symptom", "error": "refused", "client": "curl"}
+    symptom = {"type": "symptom", "error": "refused", "client": "curl", "role": "client"}
     listener = {"type": "listener", "address": "127.0.0.1", "port": 4000, "family": 4,
                 "relation": "accepts", "stopped": False, "wildcard": False, "loopback": True}
     calls: list[list[str]] = []

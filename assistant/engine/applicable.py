@@ -26,7 +26,9 @@ KNOWN = ("target", "symptom")
 def _test_may_hold(t: Test, fact: dict[str, Any]) -> bool:
     if isinstance(t.value, Ref):
         return True
-    held = OPERATORS[t.op].holds(fact.get(t.field, MISSING), t.value)
+    value = fact.get(t.field)
+    # A None value is never asserted (the runtime drops it): absent, as the engine sees it.
+    held = OPERATORS[t.op].holds(MISSING if value is None else value, t.value)
     return True if held is None else held  # undecidable: keep the rule
 
 

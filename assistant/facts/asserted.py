@@ -36,6 +36,8 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
                   ("client", "server")),
     "via": Field("str", "the address the client really connected to when it is not the target "
                  "(a proxy)", example="127.0.0.1:3128"),
+    "here": Field("bool", "the output was plainly produced on this machine (a pasted command "
+                  "line, or a command-line client); absent when it may come from elsewhere"),
 }, lambda f: f"symptom {f.get('error') or 'unspecified'} from "
              f"{f.get('client') or 'unknown client'}")
 

@@ -22,7 +22,12 @@ PROCESS_FIELDS = {
     "pid": Field("int", "process id (absent when not visible to this user)", example=4242),
     "process": Field("str", "process name", example="node"),
     "cmdline": Field("str", "command line, credentials redacted, cut to 300 characters"),
-    "user": Field("str", "the process's user", example="postgres"),
+    "user": Field("str", "the process's user (from the socket's owner when the process is "
+                  "hidden)", example="postgres"),
+    "uid": Field("int", "the socket owner's uid (Linux)", example=101),
+    "mine": Field("bool", "the socket belongs to the user running the assistant"),
+    "unit": Field("str", "the systemd service the process runs in (stop that, not the pid)",
+                  example="postgresql@15-main.service"),
 }
 
 
@@ -90,8 +95,24 @@ def listeners_from(table: Iterable[Listen], port: int, dials: list[str], v6only:
                       "loopback": is_loopback(row.address),
                       "relation": relation(row.address, row.family, dials, v6only)}
         fact.update(describe(row.pid))
-        facts.append(fact)
+        facts.append(owned(fact, row.uid))
     return facts
+
+
+def owned(fact: Fact, uid: int | None) -> Fact:
+    """Add who owns the socket: its uid, the user's name (also when the process
+    is hidden from us), and whether it is ours."""
+    import os
+
+    if uid is None:
+        return fact
+    from assistant.facts.system.linux import user_name
+
+    fact["uid"] = uid
+    fact.setdefault("user", user_name(uid))
+    if hasattr(os, "getuid"):
+        fact["mine"] = uid == os.getuid()
+    return fact
 
 
 def collect(ctx: Context) -> list[Fact]:
@@ -103,18 +124,38 @@ def collect(ctx: Context) -> list[Fact]:
 
 
 def listening_ports(ctx: Context, limit: int = 8) -> list[tuple[int, str | None]]:
-    """(port, process name) of what listens on this machine, development
-    ports (1024 and up) first: choices for "which port?"."""
+    """(port, process name) of what listens on this machine: choices for "which
+    port?". The most recently started servers first (the one the user just
+    started is the likely answer), development ports (1024 and up) before
+    system ones."""
     src = source(ctx)
-    rows = sorted({(r.port, r.inode, r.pid) for r in src.table()},
-                  key=lambda r: (r[0] < 1024, r[0]))
+    rows = src.with_pids(list(src.table()))
+    started: dict[int, float] = {}
+    for r in rows:
+        if r.pid and r.pid not in started:
+            started[r.pid] = _start_time(r.pid)
+    rows.sort(key=lambda r: (r.port < 1024, -started.get(r.pid or 0, 0.0), r.port))
     seen: dict[int, str | None] = {}
-    for port, _, _ in rows:
-        if port in seen or len(seen) >= limit:
-            continue
-        hit = src.with_pids([r for r in src.table() if r.port == port][:1])
-        seen[port] = src.describe(hit[0].pid).get("process") if hit else None
+    for r in rows:
+        if r.port not in seen and len(seen) < limit:
+            seen[r.port] = src.describe(r.pid).get("process") if r.pid else None
     return list(seen.items())
+
+
+def _start_time(pid: int) -> float:
+    """When a process started (any clock; only the order matters), 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            # fields after the command (which may hold spaces); starttime is field 22
+            return float(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        pass
+    import psutil
+
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.Error, OSError):
+        return 0.0
 
 
 def summarise(facts: list[Fact], target: Target) -> Summary:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
-from assistant.facts.listeners import PROCESS_FIELDS, Describe, holder, process_words
+from assistant.facts.listeners import PROCESS_FIELDS, Describe, holder, owned, process_words
 from assistant.facts.system.socktable import Listen, source
 from assistant.understand.addresses import hostport
 
@@ -68,8 +68,8 @@ def near_from(table: Iterable[Listen], port: int, describe: Describe,
         fact: Fact = {"type": "near_listener", "address": row.address, "port": row.port,
                       "family": row.family, "relation": rel[0], "distance": rel[1]}
         info = describe(row.pid)
-        fact.update({k: v for k, v in info.items() if k in ("pid", "process", "cmdline", "user")})
-        facts.append(fact)
+        fact.update({k: v for k, v in info.items() if k in PROCESS_FIELDS})
+        facts.append(owned(fact, row.uid))
     facts.sort(key=lambda f: (f["distance"], f["port"]))
     return facts[:10]
 

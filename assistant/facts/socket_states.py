@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.facts.listeners import PROCESS_FIELDS, owned
 from assistant.understand.addresses import hostport
 
 if TYPE_CHECKING:
@@ -32,9 +33,22 @@ SOCKET_STATES = FactType("socket_states", "The port's TCP sockets counted by sta
     "local": Field("int", "non-listening sockets whose local port is the port: each keeps "
                    "a bind without SO_REUSEADDR from succeeding"),
     "local_time_wait": Field("int", "of those, the ones in TIME_WAIT (left by a previous run)"),
+    "bound": Field("int", "sockets bound to the port but neither listening nor connected "
+                   "(a process called bind() and not listen(); Linux 6.7+ shows them)"),
 }, lambda f: f"port {f.get('port')}: " + (", ".join(
-    f"{f[s.replace('-', '_')]} {s.upper().replace('-', '_')}" for s in STATES
-    if f.get(s.replace("-", "_"))) or "no sockets besides listeners"))
+    [f"{f[s.replace('-', '_')]} {s.upper().replace('-', '_')}" for s in STATES
+     if f.get(s.replace("-", "_"))] + ([f"{f['bound']} bound without listening"]
+                                        if f.get("bound") else []))
+    or "no sockets besides listeners"))
+
+BOUND_SOCKET = FactType("bound_socket", "A socket bound to the port without listening: it "
+                        "holds the port, yet no listener table shows it.", {
+    "address": Field("str", "the bound address"),
+    "port": Field("int", "the port"),
+    "family": Field("int", "4 or 6"),
+    **PROCESS_FIELDS,
+}, lambda f: f"socket bound to {hostport(f.get('address'), f.get('port'))} without listening"
+             + (f", pid {f['pid']} ({f.get('process')})" if f.get("pid") else ""))
 
 ACCEPT_QUEUE = FactType("accept_queue", "A listener's accept queue (Linux).", {
     "address": Field("str", "the bound address"),
@@ -50,9 +64,13 @@ ACCEPT_QUEUE = FactType("accept_queue", "A listener's accept queue (Linux).", {
 def state_facts(rows: Iterable[DiagRow], port: int) -> list[Fact]:
     """Pure: the socket_states fact and one accept_queue fact per listener."""
     counts: Counter[str] = Counter()
-    local = local_tw = 0
+    local = local_tw = bound = 0
     queues: list[Fact] = []
     for r in rows:
+        if r.state == "bound":
+            bound += r.sport == port
+            local += r.sport == port
+            continue
         if r.state == "listen":
             if r.sport == port:
                 queues.append({"type": "accept_queue", "address": r.local, "port": port,
@@ -64,7 +82,7 @@ def state_facts(rows: Iterable[DiagRow], port: int) -> list[Fact]:
             local += 1
             local_tw += r.state == "time-wait"
     fact: Fact = {"type": "socket_states", "port": port, "local": local,
-                  "local_time_wait": local_tw}
+                  "local_time_wait": local_tw, "bound": bound}
     fact.update({s.replace("-", "_"): counts.get(s, 0) for s in STATES})
     return [fact, *queues]
 
@@ -96,7 +114,13 @@ def collect(ctx: Context) -> list[Fact]:
     from assistant.facts.system import linux
 
     if linux.available():
-        return state_facts(linux.sockets_on_port(port), port)
+        rows = linux.sockets_on_port(port)
+        bound = [r for r in rows if r.state == "bound" and r.sport == port]
+        pids = linux.pids_for_inodes(r.inode for r in bound)
+        holders = [owned({"type": "bound_socket", "address": r.local, "port": port,
+                          "family": r.family, **linux.describe(pids.get(r.inode))}, r.uid)
+                   for r in bound]
+        return state_facts(rows, port) + holders
     facts = state_facts(_psutil_rows(port), port)
     return [f for f in facts if f["type"] != "accept_queue"]
 
@@ -106,10 +130,12 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
     queues = [f for f in facts if f["type"] == "accept_queue"]
     parts = [SOCKET_STATES.describe(states)] if states else []
     parts += [ACCEPT_QUEUE.describe(q) for q in queues]
+    parts += [BOUND_SOCKET.describe(b) for b in facts if b["type"] == "bound_socket"]
     full = any(q.get("full") for q in queues)
     held = bool(states and states.get("local"))
     return Summary("warning" if full or held else "ok", "; ".join(parts) or "no sockets")
 
 
-COLLECTOR = Collector("socket_states", "The port's sockets by TCP state, and listeners' accept "
-                      "queues.", (SOCKET_STATES, ACCEPT_QUEUE), collect, summarise, timeout=3.0)
+COLLECTOR = Collector("socket_states", "The port's sockets by TCP state, listeners' accept "
+                      "queues, and sockets bound without listening.",
+                      (SOCKET_STATES, ACCEPT_QUEUE, BOUND_SOCKET), collect, summarise, timeout=3.0)

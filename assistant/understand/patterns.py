@@ -260,6 +260,10 @@ SIGNALS: list[tuple[str, Rx]] = [
                         r"Running on http|ready in \d|started server on|Server running at",
                         ("serving http", "listening", "running on", "ready in", "started server",
                          "server running"), re.I)),
+    # The user says the service runs on the host (seen from a container or WSL).
+    ("service-on-host", Rx(r"\b(?:on|in) (?:the|my) host\b|\bhost machine\b|host\.docker\.internal|"
+                           r"\bon (?:the )?windows(?: side| host)?\b|\bfrom (?:the )?host\b",
+                           ("host", "windows"), re.I)),
     # kubectl's own wording when no cluster answers.
     ("kubectl", Rx(r"The connection to the server \S{1,260} was refused|couldn't get current server "
                    r"API group list", ("connection to the server", "api group list"), re.I)),

@@ -39,7 +39,10 @@ MAX_INPUT = 256 * 1024
 _PG_SOCKET = re.compile(r"\.s\.PGSQL\.(\d{1,5})$")
 # A permission error is a bind failure when the text says so.
 _BIND_WORDS = re.compile(r"\b(?:bind|listen)\b|\bserver_bind\b|EACCES: permission denied "
-                         r"[\d.:\[\]]+:\d", re.I)
+                         r"[\d.:\[\]]+:\d|forbidden by its access permissions|\b10013\b", re.I)
+# Clients that run in the user's terminal: their output was produced on this machine.
+CLI_CLIENTS = ("curl", "wget", "psql", "mysql", "redis-cli", "nc", "telnet", "ssh", "kubectl",
+               "docker")
 # Where a client's text names the host but not the port, its default port.
 CLIENT_DEFAULT_PORTS = {"mysql": 3306, "psql": 5432, "redis-cli": 6379, "ssh": 22}
 
@@ -74,6 +77,9 @@ class Target:
     via: str | None = None
     # Wording that names a layer or a cause (patterns.SIGNALS).
     signals: list[str] = field(default_factory=list)
+    # The output was plainly produced on this machine: a command line was
+    # pasted with it, or the client is a command-line tool run here.
+    here: bool = False
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"host": self.host, "port": self.port, "scheme": self.scheme,
@@ -172,6 +178,7 @@ def parse(text: str) -> Target:
     target.signals = [name for name, rx in SIGNALS if rx.search(text, low)]
     cmds = commands.from_text(text)
     target.role = _role(target, cmds, text)
+    target.here = target.client in CLI_CLIENTS or bool(commands.command_lines(text))
     path = _socket_path(text, low) or next((c.path for c in cmds if c.path), None)
     if target.error == "missing" and path is None:
         # "No such file or directory" is about a socket only when there is one

@@ -76,8 +76,10 @@ TCP_LISTEN = 10
 # The kernel's TCP states (include/net/tcp_states.h), as `ss` names them.
 TCP_STATES = {1: "established", 2: "syn-sent", 3: "syn-recv", 4: "fin-wait-1",
               5: "fin-wait-2", 6: "time-wait", 7: "close", 8: "close-wait", 9: "last-ack",
-              10: "listen", 11: "closing", 12: "syn-recv"}
-ALL_STATES = 0xFFF
+              10: "listen", 11: "closing", 12: "syn-recv", 13: "bound"}
+# Every state, and (bit 13, Linux 6.7+) sockets bound but not listening, which
+# no other table shows; older kernels ignore the bit.
+ALL_STATES = (1 << 14) - 1
 
 
 class DiagRow(NamedTuple):
@@ -135,6 +137,8 @@ def _diag_dump(family: int, states: int) -> list[DiagRow]:
                 local = _mapped(socket.inet_ntop(fam, data[msg + 8:msg + 8 + size]))
                 remote = _mapped(socket.inet_ntop(fam, data[msg + 24:msg + 24 + size]))
                 rq, wq, uid, inode = struct.unpack_from("=IIII", data, msg + 56)
+                if state == 7 and states & (1 << 13):
+                    state = 13  # the kernel reports a bound-inactive socket as CLOSE
                 rows.append(DiagRow(6 if ":" in local else 4, TCP_STATES.get(state, str(state)),
                                     local, sport, remote, dport, rq, wq, uid, inode))
                 off += (length + 3) & ~3
@@ -289,7 +293,38 @@ def describe(pid: int | None) -> dict[str, Any]:
     except (OSError, ValueError, IndexError):
         pass
     out["stopped"] = out.get("status") in STOPPED
+    unit = service_unit(pid)
+    if unit:
+        out["unit"] = unit
     return out
+
+
+def service_unit(pid: int) -> str | None:
+    """The systemd system service a process belongs to (from its cgroup), if any:
+    the thing to stop, rather than the pid (systemd would restart it)."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as fh:
+            text = fh.read(4096)
+    except OSError:
+        return None
+    return unit_from_cgroup(text)
+
+
+def unit_from_cgroup(text: str) -> str | None:
+    """Pure: `postgresql@15-main.service` from `0::/system.slice/postgresql@15-main.service`."""
+    for line in text.splitlines():
+        path = line.rsplit(":", 1)[-1]
+        parts = path.split("/")
+        if "system.slice" in parts:
+            after = parts[parts.index("system.slice") + 1:]
+            if after and after[0].endswith((".service", ".socket")):
+                return after[0]
+    return None
+
+
+def user_name(uid: int) -> str:
+    """The name for a uid (the uid itself when it has none)."""
+    return _user(uid)
 
 
 def _user(uid: int) -> str:
