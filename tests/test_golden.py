@@ -83,3 +83,16 @@ def test_text_respects_width_and_no_color() -> None:
     assert max(len(line) for line in out.splitlines()) <= 80
     coloured = text.render(diagnosis(), color=True, width=80, platform="linux")
     assert "\x1b[31m" in coloured
+
+
+def test_no_diagnosis_says_what_was_checked_and_what_to_paste() -> None:
+    base = dict(kind="diagnosis", input="x", findings=[Finding("listeners", "ok", "listening"),
+                                                      Finding("probe", "ok", "connect ok")])
+    with_error = Report(**base, target={"host": "127.0.0.1", "port": 8000, "scheme": None,
+                                        "error": "refused", "client": "curl"})
+    out = text.render(with_error)
+    assert "No cause found for 127.0.0.1:8000: the checks above (listeners, probe)" in out
+    assert "--ask" not in out and "command you ran" in out
+    bare = Report(**base, target={"host": "127.0.0.1", "port": 8000, "scheme": None,
+                                  "error": None, "client": None})
+    assert "Paste the exact error the client printed" in text.render(bare)

@@ -118,7 +118,8 @@ def collect(ctx: Context) -> list[Fact]:
         bound = [r for r in rows if r.state == "bound" and r.sport == port]
         pids = linux.pids_for_inodes(r.inode for r in bound)
         holders = [owned({"type": "bound_socket", "address": r.local, "port": port,
-                          "family": r.family, **linux.describe(pids.get(r.inode))}, r.uid)
+                          "family": r.family, **{k: v for k, v in linux.describe(
+                              pids.get(r.inode)).items() if k in PROCESS_FIELDS}}, r.uid)
                    for r in bound]
         return state_facts(rows, port) + holders
     facts = state_facts(_psutil_rows(port), port)

@@ -46,6 +46,20 @@ def _paragraphs(text: str, width: int, indent: str) -> list[str]:
     return out[:-1]
 
 
+def nothing_found(report: Report) -> str:
+    """What was checked and what would help, when no rule concluded anything."""
+    checked = ", ".join(f.check.replace("_", " ") for f in report.findings) or "nothing"
+    t = report.target
+    where = t.get("path") or f"{t.get('host')}:{t.get('port')}"
+    if t.get("error"):
+        return (f"No cause found for {where}: the checks above ({checked}) show nothing wrong "
+                "now. If it still fails, paste the client's whole output together with the "
+                "command you ran (a verbose run, such as curl -v, names the layer that fails).")
+    return (f"No cause found for {where} from the checks above ({checked}). Paste the exact "
+            "error the client printed, with the command you ran: its wording tells which "
+            "layer fails.")
+
+
 def render(report: Report, color: bool = False, width: int = 80,
            platform: str = sys.platform) -> str:
     s = Style(color)
@@ -89,8 +103,7 @@ def render(report: Report, color: bool = False, width: int = 80,
             out += _wrap("Knowledge base: " + ", ".join(d.kb), width, "  ")
     if report.kind == "diagnosis" and not report.diagnoses:
         out.append("")
-        out += _wrap("No cause found from the checks above. "
-                     "Try `assistant --ask` with the exact error message.", width, "")
+        out += _wrap(nothing_found(report), width, "")
     topic = next((q for q in report.questions if q.id == "topic"), None)
     if topic is not None and report.answers:
         out.append("")

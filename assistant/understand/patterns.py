@@ -193,8 +193,10 @@ REMOTE: list[tuple[str, Rx]] = [
     ("a phone", Rx(r"\b(?:i?phone|android|smartphone|mobile (?:device|app|browser)|tablet|ipad)s?\b",
                     ("phone", "android", "mobile", "tablet", "ipad"), re.I)),
     ("another machine", Rx(
-        r"\b(?:another|other|second|remote|different|colleague'?s?|friend'?s?|coworker'?s?|"
+        r"\b(?:another|other|second|different|colleague'?s?|friend'?s?|coworker'?s?|"
         r"teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|server)s?\b|"
+        # "remote host" is telnet's, ssh's and gRPC's own word for any peer, this one too
+        r"\bremote (?:machine|computer|laptop|pc|device|box|server)s?\b|"
         r"\b(?:from|on) (?:the|my|our|a) (?:lan|network|wifi)\b",
         ("another", "other", "second", "remote", "different", "colleague", "friend", "coworker",
          "teammate", "lan", "network", "wifi"), re.I)),
