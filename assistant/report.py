@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 SCHEMA = 1
 
@@ -13,8 +13,7 @@ OS = Literal["linux", "macos", "windows", "any"]
 OS_NAMES: tuple[OS, ...] = ("linux", "macos", "windows", "any")
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """A command to run (or a step to take) on one OS, and why."""
 
     os: OS

@@ -30,9 +30,10 @@ class Parser(argparse.ArgumentParser):
         raise UserError(f"{message}\nTry '{self.prog} --help'.")
 
 
-def parser() -> argparse.ArgumentParser:
-    """The whole command line, declared once."""
-    from assistant.cli import kb, rules
+def parser(tools: bool = True) -> argparse.ArgumentParser:
+    """The whole command line, declared once. Without `tools`, the rules and kb
+    subcommands are named but their options are not built (their modules
+    are not imported): what `--ask` needs at start-up."""
 
     p = Parser(prog="assistant", description="Find out why a local network connection fails.",
                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,8 +50,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     p.add_argument("--version", action="version", version=f"assistant {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    rules.add_parser(sub)
-    kb.add_parser(sub)
+    if tools:
+        from assistant.cli import kb, rules
+
+        rules.add_parser(sub)
+        kb.add_parser(sub)
+    else:
+        sub.add_parser("rules", help="list, check, test and explain rules")
+        sub.add_parser("kb", help="list, search and check the knowledge base")
     return p
 
 
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser().parse_args(argv)
+        args = parser(tools=bool({"rules", "kb", "-h", "--help"} & set(argv))).parse_args(argv)
         if args.command == "rules":
             from assistant.cli import rules
 

@@ -64,6 +64,8 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
             d = asdict(r)
             d["raw"] = {}  # only overrides and `rules explain` need it; both read the files
             d["steps"] = [step_to_data(st) for st in r.steps]
+            d["alternatives"] = [[_pattern_data(p) for p in alt] for alt in r.alternatives]
+            d["exceptions"] = [_pattern_data(p) for p in r.exceptions]
             texts.append(json.dumps(d, separators=(",", ":")))
         write_cache(file, {"files": ruleset.files, "digest": ruleset.digest, "rules": texts,
                       "services": ruleset.services,
@@ -110,6 +112,14 @@ class LazyDefinitions(dict[str, Any]):
 
     def items(self) -> Any:
         return [(n, self[n]) for n in self.keys()]
+
+
+def _pattern_data(p: Pattern) -> dict[str, Any]:
+    """A pattern as JSON; a join's Ref as {"alias", "field"}."""
+    return {"alias": p.alias, "fact": p.fact, "negated": p.negated,
+            "tests": [{"field": t.field, "op": t.op,
+                       "value": t.value._asdict() if isinstance(t.value, Ref) else t.value}
+                      for t in p.tests]}
 
 
 def _rule(r: dict[str, Any]) -> Rule:

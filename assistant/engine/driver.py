@@ -15,7 +15,6 @@ from typing import Any
 
 from assistant.engine import runtime
 from assistant.engine.applicable import may_apply, selector_may_apply
-from assistant.engine.compiler import compile_rules, shard
 from assistant.engine.model import (
     CATCH_ALL,
     ERROR_KEY,
@@ -83,8 +82,11 @@ class Compiled:
 
     def __init__(self, ruleset: RuleSet, definitions: dict[str, Any] | None = None):
         self.rules = ruleset.enabled()
-        self.definitions = definitions if definitions is not None \
-            else compile_rules(list(self.rules))
+        if definitions is None:
+            from assistant.engine.compiler import compile_rules  # a cache miss only
+
+            definitions = compile_rules(list(self.rules))
+        self.definitions = definitions
         self.selectors = ruleset.selectors
         # The digest covers every rule file, overrides included.
         self.name = f"rs_{ruleset.digest[:24]}"
@@ -104,6 +106,8 @@ class Compiled:
             chosen = set(selection)
             defs = {n: self.definitions[n] for n in self.definitions
                     if n == CATCH_ALL or _index(n) in chosen}
+            from assistant.engine.compiler import shard
+
             key = zlib.crc32(",".join(map(str, selection)).encode())
             names = []
             for k, part in enumerate(shard(defs)):

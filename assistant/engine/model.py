@@ -14,8 +14,7 @@ TEMPLATE_REF = re.compile(r"\{([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})(?:
 
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(NamedTuple):
     """`$alias.field`: a join to a field of an earlier pattern."""
 
     alias: str
@@ -41,22 +40,19 @@ class Pattern:
 
 # --- steps: what a rule does when it fires (`then:`) ----------------------------
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """Gather these checks' facts (slow work runs between rounds)."""
 
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Assert:
+class Assert(NamedTuple):
     """Assert a `note` fact; string values are templates."""
 
     fields: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Ask:
+class Ask(NamedTuple):
     """Ask the user a question (unless it is already answered)."""
 
     id: str
@@ -64,8 +60,7 @@ class Ask:
     choices: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Conclude:
+class Conclude(NamedTuple):
     """A diagnosis: summary, evidence and fix commands are templates."""
 
     summary: str
@@ -182,7 +177,7 @@ class RuleSet:
 
 # Part of every rule-set digest: a change to the fact catalogue or to how
 # rules compile must not reuse a cache built before it.
-DIGEST_SALT = b"rules-format-1/cache-5"
+DIGEST_SALT = b"rules-format-1/cache-6"
 
 
 def digest_part(path: Any, data: bytes) -> bytes:

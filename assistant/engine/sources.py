@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from assistant.dirs import atomic_write, config_home, data_dir, data_home
 from assistant.errors import UserError
@@ -27,8 +28,7 @@ SYSTEM_DIR = Path("/etc/assistant/rules.d")
 PROJECT_DIR = Path(".assistant") / "rules.d"
 
 
-@dataclass(frozen=True)
-class RuleDir:
+class RuleDir(NamedTuple):
     path: Path
     origin: str  # built-in | system | user | project | env | cli
 

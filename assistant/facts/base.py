@@ -103,8 +103,7 @@ class Context:
 Collect = Callable[[Context], list[Fact]]
 
 
-@dataclass(frozen=True)
-class Collector:
+class Collector(NamedTuple):
     """One check: what it provides and how it gathers and reports it.
 
     `collect` may raise; `run_checks` turns that into an `unknown` result. A

@@ -149,7 +149,7 @@ class KnowledgeBase:
         return [(self.entry(h.index), h.score) for h in kbsearch.near_ties(hits)]
 
 
-CACHE_VERSION = "kb-5"  # bump when the index format or the ranking's tokens change
+CACHE_VERSION = "kb-6"  # bump when the index format or the ranking's tokens change
 
 
 def fingerprint(files: list[Path]) -> str:
@@ -184,7 +184,8 @@ def load(dirs: list[Path] | None = None, cache: Path | None = None) -> Knowledge
 
 
 def _write_cache(path: Path, kb: KnowledgeBase) -> None:
-    write_cache(path, {"ids": kb.ids, "entries": [json.dumps(asdict(e)) for e in kb.entries],
+    write_cache(path, {"ids": kb.ids, "entries": [json.dumps(
+        {**asdict(e), "commands": [c.to_json() for c in e.commands]}) for e in kb.entries],
                        "index": kb.index.to_data()})
 
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from assistant.errors import InputError
 
 _LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]{0,61}[A-Za-z0-9_])?")
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
     text: str            # as the user wrote it
     kind: str            # ipv4 | ipv6 | name
     address: str | None  # normalised literal, None for names

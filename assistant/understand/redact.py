@@ -8,22 +8,40 @@ passwords, and raw escape sequences could repaint the user's terminal.
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import NamedTuple
 
 MASK = "***"
 
-# scheme://user:password@host  or  scheme://token@host: the whole userinfo goes.
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,30}://)[^\s/@:]{0,256}(?::[^\s/@]{0,256})?@")
-# key=value and key: value pairs whose key names a secret.
-_SECRET_KV = re.compile(
-    r"(?i)\b((?:[a-z0-9_\-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|"
-    r"access[_-]?key|auth)[a-z0-9_\-]{0,40})\s{0,3}[=:]\s{0,3})(\"[^\"\n]{0,512}\"|'[^'\n]{0,512}'|[^\s&;,'\"]{1,512})"
+
+class _Secret(NamedTuple):
+    """A kind of credential: words every match contains (lower case), the
+    pattern (group 1 is what stays before the mask), and what follows it.
+    A text without the words cannot hold that kind, so the pattern is not
+    even compiled: most questions hold no credentials at all."""
+
+    needles: tuple[str, ...]
+    every: bool  # all needles needed (else any one)
+    pattern: str
+    after: str = ""
+
+
+_SECRETS = (
+    # scheme://user:password@host  or  scheme://token@host: the whole userinfo goes.
+    _Secret(("://", "@"), True,
+            r"(?i)\b([a-z][a-z0-9+.\-]{0,30}://)[^\s/@:]{0,256}(?::[^\s/@]{0,256})?@", "@"),
+    # Authorization: Bearer xxx / Basic xxx (header form).
+    _Secret(("authorization",), False, r"(?i)\b(authorization\s{0,3}:\s{0,3}(?:bearer|basic|"
+            r"token|digest)?\s{0,3})[^\s'\"]{1,4096}"),
+    _Secret(("bearer",), False, r"(?i)\b(bearer\s{1,3})[A-Za-z0-9\-._~+/]{8,4096}=*"),
+    # key=value and key: value pairs whose key names a secret.
+    _Secret(("pass", "pwd", "secret", "token", "key", "auth"), False,
+            r"(?i)\b((?:[a-z0-9_\-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|"
+            r"access[_-]?key|auth)[a-z0-9_\-]{0,40})\s{0,3}[=:]\s{0,3})"
+            r"(\"[^\"\n]{0,512}\"|'[^'\n]{0,512}'|[^\s&;,'\"]{1,512})"),
+    # mysql -pSECRET style (password glued to the flag).
+    _Secret(("-p",), False, r"(?<![\w-])(-p)(?=[^\s-])[^\s]{1,256}"),
 )
-# Authorization: Bearer xxx / Basic xxx (header form).
-_AUTH_HEADER = re.compile(
-    r"(?i)\b(authorization\s{0,3}:\s{0,3}(?:bearer|basic|token|digest)?\s{0,3})[^\s'\"]{1,4096}")
-_BEARER = re.compile(r"(?i)\b(bearer\s{1,3})[A-Za-z0-9\-._~+/]{8,4096}=*")
-# mysql -pSECRET style (password glued to the flag).
-_MYSQL_P = re.compile(r"(?<![\w-])(-p)(?=[^\s-])[^\s]{1,256}")
 # C0 controls except tab and newline, DEL, and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -33,13 +51,18 @@ def strip_control(text: str) -> str:
     return _CONTROL.sub(" ", text)
 
 
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def redact(text: str) -> str:
     """Mask credentials: URL userinfo, secret=value pairs, auth headers."""
-    text = _URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
-    text = _AUTH_HEADER.sub(lambda m: m.group(1) + MASK, text)
-    text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
-    text = _SECRET_KV.sub(lambda m: m.group(1) + MASK, text)
-    text = _MYSQL_P.sub(lambda m: m.group(1) + MASK, text)
+    for secret in _SECRETS:
+        low = text.lower()
+        found = all if secret.every else any
+        if found(n in low for n in secret.needles):
+            text = _compiled(secret.pattern).sub(r"\g<1>" + MASK + secret.after, text)
     return text
 
 

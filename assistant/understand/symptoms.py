@@ -32,7 +32,7 @@ from assistant.understand.patterns import (
     WORD_HOST,
     ErrorKind,
 )
-from assistant.understand.redact import strip_control
+from assistant.understand.redact import clean, strip_control
 
 MAX_INPUT = 256 * 1024
 # PostgreSQL names its socket after its port: /var/run/postgresql/.s.PGSQL.5432.
@@ -85,7 +85,7 @@ class Target:
         out: dict[str, object] = {"host": self.host, "port": self.port, "scheme": self.scheme,
                                   "error": self.error, "client": self.client}
         if self.path is not None:
-            out["path"] = self.path
+            out["path"] = clean(self.path)
         return out
 
 
