@@ -170,7 +170,14 @@ class Session:
     def _need_address(self, text: str, echo: str, target: symptoms.Target,
                       skipped: frozenset[str]) -> Report:
         questions = []
-        if target.host is None and target.error != "in-use" and "host" not in skipped:
+        if target.role == "server":
+            # A server that failed to bind: the port it wanted is likely held by
+            # one of the listeners, and no client host is involved.
+            questions.append(self._port_question(
+                "Which port did the server try to use? (e.g. 8000 in python3 -m http.server "
+                "8000)"))
+            return Report("needs-input", echo, target.to_json(), questions=questions)
+        if target.host is None and "host" not in skipped:
             questions.append(Question("host", "Which host or address does the client connect "
                                       "to? (e.g. localhost, 127.0.0.1, ::1)"))
         questions.append(self._port_question() if "port" in skipped else
@@ -178,17 +185,19 @@ class Session:
         return Report("needs-input", echo, target.to_json(), questions=questions,
                       answers=self._answers(text))
 
-    def _port_question(self) -> Question:
-        """The port question again, offering what listens on this machine now."""
+    def _port_question(self, text: str | None = None) -> Question:
+        """The port question, offering what listens on this machine now (the most
+        recently started first)."""
         from assistant.facts.listeners import listening_ports
 
         ports = listening_ports(Context(target=symptoms.Target(), env=self.options.env))
+        lead = text or "Without a port there is nothing to check."
         if not ports:
-            return Question("port", "Without a port there is nothing to check, and nothing "
-                            "listens on this machine right now. " + PORT_QUESTION)
+            return Question("port", f"{lead} Nothing listens on this machine right now."
+                            + ("" if text else " " + PORT_QUESTION))
         shown = ", ".join(f"{port} ({name or 'a process'})" for port, name in ports)
-        return Question("port", f"Without a port there is nothing to check. Listening now: "
-                        f"{shown}. Which one is yours, or which port should it be?",
+        return Question("port", f"{lead} Listening now: {shown}."
+                        + ("" if text else " Which one is yours, or which port should it be?"),
                         [str(port) for port, _ in ports])
 
     def _kb_report(self, text: str, echo: str, target: symptoms.Target) -> Report | None:
