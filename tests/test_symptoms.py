@@ -180,6 +180,43 @@ def test_control_characters_are_neutralised() -> None:
     assert t.host == "localhost" and t.port == 3000
 
 
+def test_proxy_variables_on_the_pasted_command_line() -> None:
+    """What the client ran with, whatever the assistant's shell has."""
+    from assistant.understand.commands import env_assignments
+
+    assert env_assignments("$ http_proxy=http://127.0.0.1:3128 no_proxy=localhost curl -sS "
+                           "http://localhost:8000/ PORT=1") == {
+        "http_proxy": "http://127.0.0.1:3128", "no_proxy": "localhost"}
+    assert env_assignments("$ env -u HTTP_PROXY --unset=https_proxy python3 app.py") == {
+        "HTTP_PROXY": None, "https_proxy": None}
+    assert env_assignments("$ export NO_PROXY=localhost http_proxy=http://p:3128\n$ unset "
+                           "http_proxy\n$ curl x") == {"NO_PROXY": "localhost",
+                                                       "http_proxy": None}
+    cleared = env_assignments("$ env -i HTTPS_PROXY=http://p:1 curl https://x/")
+    assert cleared["HTTPS_PROXY"] == "http://p:1" and cleared["http_proxy"] is None
+    assert env_assignments("$ FOO=1 curl http://localhost/") == {}
+    t = symptoms.parse("$ REQUEST_METHOD=GET HTTP_PROXY=http://127.0.0.1:3128 python3 app.py\n"
+                       "urllib.error.URLError: <urlopen error [Errno 111] Connection refused>")
+    assert t.proxy_env == {"REQUEST_METHOD": "GET", "HTTP_PROXY": "http://127.0.0.1:3128"}
+    assert (t.client, t.library) == ("python", "urllib")
+
+
+def test_python_library_and_requests_https_through_a_proxy() -> None:
+    t = symptoms.parse("requests.exceptions.ConnectionError: HTTPConnectionPool(host='localhost', "
+                       "port=8000): Max retries exceeded")
+    assert (t.library, t.via) == ("requests", None)
+    # Through a proxy to https://, urllib3 names the server as its pool and
+    # the proxy as the connection that failed, in either order.
+    tail = ("requests.exceptions.ProxyError: HTTPSConnectionPool(host='localhost', port=8443): "
+            "Max retries exceeded with url: / (Caused by ProxyError('Unable to connect to "
+            "proxy', NewConnectionError(\"HTTPSConnection(host='127.0.0.1', port=3128): Failed "
+            "to establish a new connection: [Errno 111] Connection refused\")))")
+    for text in (tail, "urllib3.exceptions.NewConnectionError: HTTPSConnection(host='127.0.0.1', "
+                       "port=3128): Failed to establish a new connection\n" + tail):
+        t = symptoms.parse(text)
+        assert (t.host, t.port, t.scheme, t.via) == ("localhost", 8443, "https", "127.0.0.1:3128")
+
+
 # --- live clients ------------------------------------------------------------
 
 def _run(argv: list[str], timeout: float = 30) -> str:

@@ -217,9 +217,9 @@ SIGNALS: list[tuple[str, Rx]] = [
     # The client went through a proxy (and the proxy failed).
     ("proxy", Rx(r"ProxyError|Unable to connect to proxy|proxyconnect tcp|Uses proxy env variable|"
                  r"from proxy after CONNECT|Proxy CONNECT aborted|Could not resolve proxy|"
-                 r"Failed to connect to the proxy|proxy server",
+                 r"Failed to connect to the proxy|proxy server|ERR_PROXY_CONNECTION_FAILED",
                  ("proxyerror", "to proxy", "proxyconnect", "proxy env", "from proxy", "proxy connect",
-                  "resolve proxy", "the proxy", "proxy server"), re.I)),
+                  "resolve proxy", "the proxy", "proxy server", "err_proxy"), re.I)),
     # TLS spoken to a plain port, or plain HTTP to a TLS port.
     ("tls-to-plain", Rx(r"wrong version number|WRONG_VERSION_NUMBER|SSL_ERROR_RX_RECORD_TOO_LONG|"
                         r"server gave HTTP response to HTTPS client|first record does not look like a "
@@ -272,6 +272,18 @@ SIGNALS: list[tuple[str, Rx]] = [
 # Node's and Python's words for a port out of range, with the number when given.
 BAD_PORT_VALUE = Rx(r"Received (?:type number )?\((-?\d{1,12})\)|port (-?\d{6,12}) is out of range",
                     ("received", "out of range"), re.I)
+
+# urllib3's pool for a request (the server, or for http:// through a proxy the
+# proxy) and its connection (the address actually dialled).
+CONNECTION_POOL = Rx(r"(HTTPS?)Connection(Pool)?\(host='([^'\n]{1,253})', port=(\d{1,5})\)",
+                     ("connection(host=", "connectionpool(host="))
+
+# Which Python HTTP library printed a traceback (their proxy rules differ).
+PYTHON_LIBRARIES: list[tuple[str, Rx]] = [
+    ("requests", Rx(r"\brequests\.exceptions\b|\burllib3\b|\bimport requests\b",
+                    ("requests", "urllib3"))),
+    ("urllib", Rx(r"\burllib\.(?:error|request)\b|<urlopen error", ("urllib.", "<urlopen"))),
+]
 
 # A proxy's own address in the text (an assignment or curl's report), not a target.
 PROXY_URL = Rx(r"(?:_proxy|_PROXY)\s{0,3}(?:=|==)\s{0,3}['\"]?([A-Za-z][A-Za-z0-9+.\-]{0,20}://\S{1,300})",

@@ -18,6 +18,7 @@ from assistant.understand.patterns import (
     BARE_HOST,
     CLIENTS,
     CODE_SUFFIX,
+    CONNECTION_POOL,
     DEFAULT_PORTS,
     DIALLED,
     ERRORS,
@@ -25,6 +26,7 @@ from assistant.understand.patterns import (
     HOSTPORT,
     PORT_PHRASE,
     PROXY_URL,
+    PYTHON_LIBRARIES,
     REMOTE,
     SIGNALS,
     SOCKET_PATHS,
@@ -40,6 +42,9 @@ _PG_SOCKET = re.compile(r"\.s\.PGSQL\.(\d{1,5})$")
 # A permission error is a bind failure when the text says so.
 _BIND_WORDS = re.compile(r"\b(?:bind|listen)\b|\bserver_bind\b|EACCES: permission denied "
                          r"[\d.:\[\]]+:\d", re.I)
+# Words that make it worth reading the command lines for proxy variables.
+_PROXY_WORDS = re.compile(r"_proxy|request_method|node_use_env_proxy|use-env-proxy|\benv -|"
+                          r"\bunset ")
 # Where a client's text names the host but not the port, its default port.
 CLIENT_DEFAULT_PORTS = {"mysql": 3306, "psql": 5432, "redis-cli": 6379, "ssh": 22}
 
@@ -74,6 +79,11 @@ class Target:
     via: str | None = None
     # Wording that names a layer or a cause (patterns.SIGNALS).
     signals: list[str] = field(default_factory=list)
+    # For a Python client, the HTTP library its traceback names: requests | urllib.
+    library: str | None = None
+    # Proxy variables the pasted command line sets (None: removes), e.g.
+    # `http_proxy=http://127.0.0.1:3128 curl ...`.
+    proxy_env: dict[str, str | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"host": self.host, "port": self.port, "scheme": self.scheme,
@@ -170,6 +180,10 @@ def parse(text: str) -> Target:
     target = Target(error=detect_error(text, low), client=detect_client(text, low))
     target.remote = next((name for name, rx in REMOTE if rx.search(text, low)), None)
     target.signals = [name for name, rx in SIGNALS if rx.search(text, low)]
+    if target.client == "python":
+        target.library = next((lib for lib, rx in PYTHON_LIBRARIES if rx.search(text, low)), None)
+    if _PROXY_WORDS.search(low):
+        target.proxy_env = commands.env_assignments(text)
     cmds = commands.from_text(text)
     target.role = _role(target, cmds, text)
     path = _socket_path(text, low) or next((c.path for c in cmds if c.path), None)
@@ -224,6 +238,10 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
         host, port_raw = host or server.host, commands.port_number(server.port)
     url = _target_url(text, low)
     wanted = _wanted(url, cmds)
+    if wanted is None and "proxy" in target.signals:
+        pool = _pool_and_connection(text, low)
+        if pool is not None:
+            wanted, (host, port_raw) = pool
     if wanted is not None and port_raw is not None and _elsewhere(host, port_raw, wanted) and (
             "proxy" in target.signals or target.client in ("curl", "wget")):
         # The client reached another address than the one it was asked for:
@@ -312,6 +330,23 @@ def _wanted(url: re.Match[str] | None, cmds: list[commands.Command]
         port = commands.port_number(client.port)
         if port is not None:
             return (client.host, port, client.scheme)
+    return None
+
+
+def _pool_and_connection(text: str, low: str
+                         ) -> tuple[tuple[str, str, str | None], tuple[str, str]] | None:
+    """urllib3 through a proxy to an https:// URL names the server only as its
+    pool, `HTTPSConnectionPool(host='localhost', port=8443)`, and the proxy as
+    the connection that failed, `HTTPSConnection(host='127.0.0.1', port=3128)`:
+    (the server, the proxy), or None when they are not two addresses."""
+    pools: list[tuple[str, str, str]] = []
+    conns: list[tuple[str, str, str]] = []
+    for m in CONNECTION_POOL.finditer(text, low):
+        (pools if m.group(2) else conns).append((m.group(1), m.group(3), m.group(4)))
+    for scheme, host, port in pools:
+        other = next(((h, p) for _, h, p in conns if (h, p) != (host, port)), None)
+        if other is not None:
+            return (host, port, scheme.lower()), other
     return None
 
 
