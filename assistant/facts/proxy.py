@@ -30,6 +30,7 @@ PROXY = FactType("proxy", "A proxy variable in the client's environment, as that
     "variable": Field("str", "the variable's name", example="http_proxy"),
     "proxy": Field("str", "its value, credentials redacted", example="http://127.0.0.1:3128"),
     "address": Field("str", "the proxy's host:port", example="127.0.0.1:3128"),
+    "proxy_port": Field("int", "the proxy's port", example=3128),
     "scheme": Field("str", "the URLs it is named for", ("http", "https", "all")),
     "source": Field("str", "where it is set", ("environment", "command line")),
     "client": Field("str", "whose rules decided: the client, or `unknown` (every verified "
@@ -44,6 +45,8 @@ PROXY = FactType("proxy", "A proxy variable in the client's environment, as that
                       "proxy, not the server"),
     "target_is_proxy": Field("bool", "the text names no other URL: the target is the proxy's "
                              "own address"),
+    "local": Field("bool", "the host asked for is this machine (localhost, a loopback address, "
+                   "or a name that resolves only to loopback): it needs no proxy"),
     "users": Field("str", "the clients that send this request to the proxy",
                    example="curl, Python requests"),
     "ignored_by": Field("str", "the clients that do not, and why"),
@@ -172,6 +175,14 @@ def proxy_facts(req: Request, env: Mapping[str, str],
         return []  # not an HTTP request, or a client that never reads proxy variables
     failed = split_address(req.via) if req.via else (req.host or "", req.port)
     facts: list[Fact] = []
+    known: dict[str, bool] = {}
+
+    def local(host: str) -> bool:
+        if host not in known:
+            h = host.strip("[]").lower()
+            known[host] = is_local(h) or local_name(h)
+        return known[host]
+
     for variable in VARIABLES:
         value = env.get(variable, "").strip()
         if not value:
@@ -190,13 +201,14 @@ def proxy_facts(req: Request, env: Mapping[str, str],
         applying = [d for d in decisions if d.applies]
         fact: Fact = {
             "type": "proxy", "variable": variable, "proxy": clean(value)[:200],
-            "address": _hostport(*address),
+            "address": _hostport(*address), "proxy_port": address[1],
             "scheme": variable.split("_")[0].lower(),
             "source": "command line" if variable in req.assigned else "environment",
             "client": models[0].label if len(models) == 1 else (req.client or "unknown"),
             "uses": bool(using), "applies": bool(applying),
             "bypassed": bool(using) and not applying,
             "at_proxy": at_proxy, "target_is_proxy": target_is_proxy,
+            "local": bool(host) and local(host or ""),
             "users": ", ".join(d.model.label for d in applying) or None,
             "ignored_by": "; ".join(d.reason for d in decisions if not d.applies and d.reason)
                           or None,
@@ -207,7 +219,8 @@ def proxy_facts(req: Request, env: Mapping[str, str],
         exc = next((d.exception_value for d in (applying or using) if d.exception_value), None)
         if exc is not None:
             fact["no_proxy"] = clean(exc)[:300]
-        fact["bypass"] = _bypass(host, local_name)
+        fact["bypass"] = ",".join([*LOCAL_NAMES, *([host.strip("[]").lower()] if host and local(
+            host) and host.strip("[]").lower() not in LOCAL_NAMES else [])])
         fact["unset"] = " ".join(v for v in VARIABLES if env.get(v, "").strip() and any(
             v in (d.model.http + d.model.https) for d in (using or decisions))) or variable
         if host and req.port is not None:
@@ -217,16 +230,6 @@ def proxy_facts(req: Request, env: Mapping[str, str],
                                        fact["url"], fact["unset"])
         facts.append(fact)
     return facts
-
-
-def _bypass(host: str | None, local_name: Callable[[str], bool]) -> str:
-    """localhost,127.0.0.1,::1, and the host itself when it is local and not among them."""
-    entries = list(LOCAL_NAMES)
-    if host:
-        h = host.strip("[]").lower()
-        if h not in entries and (is_local(h) or local_name(h)):
-            entries.append(h)
-    return ",".join(entries)
 
 
 def collect(ctx: Context) -> list[Fact]:

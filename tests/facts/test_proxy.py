@@ -154,11 +154,12 @@ def test_unset_exceptions_are_said_unset_never_a_question_mark() -> None:
 def test_fix_material_appends_and_names_this_client() -> None:
     f, = proxy_facts(Request("vm", 8000, "http", "go", via="127.0.0.1:3128"),
                      {"HTTP_PROXY": PX}, local_name=lambda h: h == "vm")
-    assert f["bypass"] == "localhost,127.0.0.1,::1,vm"
+    assert f["bypass"] == "localhost,127.0.0.1,::1,vm" and f["local"] is True
     assert f["oneshot"] == "curl --noproxy '*' -sS http://vm:8000/"
     f, = proxy_facts(Request("example.com", 80, "http", "curl"), {"http_proxy": PX},
                      local_name=lambda h: False)
     assert f["bypass"] == "localhost,127.0.0.1,::1"  # a remote host keeps its proxy
+    assert f["local"] is False and f["proxy_port"] == 3128
     lower, upper = proxy_facts(Request("localhost", 8000, "http", "python", "requests"),
                                {"HTTP_PROXY": PX, "http_proxy": PX})
     assert (lower["applies"], upper["applies"]) == (True, False)  # lower case wins
