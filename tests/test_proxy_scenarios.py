@@ -322,6 +322,7 @@ def test_go_proxies_a_local_name_and_the_printed_fix_works(goget: Path, tmp_path
 cd {tmp_path}
 {sys.executable} -m http.server --bind 127.0.0.1 8000 >/dev/null 2>&1 &
 SPID=$!
+trap 'kill $SPID' EXIT
 for i in $(seq 50); do {sys.executable} -c "{wait}" 2>/dev/null && break; sleep 0.1; done
 export HTTP_PROXY=http://127.0.0.1:3128
 OUT=$({goget} http://vm:8000/ 2>&1) || true
@@ -331,7 +332,6 @@ eval "$FIX"
 echo "$OUT"
 echo "after the fix: $({goget} http://vm:8000/ 2>&1)"
 cat report.json
-kill $SPID
 """
     before, after, report = in_namespace(tmp_path, body, hosts="127.0.0.1 localhost\n"
                                          "127.0.0.1 vm\n").split("\n", 2)

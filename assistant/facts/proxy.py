@@ -219,8 +219,7 @@ def proxy_facts(req: Request, env: Mapping[str, str],
         exc = next((d.exception_value for d in (applying or using) if d.exception_value), None)
         if exc is not None:
             fact["no_proxy"] = clean(exc)[:300]
-        fact["bypass"] = ",".join([*LOCAL_NAMES, *([host.strip("[]").lower()] if host and local(
-            host) and host.strip("[]").lower() not in LOCAL_NAMES else [])])
+        fact["bypass"] = _bypass(host, local)
         fact["unset"] = " ".join(v for v in VARIABLES if env.get(v, "").strip() and any(
             v in (d.model.http + d.model.https) for d in (using or decisions))) or variable
         if host and req.port is not None:
@@ -230,6 +229,20 @@ def proxy_facts(req: Request, env: Mapping[str, str],
                                        fact["url"], fact["unset"])
         facts.append(fact)
     return facts
+
+
+def _bypass(host: str | None, local: Callable[[str], bool]) -> str:
+    """The exceptions to append: localhost,127.0.0.1,::1, and the host when it is
+    local and not among them; an IPv6 host also in brackets, the only form
+    Python's urllib matches."""
+    entries = list(LOCAL_NAMES)
+    h = (host or "").strip("[]").lower()
+    if h and local(h):
+        if h not in entries:
+            entries.append(h)
+        if ":" in h:
+            entries.append(f"[{h}]")
+    return ",".join(entries)
 
 
 def collect(ctx: Context) -> list[Fact]:

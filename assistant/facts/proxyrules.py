@@ -181,12 +181,15 @@ def covers(host: str, value: str, style: str) -> bool:
 
     curl: `*`, names (a leading dot ignored) with their subdomains, addresses,
     CIDR. wget: names matched from the end, a leading dot meaning subdomains
-    only; no `*`, no CIDR. urllib: `*`, names with subdomains, no CIDR.
+    only; no `*`, no CIDR. urllib: `*`, names with subdomains, no CIDR, an
+    IPv6 address only in brackets (`[::1]`; curl and requests want `::1`).
     requests: urllib's rules plus IPv4 CIDR and plain suffixes. Go: `*`, CIDR,
     a leading dot meaning subdomains only. Node.js 24: `*`, exact names,
     `.suffix`, `*.suffix`.
     """
     h = host.strip("[]").lower().rstrip(".")
+    if style == "urllib" and ":" in h:
+        h = f"[{h}]"  # urllib matches an IPv6 literal with its brackets: only `[::1]` covers it
     entries = [e.strip().lower() for e in value.replace(" ", ",").split(",") if e.strip()]
     if style != "wget" and "*" in entries:
         return True
@@ -201,7 +204,7 @@ def covers(host: str, value: str, style: str) -> bool:
             if style in ("curl", "go", "requests") and _in_cidr(h, e, v4_only=style == "requests"):
                 return True
             continue
-        bare = e.strip("[]")
+        bare = e  # curl, requests and Go do not match `[::1]` to ::1 (checked)
         if style == "node":
             if h == bare or (bare.startswith(".") and h.endswith(bare[1:])) or (
                     bare.startswith("*.") and h.endswith(bare[1:])):

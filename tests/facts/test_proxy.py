@@ -90,7 +90,14 @@ def test_precedence_between_the_cases_is_each_clients_own() -> None:
     ("127.0.0.5", "127.0.0.0/8", "requests", True),
     ("127.0.0.5", "127.0.0.0/8", "wget", False),
     ("::1", "::1/128", "requests", False),  # requests' ranges are IPv4 only
-    ("::1", "[::1]", "curl", True),
+    ("::1", "::1", "curl", True),
+    ("::1", "[::1]", "curl", False),  # each as the real client did with a server on [::1]
+    ("::1", "::1", "wget", True),
+    ("::1", "[::1]", "wget", False),
+    ("::1", "::1", "requests", True),
+    ("::1", "[::1]", "requests", False),
+    ("::1", "::1", "urllib", False),
+    ("::1", "[::1]", "urllib", True),
     ("anything", "*", "curl", True),
     ("anything", "*", "wget", False),
     ("localhost", ".localhost", "wget", False),
@@ -170,6 +177,7 @@ def test_fix_material_appends_and_names_this_client() -> None:
     f, = proxy_facts(Request("::1", 8000, "http", "curl"), {"http_proxy": PX})
     assert (f["url"], f["oneshot"]) == ("http://[::1]:8000/",
                                         "curl --noproxy ::1 http://[::1]:8000/")
+    assert f["bypass"] == "localhost,127.0.0.1,::1,[::1]"  # urllib wants the brackets
 
 
 def test_command_line_assignments_are_the_clients_environment() -> None:
