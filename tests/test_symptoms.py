@@ -55,6 +55,9 @@ RECORDED = [
     ("org.postgresql.util.PSQLException: Connection to localhost:5432 refused. Check that the "
      "hostname and port are correct", "localhost", 5432, "refused", "java"),
     ("java.net.UnknownHostException: localhsot", "localhsot", None, "unresolved", "java"),
+    # requests' raise_for_status(), here for a 502 from a proxy that cannot reach localhost
+    ("requests.exceptions.HTTPError: 502 Server Error: Bad Gateway for url: "
+     "http://localhost:58645/", "localhost", 58645, "http-status", "python"),
     ("Get \"http://127.0.0.1:8080/\": dial tcp 127.0.0.1:8080: connect: connection refused",
      "127.0.0.1", 8080, "refused", "go"),
     ("dial tcp [::1]:8080: connect: connection refused", "::1", 8080, "refused", "go"),
@@ -199,6 +202,12 @@ def test_proxy_variables_on_the_pasted_command_line() -> None:
                        "urllib.error.URLError: <urlopen error [Errno 111] Connection refused>")
     assert t.proxy_env == {"REQUEST_METHOD": "GET", "HTTP_PROXY": "http://127.0.0.1:3128"}
     assert (t.client, t.library) == ("python", "urllib")
+
+
+def test_curl_says_its_proxy_tunnel_failed() -> None:
+    t = symptoms.parse("$ curl -sS https://localhost:8443/\ncurl: (56) CONNECT tunnel failed, "
+                       "response 502")
+    assert (t.host, t.port, t.scheme, t.signals) == ("localhost", 8443, "https", ["proxy"])
 
 
 def test_python_library_and_requests_https_through_a_proxy() -> None:

@@ -118,7 +118,7 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"\b[45]\d\d (?:Not Found|Bad Gateway|Bad Request|Forbidden|Unauthorized|"
         r"Internal Server Error|Service Unavailable|Gateway Timeout|Method Not Allowed)\b|"
         r"curl: \(22\)|ERROR 40\d|ERROR 50\d|\b(?:gives?|returns?|got|shows?) (?:an? )?(?:HTTP )?"
-        r"[45]\d\d\b|\b[45]\d\d error\b",
+        r"[45]\d\d\b|\b[45]\d\d error\b|\b[45]\d\d (?:Client|Server) Error:",
         ("http/", "status code", "returned error", "not found", "bad gateway", "bad request",
          "forbidden", "unauthorized", "internal server error", "service unavailable",
          "gateway timeout", "method not allowed", "curl: (22)", "error 40", "error 50", "give",
@@ -217,9 +217,10 @@ SIGNALS: list[tuple[str, Rx]] = [
     # The client went through a proxy (and the proxy failed).
     ("proxy", Rx(r"ProxyError|Unable to connect to proxy|proxyconnect tcp|Uses proxy env variable|"
                  r"from proxy after CONNECT|Proxy CONNECT aborted|Could not resolve proxy|"
-                 r"Failed to connect to the proxy|proxy server|ERR_PROXY_CONNECTION_FAILED",
+                 r"Failed to connect to the proxy|proxy server|ERR_PROXY_CONNECTION_FAILED|"
+                 r"CONNECT tunnel failed",
                  ("proxyerror", "to proxy", "proxyconnect", "proxy env", "from proxy", "proxy connect",
-                  "resolve proxy", "the proxy", "proxy server", "err_proxy"), re.I)),
+                  "resolve proxy", "the proxy", "proxy server", "err_proxy", "connect tunnel"), re.I)),
     # TLS spoken to a plain port, or plain HTTP to a TLS port.
     ("tls-to-plain", Rx(r"wrong version number|WRONG_VERSION_NUMBER|SSL_ERROR_RX_RECORD_TOO_LONG|"
                         r"server gave HTTP response to HTTPS client|first record does not look like a "
