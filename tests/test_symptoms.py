@@ -198,6 +198,18 @@ def test_proxy_variables_on_the_pasted_command_line() -> None:
     cleared = env_assignments("$ env -i HTTPS_PROXY=http://p:1 curl https://x/")
     assert cleared["HTTPS_PROXY"] == "http://p:1" and cleared["http_proxy"] is None
     assert env_assignments("$ FOO=1 curl http://localhost/") == {}
+    # Options that override the variables for one command.
+    assert env_assignments("$ curl --noproxy localhost -x http://127.0.0.1:3128 "
+                           "http://localhost:8000/") == {
+        "no_proxy": "localhost", "NO_PROXY": "localhost",
+        "http_proxy": "http://127.0.0.1:3128", "https_proxy": "http://127.0.0.1:3128"}
+    assert env_assignments("$ wget --no-proxy -O- http://localhost:8000/")["http_proxy"] is None
+    t = symptoms.parse("$ curl -x http://127.0.0.1:3128 http://localhost:8000/\ncurl: (7) Failed "
+                       "to connect to 127.0.0.1 port 3128 after 0 ms: Couldn't connect to server")
+    assert (t.host, t.port, t.via) == ("localhost", 8000, "127.0.0.1:3128")
+    assert t.proxy_env["http_proxy"] == "http://127.0.0.1:3128"
+    assert symptoms.parse("$ curl --noproxy '*' http://localhost:8000/\ncurl: (7) Failed to "
+                          "connect to localhost port 8000").proxy_env["no_proxy"] == "*"
     t = symptoms.parse("$ REQUEST_METHOD=GET HTTP_PROXY=http://127.0.0.1:3128 python3 app.py\n"
                        "urllib.error.URLError: <urlopen error [Errno 111] Connection refused>")
     assert t.proxy_env == {"REQUEST_METHOD": "GET", "HTTP_PROXY": "http://127.0.0.1:3128"}

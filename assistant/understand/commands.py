@@ -257,7 +257,26 @@ def env_assignments(text: str) -> dict[str, str | None]:
             elif w in ("-i", "--ignore-environment", "-"):
                 out.update({n: None for n in _PROXY_NAMES})
             else:
+                out.update(_proxy_options(words[i].rsplit("/", 1)[-1], words[i + 1:]))
                 break  # the program: what follows are its arguments
             i += 1
+    return out
+
+
+def _proxy_options(program: str, args: list[str]) -> dict[str, str | None]:
+    """curl's -x/--proxy and --noproxy, wget's --no-proxy, as the variables they
+    override for that one command."""
+    out: dict[str, str | None] = {}
+    if program == "curl":
+        for i, w in enumerate(args):
+            value = args[i + 1] if i + 1 < len(args) else None
+            if w in ("-x", "--proxy") and value:
+                out.update({"http_proxy": value, "https_proxy": value})  # every scheme
+            elif w.startswith("-x") and len(w) > 2 and not w.startswith("--"):
+                out.update({"http_proxy": w[2:], "https_proxy": w[2:]})
+            elif w == "--noproxy" and value is not None:
+                out.update({"no_proxy": value, "NO_PROXY": value})  # replaces both
+    elif program == "wget" and ("--no-proxy" in args or "--proxy=off" in args):
+        out.update({n: None for n in _PROXY_NAMES if not n.lower().startswith("no_")})
     return out
 

@@ -286,6 +286,10 @@ PYTHON_LIBRARIES: list[tuple[str, Rx]] = [
     ("urllib", Rx(r"\burllib\.(?:error|request)\b|<urlopen error", ("urllib.", "<urlopen"))),
 ]
 
+# A proxy given on curl's command line (-x URL, --proxy URL), not a target.
+PROXY_OPTION_URL = Rx(r"(?:\s-x\s?|\s--proxy\s{1,3})['\"]?([A-Za-z][A-Za-z0-9+.\-]{0,20}://\S{1,300})",
+                      ("-x", "--proxy"))
+
 # A proxy's own address in the text (an assignment or curl's report), not a target.
 PROXY_URL = Rx(r"(?:_proxy|_PROXY)\s{0,3}(?:=|==)\s{0,3}['\"]?([A-Za-z][A-Za-z0-9+.\-]{0,20}://\S{1,300})",
                ("_proxy",), re.I)

@@ -25,6 +25,7 @@ from assistant.understand.patterns import (
     EXPLICIT,
     HOSTPORT,
     PORT_PHRASE,
+    PROXY_OPTION_URL,
     PROXY_URL,
     PYTHON_LIBRARIES,
     REMOTE,
@@ -44,7 +45,7 @@ _BIND_WORDS = re.compile(r"\b(?:bind|listen)\b|\bserver_bind\b|EACCES: permissio
                          r"[\d.:\[\]]+:\d", re.I)
 # Words that make it worth reading the command lines for proxy variables.
 _PROXY_WORDS = re.compile(r"_proxy|request_method|node_use_env_proxy|use-env-proxy|\benv -|"
-                          r"\bunset ")
+                          r"\bunset |noproxy|no-proxy|--proxy\b|\s-x\s?\S")
 # Where a client's text names the host but not the port, its default port.
 CLIENT_DEFAULT_PORTS = {"mysql": 3306, "psql": 5432, "redis-cli": 6379, "ssh": 22}
 
@@ -304,7 +305,7 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
 
 def _target_url(text: str, low: str) -> re.Match[str] | None:
     """The first URL that is not a proxy's (`http_proxy=URL`, `proxy env variable == 'URL'`)."""
-    proxies = {m.start(1) for m in PROXY_URL.finditer(text, low)}
+    proxies = {m.start(1) for rx in (PROXY_URL, PROXY_OPTION_URL) for m in rx.finditer(text, low)}
     return next((m for m in URL.finditer(text, low) if m.start() not in proxies), None)
 
 
