@@ -43,9 +43,9 @@ _PG_SOCKET = re.compile(r"\.s\.PGSQL\.(\d{1,5})$")
 # A permission error is a bind failure when the text says so.
 _BIND_WORDS = re.compile(r"\b(?:bind|listen)\b|\bserver_bind\b|EACCES: permission denied "
                          r"[\d.:\[\]]+:\d", re.I)
-# Words that make it worth reading the command lines for proxy variables.
-_PROXY_WORDS = re.compile(r"_proxy|request_method|node_use_env_proxy|use-env-proxy|\benv -|"
-                          r"\bunset |noproxy|no-proxy|--proxy\b|\s-x\s?\S")
+# Words that make it worth reading the command lines for proxy variables
+# (plain substrings: a regex scan of a long paste costs milliseconds).
+_PROXY_WORDS = ("proxy", "request_method", "env -", "unset ", " -x")
 # Where a client's text names the host but not the port, its default port.
 CLIENT_DEFAULT_PORTS = {"mysql": 3306, "psql": 5432, "redis-cli": 6379, "ssh": 22}
 
@@ -183,7 +183,7 @@ def parse(text: str) -> Target:
     target.signals = [name for name, rx in SIGNALS if rx.search(text, low)]
     if target.client == "python":
         target.library = next((lib for lib, rx in PYTHON_LIBRARIES if rx.search(text, low)), None)
-    if _PROXY_WORDS.search(low):
+    if any(w in low for w in _PROXY_WORDS):
         target.proxy_env = commands.env_assignments(text)
     cmds = commands.from_text(text)
     target.role = _role(target, cmds, text)
