@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
-from assistant.facts.proxyrules import LOCAL_NAMES, Decision, decide, is_local, models_for
+from assistant.facts.proxyrules import (
+    LOCAL_NAMES,
+    UNVERIFIED,
+    Decision,
+    decide,
+    is_local,
+    models_for,
+)
 from assistant.understand.redact import clean
 
 if TYPE_CHECKING:
@@ -204,15 +211,16 @@ def proxy_facts(req: Request, env: Mapping[str, str],
             "address": _hostport(*address), "proxy_port": address[1],
             "scheme": variable.split("_")[0].lower(),
             "source": "command line" if variable in req.assigned else "environment",
-            "client": models[0].label if len(models) == 1 else (req.client or "unknown"),
+            "client": models[0].label if len(models) == 1 else (
+                "unknown" if req.client in (None, *UNVERIFIED) else req.client),
             "uses": bool(using), "applies": bool(applying),
             "bypassed": bool(using) and not applying,
             "at_proxy": at_proxy, "target_is_proxy": target_is_proxy,
             "local": bool(host) and local(host or ""),
             "users": ", ".join(d.model.label for d in applying) or None,
-            "ignored_by": "; ".join(d.reason for d in decisions if not d.applies and d.reason)
-                          or None,
-            "why": "; ".join(d.reason for d in using if d.reason) or (
+            "ignored_by": clean("; ".join(d.reason for d in decisions
+                                          if not d.applies and d.reason))[:600] or None,
+            "why": clean("; ".join(d.reason for d in using if d.reason))[:600] or (
                 models[0].summary if len(models) == 1 else None) or None,
             "exceptions": _exceptions_text(using or decisions, env),
         }

@@ -215,6 +215,8 @@ def test_who_reads_nothing() -> None:
 def test_models_for_unknown_and_unverified_clients_ask_every_verified_client() -> None:
     labels = [m.label for m in models_for("ruby", None, {}, "linux")]
     assert labels[:5] == ["curl", "wget", "Python requests", "Python urllib", "Go"]
+    f, = proxy_facts(Request("localhost", 3000, "http", "ruby"), {"http_proxy": PX})
+    assert f["client"] == "unknown"  # so the rules say which clients, not "ruby reads it"
     assert [m.label for m in models_for("kubectl", None, {}, "linux")] == ["Go"]
     assert [m.label for m in models_for("node", None, {"NODE_OPTIONS": "--use-env-proxy"},
                                         "linux")] == ["Node.js (NODE_USE_ENV_PROXY)"]
