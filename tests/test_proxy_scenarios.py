@@ -227,6 +227,57 @@ def test_go_through_a_dead_proxy_to_a_host_that_is_not_local(goget: Path, dead: 
     assert fix(rep, "linux")[0] == f"ss -ltnp 'sport = :{dead.rsplit(':', 1)[1]}'"
 
 
+# --- a live proxy that cannot reach this machine's localhost -----------------
+
+@pytest.fixture
+def proxy_502() -> Iterator[str]:
+    """A running proxy that answers 502 to everything (as a remote proxy does for
+    `localhost`, which is itself)."""
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 11\r\n"
+                             b"Connection: close\r\n\r\nBad Gateway")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    srv.close()
+
+
+def test_a_502_for_a_port_where_nothing_listens_came_from_the_proxy(proxy_502: str,
+                                                                   tmp_path: Path) -> None:
+    need("curl")
+    env = client_env(tmp_path, http_proxy=proxy_502)
+    url = f"http://localhost:{free_port()}/"  # nothing listens there
+    out = run(["curl", "-sS", "-f", url], env)
+    assert out.strip() == "curl: (22) The requested URL returned error: 502"
+    code, rep = ask(f"$ curl -sS -f {url}\n{out}", env)
+    assert code == 1 and rules(rep)[:2] == ["client.proxy_answered", "port.nothing_listening"]
+
+
+def test_curl_says_its_tunnel_through_the_proxy_failed(web: int, proxy_502: str,
+                                                       tmp_path: Path) -> None:
+    need("curl")
+    env = client_env(tmp_path, https_proxy=proxy_502)
+    url = f"https://localhost:{web}/"
+    out = run(["curl", "-sS", url], env)
+    assert "CONNECT tunnel failed, response 502" in out or "502 from proxy" in out
+    code, rep = ask(f"$ curl -sS {url}\n{out}", env)
+    assert code == 1 and rules(rep)[0] == "client.proxy_in_the_way"
+    assert "port.reachable" not in rules(rep)
+
+
 # --- controls: a client that does not use the variable is told nothing -------
 
 @pytest.mark.parametrize("variables", [{"HTTP_PROXY": "dead"},
