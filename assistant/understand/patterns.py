@@ -118,7 +118,7 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"\b[45]\d\d (?:Not Found|Bad Gateway|Bad Request|Forbidden|Unauthorized|"
         r"Internal Server Error|Service Unavailable|Gateway Timeout|Method Not Allowed)\b|"
         r"curl: \(22\)|ERROR 40\d|ERROR 50\d|\b(?:gives?|returns?|got|shows?) (?:an? )?(?:HTTP )?"
-        r"[45]\d\d\b|\b[45]\d\d error\b",
+        r"[45]\d\d\b|\b[45]\d\d error\b|\b[45]\d\d (?:Client|Server) Error:",
         ("http/", "status code", "returned error", "not found", "bad gateway", "bad request",
          "forbidden", "unauthorized", "internal server error", "service unavailable",
          "gateway timeout", "method not allowed", "curl: (22)", "error 40", "error 50", "give",
@@ -219,9 +219,10 @@ SIGNALS: list[tuple[str, Rx]] = [
     # The client went through a proxy (and the proxy failed).
     ("proxy", Rx(r"ProxyError|Unable to connect to proxy|proxyconnect tcp|Uses proxy env variable|"
                  r"from proxy after CONNECT|Proxy CONNECT aborted|Could not resolve proxy|"
-                 r"Failed to connect to the proxy|proxy server",
+                 r"Failed to connect to the proxy|proxy server|ERR_PROXY_CONNECTION_FAILED|"
+                 r"CONNECT tunnel failed",
                  ("proxyerror", "to proxy", "proxyconnect", "proxy env", "from proxy", "proxy connect",
-                  "resolve proxy", "the proxy", "proxy server"), re.I)),
+                  "resolve proxy", "the proxy", "proxy server", "err_proxy", "connect tunnel"), re.I)),
     # TLS spoken to a plain port, or plain HTTP to a TLS port.
     ("tls-to-plain", Rx(r"wrong version number|WRONG_VERSION_NUMBER|SSL_ERROR_RX_RECORD_TOO_LONG|"
                         r"server gave HTTP response to HTTPS client|first record does not look like a "
@@ -278,6 +279,22 @@ SIGNALS: list[tuple[str, Rx]] = [
 # Node's and Python's words for a port out of range, with the number when given.
 BAD_PORT_VALUE = Rx(r"Received (?:type number )?\((-?\d{1,12})\)|port (-?\d{6,12}) is out of range",
                     ("received", "out of range"), re.I)
+
+# urllib3's pool for a request (the server, or for http:// through a proxy the
+# proxy) and its connection (the address actually dialled).
+CONNECTION_POOL = Rx(r"(HTTPS?)Connection(Pool)?\(host='([^'\n]{1,253})', port=(\d{1,5})\)",
+                     ("connection(host=", "connectionpool(host="))
+
+# Which Python HTTP library printed a traceback (their proxy rules differ).
+PYTHON_LIBRARIES: list[tuple[str, Rx]] = [
+    ("requests", Rx(r"\brequests\.exceptions\b|\burllib3\b|\bimport requests\b",
+                    ("requests", "urllib3"))),
+    ("urllib", Rx(r"\burllib\.(?:error|request)\b|<urlopen error", ("urllib.", "<urlopen"))),
+]
+
+# A proxy given on curl's command line (-x URL, --proxy URL), not a target.
+PROXY_OPTION_URL = Rx(r"(?:\s-x\s?|\s--proxy\s{1,3})['\"]?([A-Za-z][A-Za-z0-9+.\-]{0,20}://\S{1,300})",
+                      ("-x", "--proxy"))
 
 # A proxy's own address in the text (an assignment or curl's report), not a target.
 PROXY_URL = Rx(r"(?:_proxy|_PROXY)\s{0,3}(?:=|==)\s{0,3}['\"]?([A-Za-z][A-Za-z0-9+.\-]{0,20}://\S{1,300})",
