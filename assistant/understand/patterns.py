@@ -193,8 +193,9 @@ REMOTE: list[tuple[str, Rx]] = [
     ("a phone", Rx(r"\b(?:i?phone|android|smartphone|mobile (?:device|app|browser)|tablet|ipad)s?\b",
                     ("phone", "android", "mobile", "tablet", "ipad"), re.I)),
     ("another machine", Rx(
-        r"\b(?:another|other|second|remote|different|colleague'?s?|friend'?s?|coworker'?s?|"
-        r"teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|server)s?\b|"
+        # "closed by remote host" (ssh, Windows 10054) is the server's side, not the client's place.
+        r"(?<!by )(?<!by the )\b(?:another|other|second|remote|different|colleague'?s?|"
+        r"friend'?s?|coworker'?s?|teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|server)s?\b|"
         r"\b(?:from|on) (?:the|my|our|a) (?:lan|network|wifi)\b",
         ("another", "other", "second", "remote", "different", "colleague", "friend", "coworker",
          "teammate", "lan", "network", "wifi"), re.I)),
