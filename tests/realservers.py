@@ -167,24 +167,27 @@ def redis_server() -> Iterator[Running]:
         yield s
 
 
-def _as_ordinary_user() -> tuple[list[str], str | None]:
-    """The prefix that runs a server as nobody when we are root (initdb and
+def as_user(user: str = "nobody") -> tuple[list[str], str | None]:
+    """The prefix that runs a program as `user` when we are root (initdb and
     postgres refuse root), and the user that must own its directory."""
     if os.geteuid() != 0:
         return [], None
     setpriv = need("setpriv")
-    pw = pwd.getpwnam("nobody")
-    return [setpriv, f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups"], "nobody"
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        pytest.skip(f"no account {user}")
+    return [setpriv, f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups"], user
 
 
 @contextmanager
-def postgres() -> Iterator[Running]:
+def postgres(user: str = "nobody") -> Iterator[Running]:
     """PostgreSQL from initdb in a private directory, as an ordinary user."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]))
     initdb = need("initdb", *found[-1:])
     postgres_bin = str(Path(initdb).resolve().parent / "postgres")
-    prefix, owner = _as_ordinary_user()
+    prefix, owner = as_user(user)
     port = free_port()
     with private_dir(owner) as d:
         subprocess.run([*prefix, initdb, "-D", str(d / "data"), "-A", "trust", "-U", "postgres"],

@@ -4,6 +4,7 @@ the real client, then the assistant on that text."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests import realservers as rs
-from tests.support import run_cli, run_script
+from tests.support import console_script, run_cli, run_script
 
 
 def client(*argv: str, timeout: float = 60, env: dict[str, str] | None = None) -> str:
@@ -214,6 +215,29 @@ def test_postgres_answers_http_and_database_clients() -> None:
         assert (code, top(rep)[0]) == (1, "protocol-mismatch")
         assert protocol(rep)["speaks"] == "postgres"
         assert "PostgreSQL" in rep["diagnoses"][0]["summary"]
+
+
+def test_an_ordinary_user_tells_postgres_by_its_sockets_owner() -> None:
+    """As an ordinary user the assistant cannot see the pid of PostgreSQL
+    running as `postgres`; the kernel's table still shows the socket's owner."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run PostgreSQL and the assistant as two other users")
+    prefix, _ = rs.as_user("nobody")
+    script = str(console_script())
+    if subprocess.run([*prefix, script, "--version"], capture_output=True,
+                      timeout=60).returncode != 0:
+        pytest.skip("the installed assistant is not readable by nobody")
+    with rs.postgres(user="postgres") as pg, rs.private_dir("nobody") as cache:
+        text = client("curl", "-sS", f"http://127.0.0.1:{pg.port}/")
+        proc = subprocess.run([*prefix, script, "--ask", text, "--json"], capture_output=True,
+                              text=True, timeout=60,
+                              env={"PATH": os.environ.get("PATH", ""), "HOME": str(cache),
+                                   "ASSISTANT_CACHE_DIR": str(cache)})
+    rep = json.loads(proc.stdout)
+    assert (proc.returncode, top(rep)) == (1, ("protocol-mismatch", "protocol.http_to_service"))
+    p = protocol(rep)
+    assert (p["speaks"], p["by"], p["owner"]) == ("postgres", "owner", "postgres")
+    assert "process" not in p
 
 
 def test_curl_http_to_sshd_and_ssh_to_http() -> None:

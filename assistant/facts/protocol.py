@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from assistant.facts import wire
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
@@ -35,6 +35,9 @@ CLIENT_NAMES = {"http": "plain HTTP", "tls": "TLS (https)", "postgres": "Postgre
 SERVER_PROCESSES = {"postgres": ("postgres", "postmaster"), "mysql": ("mysqld", "mariadbd"),
                     "redis": ("redis-server", "valkey-server", "keydb-server"), "ssh": ("sshd",),
                     "mongodb": ("mongod",)}
+# The accounts distributions run them as: the evidence when the process is
+# another user's and hidden from us.
+SERVER_USERS = {"postgres": "postgres", "redis": "redis", "mysql": "mysql", "mongodb": "mongodb"}
 _DATABASE_CLIENTS = {"psql": "postgres", "mysql": "mysql", "redis-cli": "redis", "ssh": "ssh"}
 _WEB_CLIENTS = ("curl", "wget", "chrome", "firefox")
 _SCHEMES = {"http": "http", "ws": "http", "https": "tls", "wss": "tls", "rediss": "tls",
@@ -56,11 +59,16 @@ PROTOCOL = FactType("protocol", "What the port speaks, from one exchange on a lo
     "speaks": Field("str", "what the port speaks", wire.SPEAKS),
     "protocol": Field("str", "what the port speaks, in words", example="PostgreSQL"),
     "by": Field("str", "how that is known: its answer, or (when the answer could not tell) "
-                "its listener's process name", ("exchange", "process")),
+                "its listener's process name, or the account owning the socket when the "
+                "process is hidden", ("exchange", "process", "owner")),
     "detail": Field("str", "what the port said (status line, banner, version, TLS record)",
                     example="HTTP/1.0 200 OK (server: SimpleHTTP/0.6 Python/3.11.7)"),
     "status": Field("int", "the HTTP status code, when it answered HTTP", example=400),
     "process": Field("str", "the listening process, when visible", example="postgres"),
+    "owner": Field("str", "the account owning the listening socket, when its process is hidden",
+                   example="postgres"),
+    "held_by": Field("str", "who listens, in words: the process, or a process of the socket's "
+                     "owner", example="a process of user postgres"),
     "client_speaks": Field("str", "what the client spoke, from its scheme, name and words",
                            CLIENT_SPEAKS),
     "client_protocol": Field("str", "what the client spoke, in words", example="TLS (https)"),
@@ -68,7 +76,8 @@ PROTOCOL = FactType("protocol", "What the port speaks, from one exchange on a lo
     "mismatch": Field("bool", "the port speaks a known protocol other than the client's"),
     "wanted_port": Field("int", "a port on this machine where a server of the client's "
                          "protocol listens (by process name)", example=5432),
-    "wanted_process": Field("str", "that server's process", example="postgres"),
+    "wanted_process": Field("str", "that server's process (or its account, when hidden)",
+                            example="postgres"),
     "ms": Field("int", "how long the exchange took"),
 }, lambda f: f"{hostport(f.get('address'), f.get('port'))} speaks {f.get('speaks')}"
              f" ({f.get('detail') or 'no detail'})")
@@ -164,21 +173,20 @@ _SENT_WORDS = {"tls-hello": "TLS ClientHello", "http-request": "HTTP request", "
 
 
 def protocol_fact(ex: Exchanged, address: str, port: int, client: str,
-                  process: str | None) -> Fact:
-    """Pure: the fact for one exchange, the listener's process and the client."""
+                  holder: Holder) -> Fact:
+    """Pure: the fact for one exchange, who listens, and what the client spoke."""
     verdict = verdict_of(ex)
     speaks, by = verdict.speaks, "exchange"
-    if speaks in ("unknown", "closed", "silent") and process:
-        known = next((p for p, names in SERVER_PROCESSES.items() if process in names), None)
-        if known is not None:
-            speaks, by = known, "process"
+    known = holder.speaks()
+    if speaks in ("unknown", "closed", "silent") and known is not None:
+        speaks, by = known, "process" if holder.process else "owner"
     fact: Fact = {"type": "protocol", "address": address, "port": port,
                   "family": family_of(address), "sent": ex.sent, "greeted": ex.greeted,
                   "speaks": speaks, "protocol": wire.NAMES[speaks], "by": by,
-                  "detail": verdict.detail, "status": verdict.status, "process": process,
-                  "client_speaks": client, "client_protocol": CLIENT_NAMES[client],
-                  "usual_port": USUAL_PORTS.get(client), "mismatch": is_mismatch(client, speaks),
-                  "ms": ex.ms}
+                  "detail": verdict.detail, "status": verdict.status, "process": holder.process,
+                  "owner": holder.owner, "held_by": holder.words(), "client_speaks": client,
+                  "client_protocol": CLIENT_NAMES[client], "usual_port": USUAL_PORTS.get(client),
+                  "mismatch": is_mismatch(client, speaks), "ms": ex.ms}
     return fact
 
 
@@ -190,27 +198,59 @@ def _is_local(address: str) -> bool:
     return address.split("%", 1)[0] in local_addresses()
 
 
-def _processes(ctx: Context, port: int, address: str,
-               client: str) -> tuple[str | None, tuple[int, str] | None]:
-    """The process listening on `port` (the row bound to `address` first),
-    and for the client's protocol, another port where its server listens."""
+class Holder(NamedTuple):
+    """Who holds a listening socket: its process when visible, else the
+    socket's owner (the kernel's table shows every socket's uid)."""
+
+    process: str | None
+    owner: str | None
+
+    def speaks(self) -> str | None:
+        """The protocol its program speaks, by process name or owner account."""
+        if self.process:
+            return next((p for p, names in SERVER_PROCESSES.items() if self.process in names),
+                        None)
+        return SERVER_USERS.get(self.owner or "")
+
+    def words(self) -> str | None:
+        if self.process:
+            return self.process
+        return f"a process of user {self.owner}" if self.owner else None
+
+
+def _holder(src: Any, row: Any) -> Holder:
+    process = src.describe(row.pid).get("process") if row.pid else None
+    owner = None
+    if process is None and row.uid is not None:
+        import pwd
+
+        try:
+            owner = pwd.getpwuid(row.uid).pw_name
+        except KeyError:
+            owner = None
+    return Holder(process, owner)
+
+
+def _holders(ctx: Context, port: int, address: str,
+             client: str) -> tuple[Holder, tuple[int, str] | None]:
+    """Who listens on `port` (the row bound to `address` first), and for the
+    client's protocol, another port where its server listens."""
     src = source(ctx)
     rows = src.table()
-    here = src.with_pids([r for r in rows if r.port == port])
-    here.sort(key=lambda r: r.address != address)
-    process = next((src.describe(r.pid).get("process") for r in here if r.pid), None)
-    names = SERVER_PROCESSES.get(client, ())
+    here = sorted(src.with_pids([r for r in rows if r.port == port]),
+                  key=lambda r: r.address != address)
+    holder = _holder(src, here[0]) if here else Holder(None, None)
     wanted = None
-    if names:
+    if client in SERVER_PROCESSES:
         # The usual port first, then the lowest.
         usual = USUAL_PORTS.get(client)
         for r in sorted(src.with_pids([r for r in rows if r.port != port]),
                         key=lambda r: (r.port != usual, r.port)):
-            name = src.describe(r.pid).get("process") if r.pid else None
-            if name in names:
-                wanted = (r.port, str(name))
+            other = _holder(src, r)
+            if other.speaks() == client:
+                wanted = (r.port, other.words() or "")
                 break
-    return process, wanted
+    return holder, wanted
 
 
 def greeting_wait(ctx: Context) -> float:
@@ -240,8 +280,8 @@ def collect(ctx: Context) -> list[Fact]:
         except OSError as exc:
             last = f"connecting to {hostport(address, port)} failed: {exc.strerror or exc}"
             continue
-        process, wanted = _processes(ctx, port, address, client)
-        fact = protocol_fact(ex, address, port, client, process)
+        holder, wanted = _holders(ctx, port, address, client)
+        fact = protocol_fact(ex, address, port, client, holder)
         if wanted is not None:
             fact.update(wanted_port=wanted[0], wanted_process=wanted[1])
         return [fact]  # one exchange, on the first address that accepts
@@ -258,7 +298,8 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
             str(f.get("detail")))
     if f["speaks"] in ("closed", "silent", "unknown"):
         return Summary("ok", f"{where} told nothing about its protocol ({said})")
-    how = f", by its process {f.get('process')}" if f.get("by") == "process" else ""
+    how = {"process": f", by its process {f.get('process')}",
+           "owner": f", by its socket's owner {f.get('owner')}"}.get(f.get("by", ""), "")
     line = f"{where} speaks {f['protocol']}{how} ({said})"
     if f.get("mismatch"):
         return Summary("problem", f"{line}; the client spoke {f['client_protocol']}")

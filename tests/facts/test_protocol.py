@@ -14,7 +14,13 @@ import yaml
 from assistant.facts import wire
 from assistant.facts.base import Context, run_checks
 from assistant.facts.collectors import BY_NAME
-from assistant.facts.protocol import Exchanged, client_protocol, protocol_fact, verdict_of
+from assistant.facts.protocol import (
+    Exchanged,
+    Holder,
+    client_protocol,
+    protocol_fact,
+    verdict_of,
+)
 from assistant.understand import symptoms
 from tests import realservers as rs
 
@@ -104,14 +110,27 @@ def test_what_the_client_spoke(name: str, speaks: str) -> None:
 
 def test_a_silent_close_is_told_by_the_listening_process() -> None:
     closed = Exchanged("tls-hello", b"", False, "eof", 3)
-    fact = protocol_fact(closed, "127.0.0.1", 5432, "http", "postgres")
+    fact = protocol_fact(closed, "127.0.0.1", 5432, "http", Holder("postgres", None))
     assert (fact["speaks"], fact["by"], fact["mismatch"]) == ("postgres", "process", True)
     assert fact["usual_port"] == 80 and fact["protocol"] == "PostgreSQL"
-    other = protocol_fact(closed, "127.0.0.1", 8782, "http", "docker-proxy")
+    assert fact["held_by"] == "postgres"
+    other = protocol_fact(closed, "127.0.0.1", 8782, "http", Holder("docker-proxy", None))
     assert (other["speaks"], other["by"], other["mismatch"]) == ("closed", "exchange", False)
     # An answer beats the process name.
     http = Exchanged("http-request", b"HTTP/1.0 200 OK\r\n\r\n", False, "done", 3)
-    assert protocol_fact(http, "127.0.0.1", 5432, "postgres", "postgres")["speaks"] == "http"
+    assert protocol_fact(http, "127.0.0.1", 5432, "postgres",
+                         Holder("postgres", None))["speaks"] == "http"
+
+
+def test_another_users_server_is_told_by_the_socket_owner() -> None:
+    """An ordinary user cannot see postgres's pid, but the kernel's table
+    shows who owns the socket."""
+    silent = Exchanged("tls-hello", b"", False, "bound", 2000)
+    fact = protocol_fact(silent, "127.0.0.1", 6379, "http", Holder(None, "redis"))
+    assert (fact["speaks"], fact["by"], fact["owner"]) == ("redis", "owner", "redis")
+    assert fact["held_by"] == "a process of user redis" and fact["mismatch"] is True
+    assert protocol_fact(silent, "127.0.0.1", 8000, "http", Holder(None, "alice"))["speaks"] == \
+        "silent"
 
 
 def check(text: str, timeout: float = 1.5) -> tuple[str, list[dict[str, Any]], str | None]:
