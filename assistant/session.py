@@ -278,6 +278,9 @@ def initial_facts(target: symptoms.Target) -> list[Fact]:
     parsed = target.parsed
     t: Fact = {"type": "target", "host": target.host, "port": target.port,
                "scheme": target.scheme, "assumed_host": target.assumed_host, "path": target.path}
+    if target.host is not None:
+        # How a URL or a command line writes the host: an IPv6 literal in brackets.
+        t["url_host"] = f"[{target.host}]" if ":" in target.host else target.host
     if target.port is not None and target.port > 65535:
         t["wrapped_port"] = target.port % 65536
     if target.path is not None:

@@ -438,3 +438,13 @@ def test_every_error_kind_has_its_pattern() -> None:
 
     assert [k for k, _ in ERRORS] == list(get_args(ErrorKind))
     assert ERROR_KINDS[-1] == "unspecified"
+
+
+@pytest.mark.parametrize("text,remote", [
+    ("kex_exchange_identification: Connection closed by remote host", None),
+    ("An existing connection was forcibly closed by the remote host. (10054)", None),
+    ("curl localhost:3000 from a remote host fails", "another machine"),
+    ("can't reach 127.0.0.1:8000 from another machine", "another machine"),
+])
+def test_the_server_closing_is_not_a_remote_client(text: str, remote: str | None) -> None:
+    assert symptoms.parse(text).remote == remote

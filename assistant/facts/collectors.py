@@ -20,6 +20,7 @@ from assistant.facts import (
     near,
     ports,
     probe,
+    protocol,
     proxy,
     resolution,
     services,
@@ -41,6 +42,7 @@ COLLECTORS: tuple[Collector, ...] = (
     environment.COLLECTOR,
     appfw.COLLECTOR,
     socket_states.COLLECTOR,
+    protocol.COLLECTOR,
 )
 
 BY_NAME: dict[str, Collector] = {c.name: c for c in COLLECTORS}

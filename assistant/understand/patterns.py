@@ -82,9 +82,10 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"curl: \(35\)|\bEPROTO\b|server gave HTTP response to HTTPS client|"
         r"first record does not look like a TLS handshake|plain HTTP request was sent to HTTPS port|"
         r"SSLError|ssl\.SSLError|SSL routines|unknown protocol|packet length too long|"
-        r"received invalid response to SSL negotiation",
+        r"received invalid response to SSL negotiation|Unable to establish SSL connection|"
+        r"unexpected TLS packet",
         ("wrong version", "wrong_version", "ssl", "curl: (35)", "eproto", "https client",
-         "tls handshake", "https port", "unknown protocol", "packet length"), re.I)),
+         "tls handshake", "https port", "unknown protocol", "packet length", "tls packet"), re.I)),
     ("refused", Rx(
         r"ECONNREFUSED|connection refused|actively refused|\b10061\b|ERR_CONNECTION_REFUSED|"
         r"refused to connect|couldn't connect to server|curl: \(7\)|unable to connect|"
@@ -105,10 +106,11 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"ECONNRESET|connection reset|reset by peer|empty reply from server|curl: \((?:52|56)\)|"
         r"ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|\b10054\b|socket hang up|RemoteDisconnected|"
         r"connection aborted|server closed the connection unexpectedly|"
-        r"connection (?:was|has been) reset",
+        r"connection (?:was|has been) reset|other side closed",
         ("econnreset", "connection reset", "reset by peer", "empty reply", "curl: (5",
          "connection_reset", "empty_response", "10054", "socket hang up", "remotedisconnected",
-         "connection aborted", "closed the connection unexpectedly", "was reset", "been reset"),
+         "connection aborted", "closed the connection unexpectedly", "was reset", "been reset",
+         "other side closed"),
         re.I)),
     ("missing", Rx(
         r"No such file or directory|\bENOENT\b|socket '[^'\n]{1,300}' \(2\)|\(2: No such file",
@@ -193,10 +195,11 @@ REMOTE: list[tuple[str, Rx]] = [
     ("a phone", Rx(r"\b(?:i?phone|android|smartphone|mobile (?:device|app|browser)|tablet|ipad)s?\b",
                     ("phone", "android", "mobile", "tablet", "ipad"), re.I)),
     ("another machine", Rx(
-        r"\b(?:another|other|second|different|colleague'?s?|friend'?s?|coworker'?s?|"
-        r"teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|server)s?\b|"
-        # "remote host" is telnet's, ssh's and gRPC's own word for any peer, this one too
-        r"\bremote (?:machine|computer|laptop|pc|device|box|server)s?\b|"
+        # "connect to remote host" (telnet, gRPC) and "closed by remote host" (ssh,
+        # Windows 10054) are the clients' own words for any peer, this one too.
+        r"(?<!by )(?<!by the )(?<!to )\b(?:another|other|second|remote|different|colleague'?s?|"
+        r"friend'?s?|coworker'?s?|teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|"
+        r"server)s?\b|"
         r"\b(?:from|on) (?:the|my|our|a) (?:lan|network|wifi)\b",
         ("another", "other", "second", "remote", "different", "colleague", "friend", "coworker",
          "teammate", "lan", "network", "wifi"), re.I)),
@@ -226,18 +229,22 @@ SIGNALS: list[tuple[str, Rx]] = [
     # TLS spoken to a plain port, or plain HTTP to a TLS port.
     ("tls-to-plain", Rx(r"wrong version number|WRONG_VERSION_NUMBER|SSL_ERROR_RX_RECORD_TOO_LONG|"
                         r"server gave HTTP response to HTTPS client|first record does not look like a "
-                        r"TLS handshake|ERR_SSL_PROTOCOL_ERROR|packet length too long|unknown protocol",
+                        r"TLS handshake|ERR_SSL_PROTOCOL_ERROR|packet length too long|unknown protocol|"
+                        # GnuTLS (wget): a record that is not TLS
+                        r"An unexpected TLS packet was received",
                         ("wrong version", "wrong_version", "record_too_long", "https client",
-                         "tls handshake", "ssl_protocol_error", "packet length", "unknown protocol"),
+                         "tls handshake", "ssl_protocol_error", "packet length", "unknown protocol",
+                         "unexpected tls packet"),
                         re.I)),
     ("plain-to-tls", Rx(r"plain HTTP request was sent to HTTPS port|"
                         r"Client sent an HTTP request to an HTTPS server",
                         ("plain http request", "http request to an https"), re.I)),
     # The server closed without a word (not HTTP, or TLS waiting for a hello).
     ("empty-reply", Rx(r"Empty reply from server|RemoteDisconnected|socket hang up|Remote end closed "
-                       r"connection|Server closed the connection|closed the connection unexpectedly",
+                       r"connection|Server closed the connection|closed the connection unexpectedly|"
+                       r"SocketError: other side closed",
                        ("empty reply", "remotedisconnected", "hang up", "remote end closed",
-                        "closed the connection"), re.I)),
+                        "closed the connection", "other side closed"), re.I)),
     # A non-HTTP server answered an HTTP client.
     ("http09", Rx(r"Received HTTP/0\.9 when not allowed|HTTP/0\.9", ("http/0.9",), re.I)),
     ("ssh-no-banner", Rx(r"kex_exchange_identification|ssh_exchange_identification|"
