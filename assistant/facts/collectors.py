@@ -24,6 +24,7 @@ from assistant.facts import (
     resolution,
     services,
     socket_states,
+    unix_sockets,
 )
 from assistant.facts.base import Collector
 
@@ -41,6 +42,7 @@ COLLECTORS: tuple[Collector, ...] = (
     environment.COLLECTOR,
     appfw.COLLECTOR,
     socket_states.COLLECTOR,
+    unix_sockets.COLLECTOR,
 )
 
 BY_NAME: dict[str, Collector] = {c.name: c for c in COLLECTORS}
