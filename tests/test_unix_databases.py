@@ -32,7 +32,7 @@ from tests.unixsupport import (
     run,
     top,
     user_ids,
-    wait_for,
+    wait_listening,
 )
 
 
@@ -205,7 +205,7 @@ class My:
                 f"--log-error={self.root / 'err.log'}", *args] + (["--user=mysql"] if ROOT else [])
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
-        assert wait_for(sock, 60), (self.root / "err.log").read_text()
+        assert wait_listening(sock, 60), (self.root / "err.log").read_text()
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -282,7 +282,7 @@ def redis() -> Iterator[tuple[subprocess.Popen[str], str]]:
         "--dir", str(root), "--save", "", "--appendonly", "no", "--daemonize", "no"],
         stdout=subprocess.DEVNULL, start_new_session=True)
     with killing(proc):
-        assert wait_for(sock, 30)
+        assert wait_listening(sock, 30)
         yield proc, sock
     shutil.rmtree(root, ignore_errors=True)
 

@@ -141,6 +141,21 @@ def wait_for(path: str, seconds: float = 30.0) -> bool:
     return False
 
 
+def wait_listening(path: str, seconds: float = 30.0) -> bool:
+    """Until a connect to `path` succeeds (a stale file is there before)."""
+    import socket
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(path)
+                return True
+            except OSError:
+                time.sleep(0.1)
+    return False
+
+
 def listening_sockets(pattern: str) -> list[str]:
     """Listening UNIX sockets whose path matches `pattern` (glob), machine-wide:
     other servers of a service make "not running" a different diagnosis."""
