@@ -212,3 +212,20 @@ def test_docker_host_names_a_socket_nobody_serves(sockdir: Path) -> None:
     if "unix.docker_other_socket" in rules:
         pytest.skip("a Docker daemon runs on this machine: the answer is to use it")
     assert top(rep) == ("unix.docker_not_running", "nothing-listening") and code == 1
+
+
+def test_docker_output_without_an_endpoint_means_its_default_socket() -> None:
+    header = "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"
+    env = {"PATH": os.environ.get("PATH", "")}
+    rep = run_cli("--ask", header, "--json", environ=env).json
+    assert rep["target"]["path"] == "/var/run/docker.sock" and rep["target"]["client"] == "docker"
+    assert rep["kind"] == "diagnosis"
+    # DOCKER_HOST names the socket the CLI really used
+    rep = run_cli("--ask", "$ docker ps\n" + header, "--json",
+                  environ={**env, "DOCKER_HOST": "unix:///run/user/1000/docker.sock"}).json
+    assert rep["target"]["path"] == "/run/user/1000/docker.sock"
+    # another kind of endpoint, or a question: no socket to look at
+    rep = run_cli("--ask", header, "--json", environ={**env, "DOCKER_HOST": "ssh://me@box"}).json
+    assert "path" not in rep["target"]
+    rep = run_cli("--ask", "how do I run docker ps without sudo?", "--json", environ=env).json
+    assert "path" not in rep["target"] and rep["kind"] != "diagnosis"

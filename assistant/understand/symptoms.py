@@ -20,6 +20,8 @@ from assistant.understand.patterns import (
     CODE_SUFFIX,
     DEFAULT_PORTS,
     DIALLED,
+    DOCKER_DEFAULT,
+    DOCKER_SOCKET,
     ERRORS,
     EXPLICIT,
     HOSTPORT,
@@ -67,6 +69,8 @@ class Target:
     dial: list[str] = field(default_factory=list)
     # A UNIX-domain socket the client failed on (host is then None).
     path: str | None = None
+    # True when the path is the client's default, not in the text (docker).
+    assumed_path: bool = False
     # Whose failure it is: a client connecting, or a server binding.
     role: str = "client"
     # The address the client really connected to, when it is not the target
@@ -183,6 +187,11 @@ def parse(text: str) -> Target:
         target.port = int(pg.group(1)) if pg else None
         return target
     _tcp_address(target, text, low, cmds)
+    if target.client == "docker" and target.host is None and target.port is None and \
+            target.role == "client" and DOCKER_DEFAULT.search(text, low):
+        # The CLI names no endpoint when it used its default one.
+        target.path, target.assumed_path = DOCKER_SOCKET, True
+        return target
     if target.scheme is None and target.client in ("chrome", "firefox"):
         target.scheme = "http"
     return target
