@@ -223,7 +223,8 @@ class _Look:
         self.ctx, self.unix, self.linux = ctx, unix, linux
         self.rows = unix.table()
         self.src = source(ctx)
-        self.who: Creds | None = unix.subject(ctx.env, ctx.target.client, unix.all_pids)
+        self.who: Creds | None = unix.subject(ctx.env, ctx.target.client, unix.all_pids,
+                                              ctx.target.client_pid)
 
     def describe(self, inode: int, pid: int | None = None) -> Fact:
         if pid is None and inode and self.linux.available():

@@ -165,3 +165,13 @@ def test_other_services_places_by_name_or_by_owner() -> None:
 def test_tcp_service(client: str | None, port: int, scheme: str | None,
                      expected: str | None) -> None:
     assert tcp_service(Target(host="127.0.0.1", port=port, client=client, scheme=scheme)) == expected
+
+
+def test_nginx_names_the_worker_that_failed() -> None:
+    from assistant.understand.symptoms import parse
+
+    t = parse('2026/11/29 13:53:57 [crit] 19961#19961: *5 connect() to unix:/run/php/field-fpm.sock '
+              'failed (13: Permission denied) while connecting to upstream, client: 127.0.0.1')
+    assert (t.path, t.client, t.client_pid, t.error) == ("/run/php/field-fpm.sock", "nginx", 19961,
+                                                         "permission")
+    assert parse("dial unix /tmp/a.sock: connect: connection refused").client_pid is None

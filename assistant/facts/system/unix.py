@@ -220,10 +220,11 @@ def _sudo_session(uid: int) -> frozenset[int] | None:
     return None
 
 
-def _nginx_worker(pids: Iterable[int]) -> Creds | None:
+def _nginx_worker(pids: Iterable[int], named: int | None) -> Creds | None:
     """nginx connects to its upstreams from its worker processes, which run as
-    the configured `user` (www-data), not as root like the master."""
-    for pid in pids:
+    the configured `user` (www-data), not as root like the master. The worker
+    its log line names first; else the first worker found."""
+    for pid in ([named] if named else []) + [p for p in pids if p != named]:
         try:
             with open(f"/proc/{pid}/comm") as fh:
                 if fh.read().strip() != "nginx":
@@ -240,14 +241,14 @@ def _nginx_worker(pids: Iterable[int]) -> Creds | None:
 
 
 def subject(env: Mapping[str, str], client: str | None,
-            pids: Callable[[], Iterable[int]]) -> Creds | None:
+            pids: Callable[[], Iterable[int]], client_pid: int | None = None) -> Creds | None:
     """Whose access to judge; None when nothing is known (no pwd module).
 
     nginx: its worker's user. As root under sudo: the invoking user, with the
     groups of the shell that ran sudo. Otherwise this process itself.
     """
     if client == "nginx":
-        worker = _nginx_worker(pids())
+        worker = _nginx_worker(pids(), client_pid)
         if worker is not None:
             return worker
     if not hasattr(os, "geteuid"):
