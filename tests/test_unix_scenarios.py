@@ -229,3 +229,35 @@ def test_docker_output_without_an_endpoint_means_its_default_socket() -> None:
     assert "path" not in rep["target"]
     rep = run_cli("--ask", "how do I run docker ps without sudo?", "--json", environ=env).json
     assert "path" not in rep["target"] and rep["kind"] != "diagnosis"
+
+
+NODE_DIAL = "require('net').connect(process.argv[1]).on('error', e => console.error(e.stack))"
+
+
+def test_node_on_a_socket_missing_then_left_over(sockdir: Path) -> None:
+    need("node")
+    path = str(sockdir / "app.sock")
+    _, out = run(["node", "-e", NODE_DIAL, path])
+    assert f"connect ENOENT {path}" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.nothing_at_path", "nothing-listening") and code == 1
+    start_unix_server(path, 0o666).kill()
+    _, out = run(["node", "-e", NODE_DIAL, path])
+    assert f"connect ECONNREFUSED {path}" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.stale_socket", "nothing-listening") and code == 1
+
+
+@pytest.mark.root
+def test_node_on_a_socket_of_another_group(sockdir: Path) -> None:
+    need_root()
+    need("node")
+    srv = start_unix_server(str(sockdir / "app.sock"), 0o660, f"root:{GROUP}")
+    try:
+        _, out = run(as_user() + ["node", "-e", NODE_DIAL, srv.path])
+        assert f"connect EACCES {srv.path}" in out
+        code, rep = assistant_as(out)
+        assert top(rep) == ("unix.not_in_group", "socket-permission") and code == 1
+        assert f"sudo usermod -aG {GROUP} $USER" in [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    finally:
+        srv.kill()

@@ -293,6 +293,7 @@ SOCKET_PATHS: list[Rx] = [
     Rx(rf"through socket '{_PATH}'", ("through socket",)),         # mysql, mariadb
     Rx(rf"Could not connect to Redis at {_PATH}:", ("redis at /",)),  # redis-cli
     Rx(rf"connect\(\) to unix:{_PATH} failed", ("to unix:",)),    # nginx
+    Rx(rf"\bconnect (?:ENOENT|EACCES|EPERM|ECONNREFUSED) {_PATH}", ("connect e",)),  # Node.js
     Rx(rf"\bunix:{_PATH}", ("unix:/",)),                           # nginx upstream, uwsgi
 ]
 
