@@ -69,6 +69,7 @@ RELATIONS = ("tcp", "other-dir", "other-port", "other-socket", "socket")
 UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as it is now.", {
     "path": Field("str", "the socket's path", example="/var/run/docker.sock"),
     "dir": Field("str", "its directory", example="/var/run"),
+    "name": Field("str", "its file name", example="docker.sock"),
     "port": Field("int", "the port a PostgreSQL socket names (.s.PGSQL.5432)"),
     "service": Field("str", "the server it belongs to, by its path or the client", SERVICE_NAMES),
     "label": Field("str", "that server's name for people", tuple(LABELS.values())),
@@ -324,7 +325,7 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
     service = service_of(path, target.client)
     unit, unit_found = unit_of(service, path, _installed())
     fact: Fact = {"type": "unix_socket", "path": path, "dir": os.path.dirname(path),
-                  "port": target.port, "service": service, "label": LABELS[service], "unit": unit,
+                  "name": os.path.basename(path), "port": target.port, "service": service, "label": LABELS[service], "unit": unit,
                   "unit_found": unit_found if unit else None,
                   "dir_exists": os.path.isdir(os.path.dirname(path)),
                   "as_root": os.geteuid() == 0}
