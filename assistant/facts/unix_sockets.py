@@ -17,54 +17,30 @@ rules do not read a UNIX socket as a TCP listener.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import stat
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.facts.listeners import PROCESS_FIELDS, holder
+from assistant.facts.unix_services import (
+    LABELS,
+    PG_SOCKET,
+    RELATIONS,
+    SERVICE_NAMES,
+    SERVICES,
+    UNIT_DIRS,
+    real,
+    service_of,
+    socket_places,
+    tcp_service,
+    unit_of,
+)
 from assistant.understand.addresses import hostport, is_loopback, is_wildcard
 
 if TYPE_CHECKING:
-    from assistant.facts.system.unix import Creds, UnixRow
+    from assistant.facts.system.unix import Creds
     from assistant.understand.symptoms import Target
-
-PG_SOCKET = re.compile(r"^\.s\.PGSQL\.(\d{1,5})$")
-
-
-class Service(NamedTuple):
-    processes: tuple[str, ...]   # process-name prefixes
-    ports: tuple[int, ...]       # its usual TCP ports
-    units: tuple[str, ...]       # service units, most likely first
-    socket_name: re.Pattern[str]
-    known: tuple[str, ...]       # where its sockets usually are ({uid}, {home})
-
-
-SERVICES: dict[str, Service] = {
-    "postgres": Service(("postgres", "postmaster"), (5432,), ("postgresql",), PG_SOCKET,
-                        ("/var/run/postgresql", "/run/postgresql", "/tmp")),
-    "mysql": Service(("mysqld", "mariadbd"), (3306,), ("mariadb", "mysql", "mysqld"),
-                     re.compile(r"^(?:mysqld?|mariadb)[\w.-]*\.sock$"),
-                     ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/tmp/mysql.sock",
-                      "/var/lib/mysql/mysql.sock")),
-    "docker": Service(("dockerd",), (2375, 2376), ("docker",), re.compile(r"^docker\.sock$"),
-                      ("/var/run/docker.sock", "/run/user/{uid}/docker.sock",
-                       "{home}/.docker/run/docker.sock", "{home}/.docker/desktop/docker.sock")),
-    "php-fpm": Service(("php-fpm",), (9000,), ("php-fpm",), re.compile(r"fpm[\w.-]*\.sock$"), ()),
-    "redis": Service(("redis-server",), (6379,), ("redis-server", "redis"),
-                     re.compile(r"redis[\w.-]*\.sock$"),
-                     ("/run/redis/redis-server.sock", "/var/run/redis/redis-server.sock",
-                      "/tmp/redis.sock")),
-}
-SERVICE_NAMES = (*SERVICES, "unknown")
-LABELS = {"postgres": "PostgreSQL", "mysql": "MySQL/MariaDB", "docker": "the Docker daemon",
-          "php-fpm": "PHP-FPM", "redis": "Redis", "unknown": "the server"}
-_BY_CLIENT = {"psql": "postgres", "mysql": "mysql", "redis-cli": "redis", "docker": "docker"}
-_BY_PORT = {5432: "postgres", 3306: "mysql", 6379: "redis", 2375: "docker", 2376: "docker"}
-UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
-             "/etc/init.d")
-RELATIONS = ("tcp", "other-dir", "other-port", "other-socket", "socket")
 
 UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as it is now.", {
     "path": Field("str", "the socket's path", example="/var/run/docker.sock"),
@@ -126,35 +102,6 @@ UNIX_ALTERNATIVE = FactType("unix_alternative", "Where the same service listens 
                 else str(f.get("path"))))
 
 
-def service_of(path: str, client: str | None) -> str:
-    """Pure: which server a socket belongs to, by its path, else by the client."""
-    base = os.path.basename(path)
-    for name, svc in SERVICES.items():
-        if svc.socket_name.search(base):
-            return name
-    low = path.lower()
-    if "/mysqld/" in low or "/mysql/" in low:
-        return "mysql"
-    if "/php/" in low or "php-fpm" in low:
-        return "php-fpm"
-    if "redis" in low:
-        return "redis"
-    return _BY_CLIENT.get(client or "", "unknown")
-
-
-def unit_of(service: str, path: str, installed: set[str]) -> tuple[str | None, bool]:
-    """Pure: the unit that runs `service` and whether it is installed here."""
-    if service == "unknown":
-        return None, False
-    wanted = list(SERVICES[service].units)
-    if service == "php-fpm":
-        version = re.search(r"php(\d+(?:\.\d+)?)-fpm", path)
-        fpm = sorted((u for u in installed if re.fullmatch(r"php[\d.]+-fpm", u)), reverse=True)
-        wanted = ([f"php{version.group(1)}-fpm"] if version else []) + fpm + wanted
-    found = next((u for u in wanted if u in installed), None)
-    return (found, True) if found else (wanted[0], False)
-
-
 def mode_facts(st_mode: int) -> Fact:
     return {"mode": f"{stat.S_IMODE(st_mode):04o}", "owner_can": bool(st_mode & 0o200),
             "group_can": bool(st_mode & 0o020), "others_can": bool(st_mode & 0o002)}
@@ -166,42 +113,6 @@ def file_type(st_mode: int) -> str:
     if stat.S_ISDIR(st_mode):
         return "directory"
     return "file" if stat.S_ISREG(st_mode) else "other"
-
-
-def _real(path: str) -> str:
-    return os.path.realpath(path)
-
-
-def socket_places(service: str, port: int | None, rows: list[UnixRow], owned: set[int],
-                  exclude: str | None) -> list[tuple[str, int | None, UnixRow]]:
-    """Pure but for realpath: (path, PostgreSQL port, row) of the service's
-    listening sockets other than `exclude`. PostgreSQL's by name: for `port`
-    anywhere, for another port only in `exclude`'s directory; the others by
-    name or because the service's processes hold them."""
-    svc = SERVICES[service]
-    out = []
-    seen = {_real(exclude)} if exclude else set()
-    for row in rows:
-        if not row.listening:
-            continue
-        base = os.path.basename(row.path)
-        m = PG_SOCKET.match(base)
-        if service == "postgres":
-            if m is None:
-                continue
-            same_dir = exclude is not None and os.path.dirname(row.path) == os.path.dirname(exclude)
-            # Another port counts only beside the asked socket (a second
-            # cluster, or a slip of a digit), never an unrelated server's.
-            if int(m.group(1)) != port and not same_dir:
-                continue
-        elif not (svc.socket_name.search(base) or row.inode in owned):
-            continue
-        real = _real(row.path)
-        if real in seen:
-            continue
-        seen.add(real)
-        out.append((row.path, int(m.group(1)) if m and service == "postgres" else None, row))
-    return out
 
 
 def _process(info: dict[str, Any]) -> Fact:
@@ -259,14 +170,14 @@ class _Look:
         rows = self.rows or []
         facts: list[Fact] = []
         found = socket_places(service, port, rows, self.owned(service), exclude)
-        listed = {_real(p) for p, _, _ in found}
+        listed = {real(p) for p, _, _ in found}
         for p in self.known(service, port):
-            real = _real(p)
-            if real in listed or (exclude and real == _real(exclude)) or not _is_socket(p):
+            rp = real(p)
+            if rp in listed or (exclude and rp == real(exclude)) or not _is_socket(p):
                 continue
             # Not in the table: only a connect that succeeds says someone listens.
             if self.unix.connect(p, socket.SOCK_STREAM, min(self.ctx.probe_timeout, 1.0))[0] == "ok":
-                listed.add(real)
+                listed.add(rp)
                 m = PG_SOCKET.match(os.path.basename(p))
                 found.append((p, int(m.group(1)) if m else None,
                               self.unix.UnixRow(p, 0, socket.SOCK_STREAM, True)))
@@ -325,7 +236,8 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
     service = service_of(path, target.client)
     unit, unit_found = unit_of(service, path, _installed())
     fact: Fact = {"type": "unix_socket", "path": path, "dir": os.path.dirname(path),
-                  "name": os.path.basename(path), "port": target.port, "service": service, "label": LABELS[service], "unit": unit,
+                  "name": os.path.basename(path), "port": target.port, "service": service,
+                  "label": LABELS[service], "unit": unit,
                   "unit_found": unit_found if unit else None,
                   "dir_exists": os.path.isdir(os.path.dirname(path)),
                   "as_root": os.geteuid() == 0}
@@ -340,7 +252,7 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
     fact["file_type"] = kind
     if kind != "hidden":
         fact.update(exists=kind != "missing", socket=kind == "socket")
-    listed = [r for r in look.rows or [] if r.listening and _real(r.path) == _real(path)]
+    listed = [r for r in look.rows or [] if r.listening and real(r.path) == real(path)]
     stype = listed[0].stype if listed else socket.SOCK_STREAM
     if kind == "socket":
         fact["probe"], fact["probe_error"] = unix.connect(path, stype, ctx.probe_timeout)
@@ -372,13 +284,6 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
             SERVICES[service].ports
         facts += look.tcp(service, ports)
     return facts
-
-
-def tcp_service(target: Target) -> str | None:
-    """Pure: the service a TCP target names, by its client, else its port."""
-    if target.scheme == "fastcgi" or (target.client == "nginx" and target.port == 9000):
-        return "php-fpm"  # nginx in front of anything else is not PHP-FPM's business
-    return _BY_CLIENT.get(target.client or "") or _BY_PORT.get(target.port or 0)
 
 
 def collect(ctx: Context) -> list[Fact]:

@@ -9,14 +9,8 @@ import stat
 import pytest
 
 from assistant.facts.system.unix import Creds, UnixRow, dir_denied, judge, parse_proc_net_unix
-from assistant.facts.unix_sockets import (
-    file_type,
-    mode_facts,
-    service_of,
-    socket_places,
-    tcp_service,
-    unit_of,
-)
+from assistant.facts.unix_services import service_of, socket_places, tcp_service, unit_of
+from assistant.facts.unix_sockets import file_type, mode_facts
 from assistant.understand.symptoms import Target
 
 PROC_NET_UNIX = """\
