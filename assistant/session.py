@@ -120,6 +120,8 @@ class Session:
             or bool(target.remote and target.parsed and target.parsed.loopback))
         if target.port is None and "unsafe-port" in target.signals:
             host_only = True  # the browser refused the port itself: no address is needed
+        if target.assumed_path:
+            _docker_endpoint(target, self.options.env, question_like)
         if target.path is not None:
             return self._done(self._diagnosis(target, answers, echo, True, skipped))
         if target.port is None and not host_only:
@@ -151,6 +153,9 @@ class Session:
                 notes.append("host skipped: checking localhost, " + " and ".join(USUAL_LOCAL))
             else:
                 notes.append("no host given: assuming localhost")
+        if target.assumed_path:
+            notes.append(f"no socket in the text: assuming the {target.client} CLI's default "
+                         f"{target.path}")
         if target.assumed_port:
             notes.append(f"no port in the text: assuming {target.client}'s default {target.port} "
                          "(answer port=N if the client used another)")
@@ -253,6 +258,16 @@ class Session:
 
         facts = initial_facts(target)
         return driver.run(self.compiled(), facts, checks, answers, skipped)
+
+
+def _docker_endpoint(target: symptoms.Target, env: Mapping[str, str], question: bool) -> None:
+    """The docker CLI's endpoint when the text names none: DOCKER_HOST when it
+    names a socket; nothing for a question or another kind of endpoint."""
+    host = env.get("DOCKER_HOST", "")
+    if question or (host and not host.startswith("unix://")):
+        target.path, target.assumed_path = None, False
+    elif host:
+        target.path = host.removeprefix("unix://")
 
 
 def finding(res: CheckResult, target: symptoms.Target) -> Finding:

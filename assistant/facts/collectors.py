@@ -25,6 +25,7 @@ from assistant.facts import (
     resolution,
     services,
     socket_states,
+    unix_sockets,
 )
 from assistant.facts.base import Collector
 
@@ -43,6 +44,7 @@ COLLECTORS: tuple[Collector, ...] = (
     appfw.COLLECTOR,
     socket_states.COLLECTOR,
     protocol.COLLECTOR,
+    unix_sockets.COLLECTOR,
 )
 
 BY_NAME: dict[str, Collector] = {c.name: c for c in COLLECTORS}

@@ -150,8 +150,9 @@ CLIENTS: list[tuple[str, Rx]] = [
                  ("java", "exception", "org.postgresql", "io.netty.", "web server failed to start",
                   "application failed to start", "kafka"))),
     ("docker", Rx(r"Error response from daemon|Docker daemon|\bdocker(?:-compose)? (?:run|ps|compose|"
-                  r"build|pull|exec|start|up|info|version)\b|docker\.sock|DOCKER_HOST|^docker: ",
-                  ("error response from daemon", "docker"), re.M | re.I)),
+                  r"build|pull|exec|start|up|info|version)\b|docker\.sock|DOCKER_HOST|^docker: |"
+                  r"^CONTAINER ID +IMAGE +COMMAND\b",
+                  ("error response from daemon", "docker", "container id"), re.M | re.I)),
     ("kubectl", Rx(r"\bkubectl\b|memcache\.go:\d|The connection to the server \S{1,260} was refused|"
                    r"couldn't get current server API group list",
                    ("kubectl", "memcache.go", "connection to the server", "api group list"))),
@@ -309,6 +310,12 @@ PROXY_URL = Rx(r"(?:_proxy|_PROXY)\s{0,3}(?:=|==)\s{0,3}['\"]?([A-Za-z][A-Za-z0-
 
 # --- UNIX socket paths a client failed on ------------------------------------------
 _PATH = r"(/[^\s\"'`,;()<>]{1,300})"
+# Docker's own words that say it used its default endpoint (the text names
+# none): the `docker ps` table header, or a docker command line.
+DOCKER_DEFAULT = Rx(r"^CONTAINER ID +IMAGE +COMMAND\b|^(?:\S*[$#%>] +)?(?:sudo +)?docker +[a-z]",
+                    ("container id", "docker"), re.M)
+DOCKER_SOCKET = "/var/run/docker.sock"
+
 SOCKET_PATHS: list[Rx] = [
     Rx(rf"\bunix://{_PATH}", ("unix://",)),                      # docker, DOCKER_HOST, gRPC
     Rx(rf"\bdial unix {_PATH}:", ("dial unix",)),                 # Go
@@ -316,6 +323,7 @@ SOCKET_PATHS: list[Rx] = [
     Rx(rf"through socket '{_PATH}'", ("through socket",)),         # mysql, mariadb
     Rx(rf"Could not connect to Redis at {_PATH}:", ("redis at /",)),  # redis-cli
     Rx(rf"connect\(\) to unix:{_PATH} failed", ("to unix:",)),    # nginx
+    Rx(rf"\bconnect (?:ENOENT|EACCES|EPERM|ECONNREFUSED) {_PATH}", ("connect e",)),  # Node.js
     Rx(rf"\bunix:{_PATH}", ("unix:/",)),                           # nginx upstream, uwsgi
 ]
 

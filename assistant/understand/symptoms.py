@@ -21,6 +21,8 @@ from assistant.understand.patterns import (
     CONNECTION_POOL,
     DEFAULT_PORTS,
     DIALLED,
+    DOCKER_DEFAULT,
+    DOCKER_SOCKET,
     ERRORS,
     EXPLICIT,
     HOSTPORT,
@@ -40,6 +42,8 @@ from assistant.understand.redact import clean, strip_control
 MAX_INPUT = 256 * 1024
 # PostgreSQL names its socket after its port: /var/run/postgresql/.s.PGSQL.5432.
 _PG_SOCKET = re.compile(r"\.s\.PGSQL\.(\d{1,5})$")
+# nginx's error log names the worker that failed: `[crit] 19961#19961: *1 connect() ...`.
+_NGINX_WORKER = re.compile(r"\[(?:emerg|alert|crit|error|warn)\] (\d{1,9})#\d{1,9}: ")
 # A permission error is a bind failure when the text says so.
 _BIND_WORDS = re.compile(r"\b(?:bind|listen)\b|\bserver_bind\b|EACCES: permission denied "
                          r"[\d.:\[\]]+:\d|forbidden by its access permissions|\b10013\b", re.I)
@@ -76,6 +80,10 @@ class Target:
     dial: list[str] = field(default_factory=list)
     # A UNIX-domain socket the client failed on (host is then None).
     path: str | None = None
+    # True when the path is the client's default, not in the text (docker).
+    assumed_path: bool = False
+    # The process that failed, when the text names it (nginx's worker pid).
+    client_pid: int | None = None
     # Whose failure it is: a client connecting, or a server binding.
     role: str = "client"
     # The address the client really connected to, when it is not the target
@@ -201,10 +209,17 @@ def parse(text: str) -> Target:
         target.error = detect_error(text, low, skip="missing")
     if path is not None:
         target.path = path
+        worker = _NGINX_WORKER.search(text) if target.client == "nginx" else None
+        target.client_pid = int(worker.group(1)) if worker else None
         pg = _PG_SOCKET.search(path)
         target.port = int(pg.group(1)) if pg else None
         return target
     _tcp_address(target, text, low, cmds)
+    if target.client == "docker" and target.host is None and target.port is None and \
+            target.role == "client" and DOCKER_DEFAULT.search(text, low):
+        # The CLI names no endpoint when it used its default one.
+        target.path, target.assumed_path = DOCKER_SOCKET, True
+        return target
     if target.scheme is None and target.client in ("chrome", "firefox"):
         target.scheme = "http"
     return target
