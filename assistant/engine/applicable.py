@@ -13,22 +13,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.engine.model import Ref, Rule, Test
+from assistant.engine.model import Ref, Rule
 from assistant.engine.operators import MISSING, OPERATORS
 
 # Per alternative: the constant tests of its positive target/symptom patterns,
 # as (fact, [(field, op, value)]). Plain data, so it can be cached.
 Selector = list[list[tuple[str, list[tuple[str, str, Any]]]]]
 
-KNOWN = ("target", "symptom")
+# Facts the session asserts before any rule runs, which never change during a
+# diagnosis: one target and one symptom, any number of signals and answers.
+KNOWN = ("target", "symptom", "signal", "answer")
 
 
-def _test_may_hold(t: Test, fact: dict[str, Any]) -> bool:
-    if isinstance(t.value, Ref):
+def _test_may_hold(field: str, op: str, value: Any, fact: dict[str, Any]) -> bool:
+    if isinstance(value, Ref):
         return True
-    value = fact.get(t.field)
+    seen = fact.get(field)
     # A None value is never asserted (the runtime drops it): absent, as the engine sees it.
-    held = OPERATORS[t.op].holds(MISSING if value is None else value, t.value)
+    held = OPERATORS[op].holds(MISSING if seen is None else seen, value)
     return True if held is None else held  # undecidable: keep the rule
 
 
@@ -41,10 +43,16 @@ def selector(rule: Rule) -> Selector:
 
 
 def selector_may_apply(sel: Selector, initial: list[dict[str, Any]]) -> bool:
-    """False only when no alternative can fire for these facts."""
-    facts = {f["type"]: f for f in initial if f.get("type") in KNOWN}
-    return any(all(_test_may_hold(Test(field, op, value), facts[fact])
-                   for fact, tests in alt if fact in facts for field, op, value in tests)
+    """False only when no alternative can fire for these facts: some positive
+    pattern on a known fact type has no fact that may pass its constant tests
+    (a rule on a signal the text does not carry, an answer not given)."""
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for f in initial:
+        if f.get("type") in KNOWN:
+            by_type.setdefault(f["type"], []).append(f)
+    return any(all(any(all(_test_may_hold(field, op, value, f) for field, op, value in tests)
+                       for f in by_type.get(fact, ()))
+                   for fact, tests in alt)
                for alt in sel)
 
 

@@ -28,12 +28,26 @@ from assistant.engine.model import (
     step_from_data,
     step_to_data,
 )
-from assistant.facts.catalogue import FACT_TYPES
+
+# The code whose changes change what a cached rule set means: the fact
+# catalogue (collectors' declarations) and the rule format (engine).
+_CODE = Path(__file__).resolve().parent.parent
+
+
+def code_fingerprint() -> bytes:
+    """Names, sizes and modification times of the facts and engine modules:
+    cheap to read (no collector is imported), and any edit to them misses."""
+    out = []
+    for sub in ("facts", "engine"):
+        for p in sorted((_CODE / sub).rglob("*.py")):
+            st = p.stat()
+            out.append(f"{p.relative_to(_CODE)}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(out).encode()
 
 
 def digest(paths: list[Path]) -> str:
     h = hashlib.sha256(DIGEST_SALT)
-    h.update(json.dumps(FACT_TYPES, sort_keys=True).encode())
+    h.update(code_fingerprint())
     for p in paths:
         h.update(digest_part(p, p.read_bytes()))
     return h.hexdigest()

@@ -25,7 +25,6 @@ from typing import Any
 
 from assistant.engine.model import CATCH_ALL, GUARD_PREFIX, Pattern, Ref, Rule, RuleName, Test
 from assistant.engine.operators import OPERATORS, negated
-from assistant.facts.catalogue import PROVIDER
 
 SHARD_RULES = 60
 SHARD_TESTS = 400
@@ -85,6 +84,10 @@ def split_exceptions(patterns: list[Pattern], exceptions: list[Pattern]
 
 def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]) -> list[dict[str, Any]]:
     """durable `all` list for one alternative of a rule."""
+    # Here, not at import: the catalogue loads every collector, which only
+    # compiling needs (sharding a cached rule set does not).
+    from assistant.facts.catalogue import PROVIDER
+
     patterns, exceptions, extra = split_exceptions(patterns, exceptions)
     out: list[dict[str, Any]] = []
     # durable binds each fact to at most one pattern of a rule, so a guard

@@ -142,7 +142,9 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
     # Trigger facts (target, symptom) last: negations must see context first.
     pending.sort(key=lambda f: f.get("type") in ("target", "symptom"))
     seen_firings: set[tuple[str, tuple[int, ...]]] = set()
-    session = compiled.use(initial)
+    # Answers are known before any rule runs too: rules waiting for an
+    # answer that was not given need not be registered.
+    session = compiled.use([f for f in pending if f.get("type") == "answer"] + list(initial))
     try:
         for _ in range(MAX_ROUNDS):
             if not pending:

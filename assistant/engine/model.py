@@ -177,7 +177,7 @@ class RuleSet:
 
 # Part of every rule-set digest: a change to the fact catalogue or to how
 # rules compile must not reuse a cache built before it.
-DIGEST_SALT = b"rules-format-1/cache-6"
+DIGEST_SALT = b"rules-format-1/cache-7"
 
 
 def digest_part(path: Any, data: bytes) -> bytes:

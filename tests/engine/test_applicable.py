@@ -54,3 +54,20 @@ def test_selectors_are_plain_data_that_survive_the_cache() -> None:
     assert selector_may_apply(sel, [{**TARGET, "port": 443}, SYMPTOM])
     assert not selector_may_apply(sel, [TARGET, SYMPTOM])
     assert not selector_may_apply(sel, [{**TARGET, "port": 80}, {**SYMPTOM, "error": "timeout"}])
+
+
+def test_rules_on_signals_and_answers_need_them() -> None:
+    on_signal = rule([Pattern("s", "signal", [Test("name", "eq", "unsafe-port")])])
+    on_answer = rule([Pattern("a", "answer", [Test("id", "eq", "client_location")]),
+                      Pattern("t", "target", [])])
+    assert not may_apply(on_signal, [TARGET, SYMPTOM])
+    assert not may_apply(on_signal, [TARGET, SYMPTOM, {"type": "signal", "name": "proxy"}])
+    assert may_apply(on_signal, [TARGET, SYMPTOM, {"type": "signal", "name": "proxy"},
+                                 {"type": "signal", "name": "unsafe-port"}])
+    assert not may_apply(on_answer, [TARGET, SYMPTOM])
+    assert may_apply(on_answer, [TARGET, SYMPTOM, {"type": "answer", "id": "client_location",
+                                                   "value": "a phone"}])
+    # a negated signal pattern never prunes
+    unless = rule([Pattern("t", "target", []),
+                   Pattern("s", "signal", [Test("name", "eq", "proxy")], negated=True)])
+    assert may_apply(unless, [TARGET, SYMPTOM])
