@@ -48,6 +48,18 @@ class Node:
         out.append(Issue(at, self.message or default))
 
 
+# What YAML 1.1 (PyYAML's default) reads as booleans; text in these files,
+# which are read with YAML 1.2 core semantics (engine/yamlsafe.py).
+YAML11_BOOLS = frozenset(("yes", "no", "on", "off", "y", "n"))
+
+
+def bool_message(value: Any, default: str) -> str:
+    """`default`, plus why `yes` is not a boolean here."""
+    if isinstance(value, str) and value.lower() in YAML11_BOOLS:
+        return f"{default} (`{value}` is text here, as in YAML 1.2: write true or false)"
+    return default
+
+
 def _plain(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool) or \
         isinstance(value, bool)
@@ -138,7 +150,7 @@ class Bool(Node):
 
     def check(self, value: Any, at: Path, out: list[Issue]) -> None:
         if not isinstance(value, bool):
-            self.fail(at, out, "must be true or false")
+            out.append(Issue(at, bool_message(value, self.message or "must be true or false")))
 
     def schema(self, defs: Defs) -> Schema:
         return {"type": "boolean"}
