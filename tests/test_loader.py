@@ -139,7 +139,7 @@ def test_yes_no_are_text_and_a_boolean_field_says_so(tmp_path: Path) -> None:
               - ask: {id: in_docker, text: "Does it run in docker?", choices: [yes, no]}
     """)
     errs = errors_of(p)
-    assert errs == [f"{p}:5:13: team.q: enabled: must be true or false (`no` is text here, "
+    assert errs == [f"{p}:5:5: team.q: enabled: must be true or false (`no` is text here, "
                     "as in YAML 1.2: write true or false)"]
     p.write_text(p.read_text().replace("enabled: no", "enabled: true"))
     ask = load_rules([p]).by_id()["team.q"].steps[0]
