@@ -138,7 +138,7 @@ def _check(ruleset: RuleSet, env: Env, out: TextIO) -> int:
 
 
 def _explain(ruleset: RuleSet, where: list[RuleDir], rid: str, out: TextIO) -> int:
-    from assistant.engine.compiler import compile_alternative
+    from assistant.engine.compiler import compile_alternative, text_marks
 
     rule = {r.id: r for r in ruleset.rules}.get(rid)
     if rule is None:
@@ -152,7 +152,15 @@ def _explain(ruleset: RuleSet, where: list[RuleDir], rid: str, out: TextIO) -> i
     out.write(json.dumps(rule.raw, indent=2, default=str) + "\n")
     out.write("\ndurable-rules form (one per alternative):\n")
     for alt in rule.alternatives:
-        out.write(json.dumps(compile_alternative(alt, rule.exceptions), indent=2) + "\n")
+        for variant in compile_alternative(alt, rule.exceptions):
+            out.write(json.dumps(variant, indent=2) + "\n")
+    marks = text_marks([rule])
+    if marks:
+        out.write("\ntext tests, evaluated before the engine (a fact carries the mark when "
+                  "it holds):\n")
+        for fact, tests in marks.items():
+            for fld, op, operand, name in tests:
+                out.write(f"  {name}: {fact}.{fld} {op} {operand!r}\n")
     return EXIT_OK
 
 

@@ -29,6 +29,7 @@ from assistant.engine.model import (
     RuleName,
     RuleSet,
 )
+from assistant.engine.operators import OPERATORS
 from assistant.facts.base import CheckResult
 from assistant.facts.catalogue import fact_line
 from assistant.report import Command, Diagnosis, Question
@@ -88,6 +89,12 @@ class Compiled:
             definitions = compile_rules(list(self.rules))
         self.definitions = definitions
         self.selectors = ruleset.selectors
+        if ruleset.marks is None:
+            from assistant.engine.compiler import text_marks
+
+            self.marks = text_marks(list(self.rules))
+        else:
+            self.marks = ruleset.marks
         # The digest covers every rule file, overrides included.
         self.name = f"rs_{ruleset.digest[:24]}"
         self.firings: list[runtime.Firing] = []
@@ -116,6 +123,19 @@ class Compiled:
             sessions = self._by_selection[selection] = runtime.Sessions(names)
         self.session = sessions
         return sessions
+
+    def marked(self, fact: dict[str, Any]) -> dict[str, Any]:
+        """`fact` with a mark for each text test that holds for it: text
+        operators are Python's (operators.py), the engine tests the mark."""
+        tests = self.marks.get(str(fact.get("type")))
+        if not tests:
+            return fact
+        out = dict(fact)
+        for fld, op, operand, name in tests:
+            value = fact.get(fld)
+            if value is not None and OPERATORS[op].holds(value, operand):
+                out[name] = 1
+        return out
 
     def rule_for(self, durable_name: str) -> Rule | None:
         index = _index(durable_name)
@@ -149,7 +169,7 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
                 break
             compiled.firings.clear()
             for fact in pending:
-                session.assert_fact(fact)
+                session.assert_fact(compiled.marked(fact))
             pending = []
             to_check: list[str] = []
             for name, matched in list(compiled.firings):

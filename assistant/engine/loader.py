@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.engine import yamlsafe
-from assistant.engine.filespecs import RULE_KEYS, label, owner, rule_file
+from assistant.engine.compiler import MAX_VARIANTS, variant_count
+from assistant.engine.filespecs import KIND_WORDS, RULE_KEYS, label, owner, rule_file, value_problem
 from assistant.engine.model import (
     DIGEST_SALT,
     TEMPLATE_REF,
@@ -34,9 +35,9 @@ from assistant.engine.model import (
     digest_part,
 )
 from assistant.engine.operators import OPERATORS
-from assistant.engine.spec import issues
+from assistant.engine.spec import did_you_mean, issues
 from assistant.errors import RuleFileError
-from assistant.facts.catalogue import CHECKS, FACT_TYPES
+from assistant.facts.catalogue import CHECKS, FACT_TYPES, TYPES
 from assistant.report import OS_NAMES, Command
 
 _REF = re.compile(r"\$([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})")
@@ -188,6 +189,11 @@ def parse_rule(raw: Any, at: Where, probs: Problems, lists: dict[str, list[Any]]
         if p is not None:
             p.negated = True
             exceptions.append(p)
+    _check_filter_joins(alternatives, exceptions, at, rid, probs)
+    if any(variant_count(alt, exceptions) > MAX_VARIANTS for alt in alternatives):
+        probs.add(at + ("exceptions",), rid, "exceptions", "too many joins (`$alias.field`) in "
+                  "exceptions on the facts this rule matches: each one doubles the rule; "
+                  f"at most {MAX_VARIANTS} combinations")
     category = raw.get("category")
     steps = _steps(raw.get("then"), at + ("then",), rid, probs, aliases, category)
     if len(probs.items) > before or rid is None or not well_shaped:
@@ -199,6 +205,24 @@ def parse_rule(raw: Any, at: Where, probs: Problems, lists: dict[str, list[Any]]
                 enabled=raw.get("enabled", True), tags=list(raw.get("tags", [])),
                 supersedes=list(raw.get("supersedes", [])), alternatives=alternatives,
                 exceptions=exceptions, steps=steps, source=f"{probs.path}:{line}", raw=dict(raw))
+
+
+def _check_filter_joins(alternatives: list[list[Pattern]], exceptions: list[Pattern], at: Where,
+                        rid: str | None, probs: Problems) -> None:
+    """An exception on a fact type the rule matches becomes part of that
+    pattern; the engine joins only to patterns before it."""
+    for j, exc in enumerate(exceptions):
+        for alt in alternatives:
+            order = [p.alias for p in alt]
+            for bound in (p for p in alt if not p.negated and p.fact == exc.fact):
+                late = [t.value.alias for t in exc.tests if isinstance(t.value, Ref)
+                        and order.index(t.value.alias) >= order.index(bound.alias)]
+                if late:
+                    probs.add(at + ("exceptions", j), rid, "exceptions", f"this exception "
+                              f"filters the {exc.fact} fact `{bound.alias}` and joins to "
+                              f"`{late[0]}`, which comes after it: move `{late[0]}`'s pattern "
+                              f"above `{bound.alias}`'s")
+                    return
 
 
 def _patterns(items: list[Any], at: Where, rid: str | None, probs: Problems,
@@ -243,7 +267,8 @@ def _pattern(item: Any, at: Where, rid: str | None, probs: Problems,
         for op, value in ops.items():
             if op not in OPERATORS:
                 continue
-            value = _value(value, op, at + ("match", fld), rid, fld, probs, lists, aliases)
+            value = _value(value, op, at + ("match", fld), rid, (fact, fld), probs, lists,
+                           aliases)
             if value is not _BAD:
                 tests.append(Test(fld, op, value))
     return Pattern(alias, fact, tests)
@@ -252,13 +277,22 @@ def _pattern(item: Any, at: Where, rid: str | None, probs: Problems,
 _BAD = object()
 
 
-def _value(value: Any, op: str, where: Where, rid: str | None, fld: str, probs: Problems,
-           lists: dict[str, list[Any]], aliases: dict[str, str]) -> Any:
-    """The value of `fld: {op: value}`: lists resolved, joins checked."""
+def _value(value: Any, op: str, where: Where, rid: str | None, field: tuple[str, str],
+           probs: Problems, lists: dict[str, list[Any]], aliases: dict[str, str]) -> Any:
+    """The value of `fld: {op: value}`: lists resolved and checked against the
+    field, joins checked."""
+    fact, fld = field
+    spec = TYPES[fact].fields[fld]
     kind = OPERATORS[op].value
     if kind == "list" and isinstance(value, str) and value.startswith("@"):
         if value[1:] not in lists:
-            probs.add(where, rid, f"match.{fld}", f"unknown list {value!r} (define it under `lists:`)")
+            probs.add(where + (op,), rid, f"match.{fld}", f"unknown list {value!r} (lists are "
+                      "shared by the rule files of one folder: define it under `lists:` in one of "
+                      "them)" + did_you_mean(value[1:], lists))
+            return _BAD
+        bad = [p for v in lists[value[1:]] if (p := value_problem(f"{fact}.{fld}", spec, v))]
+        if bad:
+            probs.add(where + (op,), rid, f"match.{fld}", f"list {value!r}: {bad[0]}")
             return _BAD
         value = lists[value[1:]]
     if kind in ("list", "bool", "text") or not (isinstance(value, str) and value.startswith("$")):
@@ -276,7 +310,12 @@ def _value(value: Any, op: str, where: Where, rid: str | None, fld: str, probs: 
         return _BAD
     if ref_field not in FACT_TYPES[aliases[alias]]:
         probs.add(where, rid, f"match.{fld}", f"{value!r}: fact {aliases[alias]!r} has no field "
-                  f"{ref_field!r}")
+                  f"{ref_field!r}" + did_you_mean(ref_field, FACT_TYPES[aliases[alias]]))
+        return _BAD
+    other = FACT_TYPES[aliases[alias]][ref_field]
+    if other != spec.kind:
+        probs.add(where, rid, f"match.{fld}", f"{value!r} is {KIND_WORDS[other]} and "
+                  f"{fact}.{fld} is {KIND_WORDS[spec.kind]}: they are never equal")
         return _BAD
     if not OPERATORS[op].refs:
         probs.add(where, rid, f"match.{fld}", f"`{op}` cannot take a reference")

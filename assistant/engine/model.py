@@ -165,6 +165,8 @@ class RuleSet:
     selectors: list[Any] | None = None
     # Team services declared under `services:` (name, port, process, ...).
     services: list[dict[str, Any]] = field(default_factory=list)
+    # From the cache: the text tests of the enabled rules (compiler.text_marks).
+    marks: dict[str, list[tuple[str, str, str, str]]] | None = None
 
     def enabled(self) -> Sequence[Rule]:
         if self.selectors is not None:
@@ -177,7 +179,7 @@ class RuleSet:
 
 # Part of every rule-set digest: a change to the fact catalogue or to how
 # rules compile must not reuse a cache built before it.
-DIGEST_SALT = b"rules-format-1/cache-6"
+DIGEST_SALT = b"rules-format-1/cache-7"
 
 
 def digest_part(path: Any, data: bytes) -> bytes:

@@ -50,14 +50,12 @@ for _tag, _regexp, _first in (
         ("tag:yaml.org,2002:float", _FLOAT, list("-+.0123456789"))):
     _Core12Resolver.add_implicit_resolver(_tag, re.compile(f"^(?:{_regexp.pattern})$"), _first)
 
-try:  # the C parser is ~8x faster; fall back when libyaml is absent
-    _Parser: Any = yaml.CParser
-except AttributeError:  # pragma: no cover
-    _Parser = None
+# the C parser is ~8x faster; fall back when libyaml is absent
+_Parser: Any = getattr(yaml, "CParser", None)
 
 
 if _Parser is not None:
-    class _Loader(_Parser, _Core12Resolver):  # type: ignore[misc]
+    class _Loader(_Parser, _Core12Resolver):
         def __init__(self, stream: str) -> None:
             _Parser.__init__(self, stream)
             _Core12Resolver.__init__(self)
@@ -169,4 +167,5 @@ def _convert(node: yaml.Node, path: Path, depth: int, marks: dict[Path, tuple[in
     if isinstance(node, yaml.SequenceNode):
         return [_convert(v, path + (i,), depth + 1, marks, counter)
                 for i, v in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
     return scalar(node)

@@ -15,6 +15,10 @@ for _c in COLLECTORS:
             raise RuntimeError(f"fact type {_t.name!r} is declared twice")
         TYPES[_t.name] = _t
 
+# `checked` facts name a check: only the collectors' names can match.
+TYPES["checked"].fields["name"] = TYPES["checked"].fields["name"]._replace(
+    values=tuple(c.name for c in COLLECTORS))
+
 # field name -> JSON type ("str", "int", "bool"), per fact type
 FACT_TYPES: dict[str, dict[str, str]] = {
     name: {f: spec.kind for f, spec in t.fields.items()} for name, t in TYPES.items()}

@@ -48,7 +48,7 @@ def holder(f: Fact) -> str:
 LISTENER = FactType("listener", "A TCP socket listening on the target port.", {
     "address": Field("str", "the bound address", example="127.0.0.1"),
     "port": Field("int", "the port"),
-    "family": Field("int", "4 or 6"),
+    "family": Field("int", "4 or 6", (4, 6)),
     **PROCESS_FIELDS,
     "status": Field("str", "the process state", example="sleeping"),
     "stopped": Field("bool", "the process is stopped, traced, zombie or dead"),
