@@ -51,16 +51,24 @@ def _split(paths: list[str]) -> tuple[list[Path], list[Path]]:
     return dirs, files
 
 
-def effective(env: Env, extra_dirs: list[Path], extra_files: list[Path] | None = None
-              ) -> tuple[RuleSet, list[RuleDir], list[str]]:
-    """The effective rule set: the search path plus these directories and files."""
+def kb_ids(env: Env) -> set[str]:
+    """Every knowledge-base id a rule may name (built-in and ASSISTANT_KB_PATH)."""
+    from assistant.knowledge import entries as kb
+
+    return {e.id for e in kb.load_entries(kb.directories(env.environ))}
+
+
+def effective(env: Env, extra_dirs: list[Path], extra_files: list[Path] | None = None,
+              check_kb: bool = False) -> tuple[RuleSet, list[RuleDir], list[str]]:
+    """The effective rule set: the search path plus these directories and files
+    (with `check_kb`, every kb id a conclusion names must exist)."""
     from assistant.engine.loader import load_rules
     from assistant.engine.sources import files_of, search_path
 
     found = search_path(env.environ, env.cwd, extra_dirs)
     files = files_of(found)
     files += [f for f in extra_files or [] if not f.name.endswith(".test.yaml") and f not in files]
-    return load_rules(files), found.dirs, found.skipped
+    return load_rules(files, kb_ids(env) if check_kb else None), found.dirs, found.skipped
 
 
 def origin_of(source: str, dirs: list[RuleDir]) -> str:
@@ -83,7 +91,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         return EXIT_OK
     dirs, files = _split(getattr(args, "paths", []))
     rule_dirs = [Path(d) for d in args.rules + getattr(args, "extra_rules", [])]
-    ruleset, where, skipped = effective(env, rule_dirs + dirs, files)
+    ruleset, where, skipped = effective(env, rule_dirs + dirs, files, args.cmd == "check")
     for msg in skipped:
         env.note(msg)
     if args.cmd == "list":
@@ -113,11 +121,8 @@ def _check(ruleset: RuleSet, env: Env, out: TextIO) -> int:
     from assistant.engine import isolate
     from assistant.engine.compiler import compile_rules
     from assistant.engine.model import CATCH_ALL, RuleName
-    from assistant.knowledge import entries as kb
 
-    ids = {e.id for e in kb.load_entries(kb.directories(env.environ))}
-    problems = [f"{r.source}: {r.id}: kb: unknown knowledge-base id {k!r}"
-                for r in ruleset.rules for k in r.kb_ids() if k not in ids]
+    problems: list[str] = []
     # Each rule alone, in a child process: the engine can hang or crash on
     # input it accepts, and that must not take this command with it.
     enabled = list(ruleset.enabled())

@@ -16,9 +16,9 @@ What this handles of the engine's behaviour (docs/engine.md):
 - text tests (contains, matches, ...) are evaluated in Python before a fact
   is asserted (`marks`); the engine tests the mark, and can negate it;
 - an exception on a fact type the rule matches filters that fact inside its
-  pattern; a join in it cannot sit in an `$or` (error 311), so each join's
-  negation becomes its own variant of the rule (the driver counts a firing
-  once per rule and facts);
+  pattern; joins other than equality, and exceptions with a join on a
+  matched fact, are checked by the driver on the matched facts (`post_checks`):
+  in the engine they fail asserts (error 311) or corrupt memory;
 - large rule sets are split into shards (separate durable rulesets) small
   enough that no per-node limit can be reached: at most SHARD_RULES rules
   and SHARD_TESTS tests each (65 rules sharing a join, 257 sharing a
@@ -27,10 +27,10 @@ What this handles of the engine's behaviour (docs/engine.md):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from assistant.engine.model import CATCH_ALL, GUARD_PREFIX, Pattern, Ref, Rule, RuleName, Test
-from assistant.engine.operators import OPERATORS, mark_name, negated
+from assistant.engine.operators import MISSING, OPERATORS, mark_name, negated
 from assistant.facts.catalogue import PROVIDER
 
 SHARD_RULES = 60
@@ -48,24 +48,23 @@ def _rank(t: Test) -> int:
     return 1 if t.op == "eq" else 2
 
 
+def in_engine(t: Test) -> bool:
+    """Whether the engine evaluates `t`. A join other than equality is the
+    driver's, on the matched facts: in the engine it fails the assert when
+    the joined fact lacks the field (error 311), and when it does not hold,
+    retracting the facts afterwards corrupts memory (a segfault on the next
+    rule set; docs/engine.md)."""
+    return not isinstance(t.value, Ref) or t.op == "eq"
+
+
 def _expr(p: Pattern) -> dict[str, Any]:
-    tests = [{"type": p.fact}] + [_test(t) for t in sorted(p.tests, key=_rank)]
+    tests = [{"type": p.fact}] + [_test(t) for t in sorted(p.tests, key=_rank) if in_engine(t)]
     return tests[0] if len(tests) == 1 else {"$and": tests}
 
 
-Choice = list[tuple[str, dict[str, Any]]]  # (alias, durable test) that hold together
-
-
-def _negations(exc: Pattern, owner: str) -> list[Choice]:
-    """NOT(all tests of `exc`), for the fact bound to `owner`, as choices any
-    one of which may hold (one variant of the rule each): the constant
-    tests' negations in one `$or`; for each join, its negation (with the
-    joined field present) or the joined field absent or the field absent,
-    because the engine refuses a join inside `$or` and fails an assert when
-    a join other than equality meets an absent field (error 311). Empty
-    when `exc` has no tests."""
+def _negation(exc: Pattern) -> dict[str, Any]:
+    """NOT(all tests of `exc`) as one durable test, for a join-free `exc`."""
     parts: list[dict[str, Any]] = []
-    joins: list[Choice] = []
     for t in exc.tests:
         if OPERATORS[t.op].marked:
             # A fact without the mark (or without the field) does not match
@@ -75,84 +74,86 @@ def _negations(exc: Pattern, owner: str) -> list[Choice]:
         neg = negated(t.op, t.value)
         if neg is None:  # pragma: no cover - every unmarked operator has a negation
             raise ValueError(f"no negation for {t.op}")
-        if isinstance(t.value, Ref):
-            ref = t.value
-            joins += [[(owner, _test(Test(t.field, *neg))), (ref.alias, {"$ex": {ref.field: 1}})],
-                      [(ref.alias, {"$nex": {ref.field: 1}})],
-                      [(owner, {"$nex": {t.field: 1}})]]
-        elif t.op == "exists":
+        if t.op == "exists":
             parts.append(_test(Test(t.field, *neg)))
         else:
             # A fact without the field does not match the exception, so it
             # keeps the rule alive (the engine's $neq fails on absent fields).
             parts.append({"$or": [{"$nex": {t.field: 1}}, _test(Test(t.field, *neg))]})
-    out: list[Choice] = [[(owner, parts[0] if len(parts) == 1 else {"$or": parts})]] \
-        if parts else []
-    return out + joins
+    return parts[0] if len(parts) == 1 else {"$or": parts}
 
 
-def split_exceptions(patterns: list[Pattern], exceptions: list[Pattern]
-                     ) -> tuple[list[Pattern], list[list[Choice]]]:
+class Split(NamedTuple):
+    veto: list[Pattern]                       # separate negated patterns
+    filters: dict[str, list[dict[str, Any]]]  # alias -> negated tests in its pattern
+    driver: list[tuple[str, Pattern]]         # (alias, exception) the driver applies
+
+
+def split_exceptions(patterns: list[Pattern], exceptions: list[Pattern]) -> Split:
     """Exceptions on a fact type the rule already matches filter that match
-    ("port.typo, except a near listener on 1080"): durable binds a fact to
-    one pattern only, so as a separate negation it could never see the fact
-    the rule matched. Other exceptions veto the rule when such a fact exists.
-
-    Returns the vetoing exceptions and, per filter, its choices; the rule
-    holds when one choice of every filter holds."""
-    veto: list[Pattern] = []
-    filters: list[list[Choice]] = []
+    ("port.typo, except a near listener on 1080"), for every pattern of that
+    type: durable binds a fact to one pattern only, so as a separate negation
+    it could never see the fact the rule matched. The engine cannot negate a
+    join inside a pattern (it refuses a join inside `$or`, error 311), so an
+    exception with a join is applied by the driver to the matched facts.
+    Other exceptions veto the rule when such a fact exists."""
+    out = Split([], {}, [])
     for exc in exceptions:
         owners = [p for p in patterns if not p.negated and p.fact == exc.fact]
         if not owners or not exc.tests:
-            veto.append(exc)
-            continue
-        filters += [_negations(exc, owner.alias) for owner in owners]
-    return veto, filters
+            out.veto.append(exc)
+        elif any(isinstance(t.value, Ref) for t in exc.tests):
+            out.driver.extend((o.alias, exc) for o in owners)
+        else:
+            for o in owners:
+                out.filters.setdefault(o.alias, []).append(_negation(exc))
+    return out
 
 
-MAX_VARIANTS = 16
+class PostCheck(NamedTuple):
+    """What the driver checks on a firing's matched facts: joins other than
+    equality, and exceptions with joins on a matched fact."""
+
+    joins: list[tuple[str, Test]]           # (alias, test) that must hold
+    exceptions: list[tuple[str, Pattern]]   # (alias, exception) that must not hold
 
 
-def variant_count(patterns: list[Pattern], exceptions: list[Pattern]) -> int:
-    """How many durable rules one alternative becomes (joins in exceptions)."""
-    count = 1
-    for choices in split_exceptions(patterns, exceptions)[1]:
-        count *= len(choices)
-    return count
+def post_checks(patterns: list[Pattern], exceptions: list[Pattern]) -> PostCheck:
+    return PostCheck([(p.alias, t) for p in patterns if not p.negated for t in p.tests
+                      if not in_engine(t)], split_exceptions(patterns, exceptions).driver)
+
+
+def holds(t: Test, fact: dict[str, Any], matched: dict[str, dict[str, Any]]) -> bool:
+    """Python's answer for one test on a matched fact (a join reads the fact
+    matched to its alias); a missing field on either side never holds."""
+    value = fact.get(t.field)
+    arg = t.value
+    if isinstance(arg, Ref):
+        arg = matched.get(arg.alias, {}).get(arg.field)
+        if arg is None or value is None:
+            return False
+    return bool(OPERATORS[t.op].holds(MISSING if value is None else value, arg))
+
+
+def passes(check: PostCheck, matched: dict[str, dict[str, Any]]) -> bool:
+    """Whether a firing with these matched facts stands."""
+    if not all(holds(t, matched.get(alias, {}), matched) for alias, t in check.joins):
+        return False
+    return not any(all(holds(t, matched.get(alias, {}), matched) for t in exc.tests)
+                   for alias, exc in check.exceptions)
 
 
 def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]
-                        ) -> list[list[dict[str, Any]]]:
-    """durable `all` lists for one alternative of a rule: one, or one per
-    combination of the choices its filtering exceptions leave."""
-    veto, filters = split_exceptions(patterns, exceptions)
-    combos: list[Choice] = [[]]
-    for choices in filters:
-        combos = [c + choice for c in combos for choice in choices][:MAX_VARIANTS]
-    return [_compile(patterns, veto, combo) for combo in combos]
-
-
-def _present(patterns: list[Pattern]) -> Choice:
-    """A join other than equality fails the engine's assert when the joined
-    fact lacks the field (error 311): the joined pattern requires it."""
-    return [(t.value.alias, {"$ex": {t.value.field: 1}}) for p in patterns for t in p.tests
-            if isinstance(t.value, Ref) and t.op != "eq"]
-
-
-def _compile(patterns: list[Pattern], exceptions: list[Pattern],
-             extra_tests: Choice) -> list[dict[str, Any]]:
-    extra: dict[str, list[dict[str, Any]]] = {}
-    for alias, test in extra_tests + _present(list(patterns) + list(exceptions)):
-        if test not in extra.get(alias, []):
-            extra.setdefault(alias, []).append(test)
+                        ) -> list[dict[str, Any]]:
+    """durable `all` list for one alternative of a rule."""
+    split = split_exceptions(patterns, exceptions)
     out: list[dict[str, Any]] = []
     # durable binds each fact to at most one pattern of a rule, so a guard
     # the rule already states itself must not be added twice.
     guarded: set[str] = {
         str(t.value) for p in patterns if p.fact == "checked" and not p.negated
         for t in p.tests if t.field == "name" and t.op == "eq"}
-    for p in list(patterns) + list(exceptions):
+    for p in list(patterns) + list(split.veto):
         check = PROVIDER.get(p.fact)
         if p.negated and check and check not in guarded:
             guarded.add(check)
@@ -160,17 +161,10 @@ def _compile(patterns: list[Pattern], exceptions: list[Pattern],
             out.append({f"{GUARD_PREFIX}{check}": {"$and": [{"type": "checked"}, {"name": check},
                                                 {"status": "ok"}]}})
         expr = _expr(p)
-        if p.alias in extra and not p.negated:
-            parts = expr.get("$and", [expr])
-            # Joins last (error 303 otherwise).
-            expr = {"$and": parts + sorted(extra[p.alias], key=_has_join)}
+        if p.alias in split.filters and not p.negated:
+            expr = {"$and": expr.get("$and", [expr]) + split.filters[p.alias]}
         out.append({(p.alias + "$not") if p.negated else p.alias: expr})
     return out
-
-
-def _has_join(test: dict[str, Any]) -> bool:
-    return any(isinstance(v, dict) and any(isinstance(x, dict) for x in v.values())
-               for v in test.values())
 
 
 def compile_rules(rules: list[Rule]) -> dict[str, dict[str, Any]]:
@@ -180,11 +174,8 @@ def compile_rules(rules: list[Rule]) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     for i, rule in enumerate(rules):
-        j = 0
-        for alt in rule.alternatives:
-            for variant in compile_alternative(alt, rule.exceptions):
-                out[str(RuleName(i, j))] = {"all": variant, "pri": 1}
-                j += 1
+        for j, alt in enumerate(rule.alternatives):
+            out[str(RuleName(i, j))] = {"all": compile_alternative(alt, rule.exceptions), "pri": 1}
     out[CATCH_ALL] = {"all": [{"m": {"$ex": {"type": 1}}}], "pri": 65000}
     return out
 

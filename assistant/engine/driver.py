@@ -11,7 +11,7 @@ import re
 import zlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.engine import runtime
 from assistant.engine.applicable import may_apply, selector_may_apply
@@ -34,6 +34,9 @@ from assistant.facts.base import CheckResult
 from assistant.facts.catalogue import fact_line
 from assistant.report import Command, Diagnosis, Question
 from assistant.understand.redact import clean
+
+if TYPE_CHECKING:
+    from assistant.engine.compiler import PostCheck
 
 MAX_ROUNDS = 20
 CheckRunner = Callable[[list[str]], list[CheckResult]]
@@ -98,6 +101,7 @@ class Compiled:
         # The digest covers every rule file, overrides included.
         self.name = f"rs_{ruleset.digest[:24]}"
         self.firings: list[runtime.Firing] = []
+        self._post: dict[RuleName, PostCheck] = {}
         self._by_selection: dict[tuple[int, ...], runtime.Sessions] = {}
         self.session: runtime.Sessions | None = None
 
@@ -136,6 +140,21 @@ class Compiled:
             if value is not None and OPERATORS[op].holds(value, operand):
                 out[name] = 1
         return out
+
+    def stands(self, durable_name: str, rule: Rule, matched: Matched) -> bool:
+        """Whether a firing holds once the tests the driver owns are applied
+        (compiler.post_checks: joins other than equality, exceptions with a
+        join on a matched fact)."""
+        from assistant.engine.compiler import passes, post_checks
+
+        name = RuleName.parse(durable_name)
+        if name is None:
+            return True
+        check = self._post.get(name)
+        if check is None:
+            check = self._post[name] = post_checks(rule.alternatives[name.alternative],
+                                                   rule.exceptions)
+        return not (check.joins or check.exceptions) or passes(check, matched)
 
     def rule_for(self, durable_name: str) -> Rule | None:
         index = _index(durable_name)
@@ -177,7 +196,7 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
                     errors.append(f"rule action failed: {matched[ERROR_KEY]['message']}")
                     continue
                 rule = compiled.rule_for(name)
-                if rule is None:
+                if rule is None or not compiled.stands(name, rule, matched):
                     continue
                 key = (rule.id, tuple(sorted(int(f.get(SEQ_KEY, 0)) for f in matched.values())))
                 if key in seen_firings:

@@ -239,8 +239,10 @@ def rule_file() -> Node:
                         missing="needs `summary:` text",
                         unknown="unknown key (summary, evidence, fix, kb)"),
         "check": Either(lambda v: isinstance(v, list), Seq(check_name), check_name),
-        "ask": Obj({"id": Text(), "text": Text(), "choices": Seq(Scalar(),
-                                                                  message="`choices` must be a list")},
+        "ask": Obj({"id": Text(), "text": Text(), "choices": Seq(
+                       Either(lambda v: isinstance(v, bool), Never(
+                           "a choice is the text the user answers: quote true and false"),
+                              Scalar()), message="`choices` must be a list")},
                    required=("id", "text"), message="needs `id:` and `text:`",
                    missing="needs `id:` and `text:`"),
         "assert": Obj({"fact": Const("note"),

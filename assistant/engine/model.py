@@ -145,6 +145,8 @@ class Rule:
     raw: dict[str, Any] = field(default_factory=dict)
     disabled_reason: str | None = None
     changed_by: list[str] = field(default_factory=list)
+    disabled_by: str | None = None  # file:line of the override that disabled it
+    replaced_by: list[str] = field(default_factory=list)  # overrides that replaced keys
 
     def kb_ids(self) -> list[str]:
         """The knowledge-base ids its conclusions name."""
