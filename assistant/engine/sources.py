@@ -115,7 +115,27 @@ def search_path(environ: Mapping[str, str], cwd: Path, extra: list[Path]) -> Sea
         if d:
             dirs.append(RuleDir(Path(d), "env"))
     dirs += [RuleDir(d, "cli") for d in extra]
-    return SearchPath(dirs, skipped)
+    return SearchPath(_once(dirs, skipped), skipped)
+
+
+def _once(dirs: list[RuleDir], notes: list[str]) -> list[RuleDir]:
+    """Each folder once, at its first place (one named in ASSISTANT_RULES_PATH
+    and --rules would otherwise "redefine" its own rules); a note for a folder
+    with no rule files, which silently adds nothing."""
+    out: list[RuleDir] = []
+    seen: set[Path] = set()
+    for d in dirs:
+        key = d.path.resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(d)
+        if d.origin != "built-in" and d.path.is_dir() and not rule_files(d.path):
+            inner = sorted(sub for sub in d.path.iterdir() if sub.is_dir() and rule_files(sub))
+            hint = f"; did you mean {inner[0]}?" if inner else ""
+            notes.append(f"{d.path}: no rule files (*.yaml other than *.test.yaml) in this "
+                         f"folder, so it adds no rules{hint}")
+    return out
 
 
 def rule_files(directory: Path) -> list[Path]:

@@ -77,8 +77,10 @@ def suggestions(value: Any, candidates: Iterable[Any],
     out += [n for n in names if _folded(n) == text]
     if len(text) >= 2:
         out += [n for n in names if len(n) >= 3 and (_folded(n) in text or text in _folded(n))]
-    out += difflib.get_close_matches(str(value), names, n=3, cutoff=0.6)
-    out += [n for n in names for m in difflib.get_close_matches(text, [_folded(n)], 1, 0.6)]
+    scored = sorted(((difflib.SequenceMatcher(None, text, _folded(n)).ratio(), n)
+                     for n in names), reverse=True)
+    # Close spellings, but only those about as close as the closest.
+    out += [n for score, n in scored if score >= 0.6 and score >= scored[0][0] - 0.05]
     return list(dict.fromkeys(out))[:3]
 
 
