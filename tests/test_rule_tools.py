@@ -113,3 +113,26 @@ def test_one_folder_named_twice_is_loaded_once(tmp_path: Path) -> None:
     r = run_cli("--rules", str(EXAMPLE), "--ask", "cannot connect to localhost:8080", "--json",
                 environ=env)
     assert r.code in (0, 1) and "redefines" not in r.err
+
+
+def test_kb_check_of_a_team_folder_resolves_built_in_entries(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    entry = write(kb, "team-db-down.yaml", """\
+        id: team-db-down
+        question: Why is the team database down?
+        answer: Nobody ran make db-up.
+        related: [service-not-running, service-not-runing]
+        sources:
+          - {title: Our runbook, url: "https://wiki.example.com/db"}
+    """)
+    env = env_for(tmp_path)
+    r = run_cli("kb", "check", str(kb), environ=env)
+    assert r.code == 2 and r.err == (
+        f"assistant: {entry}:4:32: related: no entry 'service-not-runing'; did you mean "
+        "'service-not-running'?\n")
+    entry.write_text(entry.read_text().replace(", service-not-runing", ""))
+    r = run_cli("kb", "check", str(kb), environ=env)
+    assert (r.code, r.out, r.err) == (0, "1 entries: ok\n", "")
+    # Named in ASSISTANT_KB_PATH too, it is read once (no duplicate ids).
+    r = run_cli("kb", "check", str(kb), environ=env_for(tmp_path, ASSISTANT_KB_PATH=str(kb)))
+    assert (r.code, r.out) == (0, "1 entries: ok\n")

@@ -29,16 +29,18 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
     out, environ = env.stdout, env.environ
     if args.cmd == "check":
-        # Full validation, never the cache: fields, unique ids, links, and
+        # Full validation, never the cache: fields, unique ids, links (a
+        # team's entries together with the built-in ones they may name), and
         # every kb id a rule names.
-
-        dirs = [Path(d) for d in args.dirs] or kb.directories(environ)
-        entries = kb.load_entries(dirs)
-        all_ids = {e.id for e in (kb.load_entries(kb.directories(environ)) if args.dirs
-                                  else entries)}
         from assistant.engine.loader import load_rules
         from assistant.engine.sources import files_of, search_path
 
+        named = [Path(d) for d in args.dirs]
+        entries = kb.load_entries(kb.directories(environ) + named)
+        all_ids = {e.id for e in entries}
+        if named:
+            folders = {d.resolve() for d in named}
+            entries = [e for e in entries if Path(e.source).resolve().parent in folders]
         load_rules(files_of(search_path(environ, env.cwd, [])), all_ids)
         out.write(f"{len(entries)} entries: ok\n")
         return EXIT_OK
