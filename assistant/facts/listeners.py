@@ -21,7 +21,8 @@ Describe = Callable[[int | None], dict[str, Any]]
 PROCESS_FIELDS = {
     "pid": Field("int", "process id (absent when not visible to this user)", example=4242),
     "process": Field("str", "process name", example="node"),
-    "cmdline": Field("str", "command line, credentials redacted, cut to 300 characters"),
+    "cmdline": Field("str", "the whole command line (up to 64 KiB), credentials redacted; "
+                     "reports show it shortened", example="python3 -m uvicorn app:main"),
     "user": Field("str", "the process's user (from the socket's owner when the process is "
                   "hidden)", example="postgres"),
     "uid": Field("int", "the socket owner's uid (Linux)", example=101),
