@@ -32,8 +32,8 @@ from assistant.engine.model import (
 from assistant.engine.operators import OPERATORS
 from assistant.facts.base import CheckResult
 from assistant.facts.catalogue import fact_line
-from assistant.report import Command, Diagnosis, Question
-from assistant.understand.redact import clean
+from assistant.report import Command, Diagnosis, Link, Question
+from assistant.understand.redact import clean, shortened
 
 if TYPE_CHECKING:
     from assistant.engine.compiler import PostCheck
@@ -71,7 +71,7 @@ def render_template(text: str, matched: Matched) -> str:
         value = matched.get(m.group(1), {}).get(m.group(2))
         if value is None or value == "":
             return m.group(3) if m.group(3) is not None else "?"
-        return str(value)
+        return shortened(str(value))
 
     return TEMPLATE_REF.sub(sub, text)
 
@@ -245,7 +245,8 @@ def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
     if c is None:
         d = Diagnosis(rule=rule.id, category=rule.category or "", severity=rule.severity,
                       summary=clean(render_template(step.summary, matched)), evidence=[],
-                      processes=[], fix=[], kb=list(step.kb))
+                      processes=[], fix=[], kb=list(step.kb),
+                      links=[Link(clean(ln.title), ln.url) for ln in step.links])
         c = conclusions[rule.id] = Conclusion(rule, d, order=len(conclusions))
     d = c.diagnosis
     for line in step.evidence:
@@ -260,6 +261,8 @@ def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
     for fact in matched.values():
         if fact.get("pid") and fact.get("type") in ("listener", "near_listener"):
             proc: dict[str, Any] = {k: fact[k] for k in ("pid", "cmdline", "user") if k in fact}
+            if "cmdline" in proc:
+                proc["cmdline"] = shortened(str(proc["cmdline"]))
             proc["name"] = fact.get("process")
             if all(p["pid"] != proc["pid"] for p in d.processes):
                 d.processes.append(proc)

@@ -43,6 +43,11 @@ if TYPE_CHECKING:
     from assistant.facts.base import Field
 
 ID = r"[a-z0-9_\-]{1,40}(?:\.[a-z0-9_\-]{1,40}){0,6}"
+URL = r"https?://[^\s/]+\S*"
+# What a rendered link may hold: the characters of RFC 3986, nothing a
+# terminal or Markdown could take for something else.
+LINK_URL = r"https?://[A-Za-z0-9\-._~%!$&'()*+,;=:@\[\]]+(?:[/?#][A-Za-z0-9\-._~%!$&'()*+,;=:@/?#]*)?"
+LINK_FORM = "each link is an https:// address, or {title: ..., url: https://...}"
 ALIAS = r"[a-z][a-z0-9_]{0,30}"
 RULE_KEYS = ("id", "title", "description", "category", "priority", "severity", "enabled", "tags",
              "supersedes", "when", "exceptions", "then")
@@ -229,15 +234,22 @@ def rule_file() -> Node:
     fix = Obj({"os": Enum(OS_NAMES, ordered=True), "command": Text(), "why": Text()},
               required=("os", "command"), collapse=True,
               message="each fix is {os: linux|macos|windows|any, command: ..., why: ...}")
+    url = Text(LINK_URL, message="must be an absolute http:// or https:// address (printable "
+               "characters of a URL only, no spaces)")
+    link = Either(lambda v: isinstance(v, str), url,
+                  Obj({"title": Text(min_len=1, message="required text"), "url": url},
+                      required=("url",), message=LINK_FORM, missing="required: an https:// address",
+                      unknown="unknown key (title, url)"))
     check_name = Enum(CHECKS, "unknown check {value!r} (known: {values})")
     steps = Seq(OneKey({
         "conclude": Obj({"summary": Text(message="needs `summary:` text"),
                          "evidence": Seq(Text(), message="must be a list of text"),
                          "fix": Seq(fix, message="must be a list"),
-                         "kb": _strings("must be a list of kb ids")},
+                         "kb": _strings("must be a list of kb ids"),
+                         "links": Seq(link, message=LINK_FORM)},
                         required=("summary",), message="needs `summary:` text",
                         missing="needs `summary:` text",
-                        unknown="unknown key (summary, evidence, fix, kb)"),
+                        unknown="unknown key (summary, evidence, fix, kb, links)"),
         "check": Either(lambda v: isinstance(v, list), Seq(check_name), check_name),
         "ask": Obj({"id": Text(), "text": Text(), "choices": Seq(
                        Either(lambda v: isinstance(v, bool), Never(
@@ -349,8 +361,8 @@ SOURCE_FORM = "{{title: ..., url: https://...}}"
 def kb_entry() -> Node:
     """One knowledge-base entry (one YAML file)."""
     source = Obj({"title": Text(min_len=1, message="required text"),
-                  "url": Text(r"https?://[^\s/]+\S*", message="required: an absolute http:// or "
-                              "https:// address without spaces")},
+                  "url": Text(URL, message="required: an absolute http:// or https:// address "
+                              "without spaces")},
                  required=("title", "url"), missing="required text",
                  message="each source is a mapping {title: ..., url: https://...}")
     command = Obj({"os": Enum(OS_NAMES, ordered=True), "command": Text(), "why": Text()},

@@ -31,7 +31,7 @@ from assistant.engine.operators import OPERATORS
 from assistant.engine.references import Reference
 from assistant.engine.spec import did_you_mean, issues
 from assistant.facts.catalogue import CHECKS, FACT_TYPES, PROVIDER, TYPES
-from assistant.report import OS_NAMES, Command
+from assistant.report import OS_NAMES, Command, Link
 
 _REF = re.compile(r"\$([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})")
 Where = tuple[Any, ...]
@@ -306,9 +306,12 @@ def _steps(raw: Any, at: Where, rid: str | None, probs: Problems, aliases: dict[
                              aliases)
             for j, k in enumerate(kb):
                 probs.refer("kb", k, where + ("kb", j), rid, "conclude.kb")
+            links = [Link("", ln) if isinstance(ln, str) else
+                     Link(str(ln.get("title", "")), str(ln.get("url")))
+                     for ln in _list(body.get("links")) if isinstance(ln, (str, dict))]
             steps.append(Conclude(str(body.get("summary", "")), tuple(map(str, evidence)), tuple(
                 Command(fx["os"], fx["command"], str(fx.get("why", ""))) for fx in fixes),
-                tuple(map(str, kb))))
+                tuple(map(str, kb)), tuple(links)))
         elif kind == "ask" and isinstance(body, dict):
             steps.append(Ask(str(body.get("id")), str(body.get("text")),
                              tuple(str(c) for c in _list(body.get("choices")))))

@@ -52,6 +52,10 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
                  "(a proxy)", example="127.0.0.1:3128"),
     "here": Field("bool", "the output was plainly produced on this machine (a pasted command "
                   "line, or a command-line client); absent when it may come from elsewhere"),
+    "text": Field("str", "the pasted text itself, credentials redacted (its first and last "
+                  "2,000 characters when longer): match your own error messages in it",
+                  example="channel 2: open failed: connect failed: Connection refused",
+                  ops=("contains", "icontains", "startswith", "endswith", "matches", "exists")),
 }, lambda f: f"symptom {f.get('error') or 'unspecified'} from "
              f"{f.get('client') or 'unknown client'}")
 
