@@ -69,3 +69,23 @@ def test_rules_schema_command() -> None:
     assert r.code == 0
     for line in r.out.splitlines():
         assert Path(line.split(": ", 1)[1]).is_file()
+
+
+def test_committed_fact_reference_is_generated() -> None:
+    from assistant.facts.reference import reference
+
+    assert (ROOT / "docs" / "rule-facts.md").read_text() == reference(), \
+        "run: python -m assistant.schema"
+
+
+def test_rules_facts_prints_the_reference() -> None:
+    from assistant.facts.catalogue import TYPES
+
+    r = run_cli("rules", "facts")
+    assert r.code == 0 and r.out == (ROOT / "docs" / "rule-facts.md").read_text()
+    assert all(f"## `{name}`" in r.out for name in TYPES)
+    r = run_cli("rules", "facts", "symptom")
+    assert r.code == 0 and r.out.startswith("## `symptom`\n")
+    assert "| `text` | text | any text |" in r.out and "| `client` | text | `python`," in r.out
+    r = run_cli("rules", "facts", "sympton")
+    assert r.code == 2 and "did you mean 'symptom'?" in r.err

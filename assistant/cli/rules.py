@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         t = rs.add_parser(name, help=text)
         t.add_argument("dir", nargs="?", metavar="DIR")
     rs.add_parser("schema", help="where the JSON Schemas for editors are")
+    fa = rs.add_parser("facts", help="every fact type and field rules can match")
+    fa.add_argument("types", nargs="*", metavar="TYPE", help="only these fact types")
     for s in (ls, ck, te, ex):
         s.add_argument("--rules", action="append", default=[], metavar="DIR", dest="extra_rules",
                        help="extra rule directory (repeatable)")
@@ -87,6 +89,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     out = env.stdout
     if args.cmd in ("trust", "untrust"):
         return _trust(args, env)
+    if args.cmd == "facts":
+        return _facts(args.types, out)
     if args.cmd == "schema":
         from assistant.dirs import data_dir
 
@@ -223,6 +227,19 @@ def _test(ruleset: RuleSet, env: Env, tests: list[Path], own: list[Path], every:
         raise RuleFileError(summary.errors)
     _warn_untested(ruleset, env, own, every)
     return EXIT_PROBLEM if summary.failed else EXIT_OK
+
+
+def _facts(types: list[str], out: TextIO) -> int:
+    from assistant.engine.spec import did_you_mean
+    from assistant.facts.catalogue import TYPES
+    from assistant.facts.reference import fact_reference, reference
+
+    for name in types:
+        if name not in TYPES:
+            raise UserError(f"no fact type {name!r} (types: {', '.join(TYPES)})"
+                            + did_you_mean(name, TYPES))
+    out.write("\n".join(fact_reference(n) for n in types) if types else reference())
+    return EXIT_OK
 
 
 def _trust(args: argparse.Namespace, env: Env) -> int:
