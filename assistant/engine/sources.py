@@ -101,6 +101,9 @@ def search_path(environ: Mapping[str, str], cwd: Path, extra: list[Path]) -> Sea
     if home and (home / "assistant" / "rules.d").is_dir():
         dirs.append(RuleDir(home / "assistant" / "rules.d", "user"))
     project = find_project(cwd)
+    named = {d.resolve() for d in extra}
+    if project is not None and project.resolve() in named:
+        project = None  # named explicitly (a pre-commit hook in the team's repo): used as --rules
     if project is not None:
         known = trusted(environ).get(str(project.resolve()))
         if known is None:

@@ -16,7 +16,7 @@ from assistant.dirs import data_dir
 from assistant.engine import yamlsafe
 from assistant.facts.services import FORWARDERS, owner_ok, process_matches, service_facts
 from assistant.facts.system.socktable import Listen
-from tests.support import SERVER, free_port_without_neighbours, run_cli
+from tests.support import SERVER, run_cli
 
 KAFKA = ("/usr/lib/jvm/java-17/bin/java -Xmx1G " + "-Dx=y " * 700
          + "-cp /opt/kafka/libs/* kafka.Kafka /opt/kafka/config/server.properties")
