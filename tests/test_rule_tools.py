@@ -66,7 +66,7 @@ def test_an_invalid_test_file_is_counted_and_every_error_is_at_its_key(tmp_path:
     r = run_cli("rules", "test", str(bad), environ=env_for(tmp_path))
     assert r.code == 2 and summary(r.out) == "0 passed, 0 failed, 1 invalid test file"
     errs = r.err.splitlines()
-    assert len(errs) == 2 and errs[0] == (f"assistant: {bad}:6:43: two mistakes: port: "
+    assert len(errs) == 2 and errs[0] == (f"assistant: {bad}:6:43: two mistakes: given.facts.port: "
                                           "target.port is a number: write 8080 without quotes")
     assert errs[1].startswith(f"{bad}:7:") and "fact type 'symptom' has no field 'prot'" in errs[1]
     # The whole folder: the other file's cases run, the bad one is counted.

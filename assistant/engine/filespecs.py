@@ -398,7 +398,10 @@ _PARENTS = {"services", "conclude", "then", "replace", "append", "given", "expec
 
 
 def label(path: tuple[Any, ...]) -> str:
-    """The field name an error names: `title`, `match.port`, `conclude.fix`."""
+    """The field name an error names: `title`, `match.port`, `conclude.fix`;
+    in a test case the whole way down: `given.facts.port`, `expect.top`."""
+    if path[:1] == ("tests",) and len(path) > 2:
+        return ".".join(p for p in path[2:] if isinstance(p, str))
     names = [p for p in path[2:] if isinstance(p, str)] if path[:1] in (
         ("rules",), ("overrides",), ("tests",)) else [p for p in path if isinstance(p, str)]
     if not names:

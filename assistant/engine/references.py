@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from assistant.engine.model import Ask, Assert, Rule
+from assistant.engine.model import Ask, Assert, Check, Rule, Step
 from assistant.engine.spec import did_you_mean
 
 if TYPE_CHECKING:
@@ -43,11 +43,14 @@ class Known(NamedTuple):
 
 
 def known(rules: Mapping[str, Rule], services: Collection[str],
-          kb_ids: Collection[str] | None) -> Known:
+          kb_ids: Collection[str] | None,
+          dropped: Collection[tuple[str | None, list[Step]]] = ()) -> Known:
+    """What the rule set declares; `dropped` are (id, steps) of rules not built
+    because of their own errors: what they declare still counts."""
     questions: dict[str, tuple[str, ...]] = dict.fromkeys(SESSION_QUESTIONS, ())
     notes: set[str] | None = set()
-    for rule in rules.values():
-        for step in rule.steps:
+    for steps in [r.steps for r in rules.values()] + [st for _, st in dropped]:
+        for step in steps:
             if isinstance(step, Ask):
                 questions.setdefault(step.id, step.choices)
             elif isinstance(step, Assert) and notes is not None:
@@ -57,7 +60,9 @@ def known(rules: Mapping[str, Rule], services: Collection[str],
                 elif name is not None:
                     notes.add(str(name))
     checks = {c for r in rules.values() if r.enabled for c in r.checks()}
-    return Known(list(rules), questions, list(services), notes, checks, kb_ids)
+    checks |= {c for _, steps in dropped for st in steps if isinstance(st, Check) for c in st.names}
+    ids = list(rules) + [rid for rid, _ in dropped if rid is not None]
+    return Known(ids, questions, list(services), notes, checks, kb_ids)
 
 
 def _folded(text: str) -> str:
@@ -101,12 +106,12 @@ def resolve(files: list[Problems], rules: Mapping[str, Rule], services: Collecti
             kb_ids: Collection[str] | None) -> None:
     """Add a problem for every reference that does not resolve (each once:
     an override re-reads the rules it changes)."""
-    k = known(rules, services, kb_ids)
+    k = known(rules, services, kb_ids, [d for probs in files for d in probs.dropped])
     seen: set[tuple[str, str, str | None, str]] = set()
     for probs in files:
         for ref in probs.refs:
-            if ref.rule not in rules:
-                continue  # a rule with errors is not loaded: they say what is wrong
+            if ref.kind == "gathered" and ref.rule not in rules:
+                continue  # a rule not built: whether it could match is moot
             key = (ref.kind, repr(ref.value), ref.rule, ref.field)
             if key in seen:
                 continue

@@ -48,6 +48,7 @@ class Problems:
         self.bad: set[Where] = set()  # (section, index) of items with shape errors
         self.at: list[tuple[int, int]] = []
         self.refs: list[Reference] = []
+        self.dropped: list[tuple[str | None, list[Step]]] = []  # rules not built (errors)
 
     def where(self, path: Where) -> tuple[int, int]:
         return self.loaded.where(path) if self.loaded else (1, 1)
@@ -111,6 +112,9 @@ def parse_rule(raw: Any, at: Where, probs: Problems, lists: dict[str, list[Any]]
     category = raw.get("category")
     steps = _steps(raw.get("then"), at + ("then",), rid, probs, aliases, category)
     if len(probs.items) > before or rid is None or not well_shaped:
+        # What it asks, asserts and gathers still counts for the references
+        # of other rules: one error must not bring others that are not there.
+        probs.dropped.append((rid, steps))
         return None
     line, _ = probs.loaded.where(at) if probs.loaded else (1, 1)
     return Rule(id=rid, title=str(raw["title"]).strip(),

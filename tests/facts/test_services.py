@@ -4,10 +4,8 @@ port forwarder in front of the service counts as the service."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from assistant.dirs import data_dir
 from assistant.engine import yamlsafe
 from assistant.facts.services import FORWARDERS, owner_ok, process_matches, service_facts
 from assistant.facts.system.socktable import Listen
-from tests.support import SERVER, run_cli
+from tests.support import run_cli
 
 KAFKA = ("/usr/lib/jvm/java-17/bin/java -Xmx1G " + "-Dx=y " * 700
          + "-cp /opt/kafka/libs/* kafka.Kafka /opt/kafka/config/server.properties")
@@ -52,28 +50,6 @@ def test_a_forwarder_is_the_services_front_door() -> None:
 def test_forwarders_are_the_rules_forwarders() -> None:
     rules = yamlsafe.load((data_dir("rules") / "containers.yaml").read_text()).data
     assert tuple(rules["lists"]["forwarders"]) == FORWARDERS
-
-
-@pytest.fixture
-def named_server(tmp_path: Path) -> Iterator[object]:
-    """Start a loopback server whose process has a given name (a symlink to
-    the interpreter: the kernel names a process after the file it ran)."""
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(name: str, *args: str) -> int:
-        exe = tmp_path / name
-        if not exe.exists():
-            exe.symlink_to(sys.executable)
-        proc = subprocess.Popen([str(exe), "-c", SERVER, "127.0.0.1", "0", "4", "1", *args],
-                                stdout=subprocess.PIPE, text=True)
-        procs.append(proc)
-        assert proc.stdout is not None
-        return int(proc.stdout.readline())
-
-    yield start
-    for p in procs:
-        p.kill()
-        p.wait(5)
 
 
 def pack(tmp_path: Path, port: int, process: str) -> Path:
