@@ -122,6 +122,8 @@ class Session:
             or bool(target.remote and target.parsed and target.parsed.loopback))
         if target.port is None and "unsafe-port" in target.signals:
             host_only = True  # the browser refused the port itself: no address is needed
+        if target.assumed_path:
+            _docker_endpoint(target, self.options.env, question_like)
         if target.path is not None:
             return self._done(self._diagnosis(target, answers, echo, True, skipped))
         if target.port is None and not host_only:
@@ -153,6 +155,9 @@ class Session:
                 notes.append("host skipped: checking localhost, " + " and ".join(USUAL_LOCAL))
             else:
                 notes.append("no host given: assuming localhost")
+        if target.assumed_path:
+            notes.append(f"no socket in the text: assuming the {target.client} CLI's default "
+                         f"{target.path}")
         if target.assumed_port:
             notes.append(f"no port in the text: assuming {target.client}'s default {target.port} "
                          "(answer port=N if the client used another)")
@@ -172,7 +177,14 @@ class Session:
     def _need_address(self, text: str, echo: str, target: symptoms.Target,
                       skipped: frozenset[str]) -> Report:
         questions = []
-        if target.host is None and target.error != "in-use" and "host" not in skipped:
+        if target.role == "server":
+            # A server that failed to bind: the port it wanted is likely held by
+            # one of the listeners, and no client host is involved.
+            questions.append(self._port_question(
+                "Which port did the server try to use? (e.g. 8000 in python3 -m http.server "
+                "8000)"))
+            return Report("needs-input", echo, target.to_json(), questions=questions)
+        if target.host is None and "host" not in skipped:
             questions.append(Question("host", "Which host or address does the client connect "
                                       "to? (e.g. localhost, 127.0.0.1, ::1)"))
         questions.append(self._port_question() if "port" in skipped else
@@ -180,17 +192,19 @@ class Session:
         return Report("needs-input", echo, target.to_json(), questions=questions,
                       answers=self._answers(text))
 
-    def _port_question(self) -> Question:
-        """The port question again, offering what listens on this machine now."""
+    def _port_question(self, text: str | None = None) -> Question:
+        """The port question, offering what listens on this machine now (the most
+        recently started first)."""
         from assistant.facts.listeners import listening_ports
 
         ports = listening_ports(Context(target=symptoms.Target(), env=self.options.env))
+        lead = text or "Without a port there is nothing to check."
         if not ports:
-            return Question("port", "Without a port there is nothing to check, and nothing "
-                            "listens on this machine right now. " + PORT_QUESTION)
+            return Question("port", f"{lead} Nothing listens on this machine right now."
+                            + ("" if text else " " + PORT_QUESTION))
         shown = ", ".join(f"{port} ({name or 'a process'})" for port, name in ports)
-        return Question("port", f"Without a port there is nothing to check. Listening now: "
-                        f"{shown}. Which one is yours, or which port should it be?",
+        return Question("port", f"{lead} Listening now: {shown}."
+                        + ("" if text else " Which one is yours, or which port should it be?"),
                         [str(port) for port, _ in ports])
 
     def _kb_report(self, text: str, echo: str, target: symptoms.Target) -> Report | None:
@@ -248,6 +262,16 @@ class Session:
         return driver.run(self.compiled(), facts, checks, answers, skipped)
 
 
+def _docker_endpoint(target: symptoms.Target, env: Mapping[str, str], question: bool) -> None:
+    """The docker CLI's endpoint when the text names none: DOCKER_HOST when it
+    names a socket; nothing for a question or another kind of endpoint."""
+    host = env.get("DOCKER_HOST", "")
+    if question or (host and not host.startswith("unix://")):
+        target.path, target.assumed_path = None, False
+    elif host:
+        target.path = host.removeprefix("unix://")
+
+
 def finding(res: CheckResult, target: symptoms.Target) -> Finding:
     """One check's line for the user, from its collector's own summary."""
     from assistant.facts.collectors import BY_NAME
@@ -285,6 +309,9 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
     parsed = target.parsed
     t: Fact = {"type": "target", "host": target.host, "port": target.port,
                "scheme": target.scheme, "assumed_host": target.assumed_host, "path": target.path}
+    if target.host is not None:
+        # How a URL or a command line writes the host: an IPv6 literal in brackets.
+        t["url_host"] = f"[{target.host}]" if ":" in target.host else target.host
     if target.port is not None and target.port > 65535:
         t["wrapped_port"] = target.port % 65536
     if target.path is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import free_port_without_neighbours, run_cli
+from tests.support import free_port_without_neighbours, run_cli, run_script
 
 JSON_KEYS = {"schema", "kind", "input", "target", "findings", "diagnoses", "answers", "questions",
              "trace"}
@@ -113,3 +113,27 @@ def test_stdin_dash() -> None:
     port = free_port_without_neighbours()
     r = run_cli("--ask", "-", "--json", stdin=f"curl: (7) Failed to connect to 127.0.0.1 port {port}")
     assert r.json["target"]["client"] == "curl"
+
+
+@pytest.mark.root
+def test_an_unreadable_config_or_cache_directory_is_skipped_not_a_traceback(tmp_path) -> None:
+    """A HOME shared with another user: ~/.config and ~/.cache may be theirs
+    (here root's, mode 0700), and the assistant runs as nobody."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run the command as another user")
+    home = tmp_path / "home"
+    for d in (".config/assistant/rules.d", ".cache/assistant"):
+        (home / d).mkdir(parents=True)
+    home.chmod(0o755)
+    tmp_path.chmod(0o755)
+    for d in (".config", ".cache"):
+        (home / d).chmod(0o700)
+    port = free_port_without_neighbours()
+    r = run_script("--ask", f"cannot connect to 127.0.0.1:{port}", "--json",
+                   wrapper=["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"],
+                   env={"HOME": str(home), "ASSISTANT_CACHE_DIR": "", "XDG_CACHE_HOME": ""})
+    assert "Traceback" not in r.err, r.err
+    assert r.code == 1 and r.json["diagnoses"][0]["category"] == "nothing-listening"
+    assert "rules.d: not readable, so not used" in r.err or "Permission denied" in r.err

@@ -9,7 +9,6 @@ from assistant.facts.hostcheck import host_facts
 from assistant.facts.listeners import listeners_from, relation
 from assistant.facts.near import near_from, near_relation
 from assistant.facts.ports import port_class, port_facts
-from assistant.facts.proxy import bypassed, proxy_facts
 from assistant.facts.system.resolver import parse_hosts
 from assistant.facts.system.socktable import Listen
 from assistant.understand.addresses import near_local, parse_host
@@ -52,24 +51,6 @@ def test_listeners_and_near_from_table() -> None:
     # a process told to use 4000 on its command line but listening elsewhere
     same = near_from(table, 4000, describe, mentioning={12})
     assert any(f["relation"] == "same-process" and f["port"] == 9999 for f in same)
-
-
-def test_proxy_bypass_rules() -> None:
-    assert bypassed("localhost", "localhost,127.0.0.1")
-    assert bypassed("api.dev.local", ".local")
-    assert bypassed("127.0.0.5", "127.0.0.0/8")
-    assert bypassed("anything", "*")
-    assert bypassed("::1", "[::1]")
-    assert not bypassed("localhost", "example.com")
-    assert not bypassed("localhost", "")
-
-
-def test_proxy_facts_redact_and_choose_variable() -> None:
-    env = {"https_proxy": "http://u:pw@proxy:8080", "http_proxy": "http://proxy:3128"}
-    f = proxy_facts("localhost", "https", env)[0]
-    assert f["variable"] == "https_proxy" and "pw" not in f["proxy"]
-    assert proxy_facts("localhost", "http", env)[0]["variable"] == "http_proxy"
-    assert proxy_facts("localhost", "http", {}) == []
 
 
 def test_hosts_parsing_and_ports() -> None:

@@ -30,16 +30,21 @@ def test_cases_of_a_disabled_or_replaced_builtin_are_skipped_with_the_reason(tmp
     r = run_cli("rules", "test", "--rules", str(team.parent), environ=env)
     assert r.code == 0, r.out
     skips = [ln for ln in r.out.splitlines() if ln.startswith("SKIP ")]
-    assert ("SKIP proxy.test.yaml: http_proxy captures localhost: client.proxy_captures is "
-            f"disabled by {team}:3 (our proxy bypasses localhost)") in skips
+    disabled = [ln for ln in skips if ln.endswith(
+        f": client.proxy_captures is disabled by {team}:3 (our proxy bypasses localhost)")]
+    assert any(ln.startswith("SKIP proxy.test.yaml: http_proxy captures localhost") for ln in
+               disabled)
     assert any(ln.startswith("SKIP listeners.test.yaml: ") and ln.endswith(
         f"port.reachable is replaced by {team}:4 (run with --all to run it anyway)")
         for ln in skips)
     assert re.fullmatch(rf"\d+ passed, 0 failed, {len(skips)} skipped", summary(r.out))
     # Asked for, the replaced rule's cases run too; the disabled rule's then fail.
     r = run_cli("rules", "test", "--all", "--rules", str(team.parent), environ=env)
-    assert r.code == 1 and "FAIL" in r.out and "SKIP" not in r.out
-    assert re.fullmatch(r"\d+ passed, 2 failed", summary(r.out))
+    assert r.code == 1 and "SKIP" not in r.out
+    # exactly the disabled rule's cases fail
+    fails = [ln.split(": ", 2)[1] for ln in r.out.splitlines() if ln.startswith("FAIL ")]
+    assert sorted(fails) == sorted(ln.split(": ", 2)[1] for ln in disabled)
+    assert re.fullmatch(rf"\d+ passed, {len(disabled)} failed", summary(r.out))
 
 
 def test_a_test_file_alone_loads_the_rules_beside_it(tmp_path: Path) -> None:
@@ -85,8 +90,8 @@ def test_check_validates_the_tests_beside_the_rules(tmp_path: Path) -> None:
                      r"no rule 'payments.legacy_port' is loaded; did you mean "
                      r"'payments.legacy_api_port'\?$", r.err, re.M), r.err
     r = run_cli("rules", "check", str(EXAMPLE), environ=env_for(tmp_path))
-    assert r.code == 0 and r.out == ("57 rules, 4 services in 15 files; 8 test cases in 1 test "
-                                     "files: ok\n")
+    assert r.code == 0 and re.fullmatch(r"\d+ rules, 4 services in \d+ files; 8 test cases in 1 "
+                                        r"test files: ok\n", r.out), r.out
 
 
 def test_warnings_for_a_rule_without_tests_and_a_folder_without_rules(tmp_path: Path) -> None:

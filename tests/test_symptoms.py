@@ -55,6 +55,9 @@ RECORDED = [
     ("org.postgresql.util.PSQLException: Connection to localhost:5432 refused. Check that the "
      "hostname and port are correct", "localhost", 5432, "refused", "java"),
     ("java.net.UnknownHostException: localhsot", "localhsot", None, "unresolved", "java"),
+    # requests' raise_for_status(), here for a 502 from a proxy that cannot reach localhost
+    ("requests.exceptions.HTTPError: 502 Server Error: Bad Gateway for url: "
+     "http://localhost:58645/", "localhost", 58645, "http-status", "python"),
     ("Get \"http://127.0.0.1:8080/\": dial tcp 127.0.0.1:8080: connect: connection refused",
      "127.0.0.1", 8080, "refused", "go"),
     ("dial tcp [::1]:8080: connect: connection refused", "::1", 8080, "refused", "go"),
@@ -178,6 +181,61 @@ def test_100_kb_of_text_still_finds_the_address() -> None:
 def test_control_characters_are_neutralised() -> None:
     t = symptoms.parse("\x1b[31mcurl: (7) Failed to connect to \x00localhost port 3000\x07")
     assert t.host == "localhost" and t.port == 3000
+
+
+def test_proxy_variables_on_the_pasted_command_line() -> None:
+    """What the client ran with, whatever the assistant's shell has."""
+    from assistant.understand.commands import env_assignments
+
+    assert env_assignments("$ http_proxy=http://127.0.0.1:3128 no_proxy=localhost curl -sS "
+                           "http://localhost:8000/ PORT=1") == {
+        "http_proxy": "http://127.0.0.1:3128", "no_proxy": "localhost"}
+    assert env_assignments("$ env -u HTTP_PROXY --unset=https_proxy python3 app.py") == {
+        "HTTP_PROXY": None, "https_proxy": None}
+    assert env_assignments("$ export NO_PROXY=localhost http_proxy=http://p:3128\n$ unset "
+                           "http_proxy\n$ curl x") == {"NO_PROXY": "localhost",
+                                                       "http_proxy": None}
+    cleared = env_assignments("$ env -i HTTPS_PROXY=http://p:1 curl https://x/")
+    assert cleared["HTTPS_PROXY"] == "http://p:1" and cleared["http_proxy"] is None
+    assert env_assignments("$ FOO=1 curl http://localhost/") == {}
+    # Options that override the variables for one command.
+    assert env_assignments("$ curl --noproxy localhost -x http://127.0.0.1:3128 "
+                           "http://localhost:8000/") == {
+        "no_proxy": "localhost", "NO_PROXY": "localhost",
+        "http_proxy": "http://127.0.0.1:3128", "https_proxy": "http://127.0.0.1:3128"}
+    assert env_assignments("$ wget --no-proxy -O- http://localhost:8000/")["http_proxy"] is None
+    t = symptoms.parse("$ curl -x http://127.0.0.1:3128 http://localhost:8000/\ncurl: (7) Failed "
+                       "to connect to 127.0.0.1 port 3128 after 0 ms: Couldn't connect to server")
+    assert (t.host, t.port, t.via) == ("localhost", 8000, "127.0.0.1:3128")
+    assert t.proxy_env["http_proxy"] == "http://127.0.0.1:3128"
+    assert symptoms.parse("$ curl --noproxy '*' http://localhost:8000/\ncurl: (7) Failed to "
+                          "connect to localhost port 8000").proxy_env["no_proxy"] == "*"
+    t = symptoms.parse("$ REQUEST_METHOD=GET HTTP_PROXY=http://127.0.0.1:3128 python3 app.py\n"
+                       "urllib.error.URLError: <urlopen error [Errno 111] Connection refused>")
+    assert t.proxy_env == {"REQUEST_METHOD": "GET", "HTTP_PROXY": "http://127.0.0.1:3128"}
+    assert (t.client, t.library) == ("python", "urllib")
+
+
+def test_curl_says_its_proxy_tunnel_failed() -> None:
+    t = symptoms.parse("$ curl -sS https://localhost:8443/\ncurl: (56) CONNECT tunnel failed, "
+                       "response 502")
+    assert (t.host, t.port, t.scheme, t.signals) == ("localhost", 8443, "https", ["proxy"])
+
+
+def test_python_library_and_requests_https_through_a_proxy() -> None:
+    t = symptoms.parse("requests.exceptions.ConnectionError: HTTPConnectionPool(host='localhost', "
+                       "port=8000): Max retries exceeded")
+    assert (t.library, t.via) == ("requests", None)
+    # Through a proxy to https://, urllib3 names the server as its pool and
+    # the proxy as the connection that failed, in either order.
+    tail = ("requests.exceptions.ProxyError: HTTPSConnectionPool(host='localhost', port=8443): "
+            "Max retries exceeded with url: / (Caused by ProxyError('Unable to connect to "
+            "proxy', NewConnectionError(\"HTTPSConnection(host='127.0.0.1', port=3128): Failed "
+            "to establish a new connection: [Errno 111] Connection refused\")))")
+    for text in (tail, "urllib3.exceptions.NewConnectionError: HTTPSConnection(host='127.0.0.1', "
+                       "port=3128): Failed to establish a new connection\n" + tail):
+        t = symptoms.parse(text)
+        assert (t.host, t.port, t.scheme, t.via) == ("localhost", 8443, "https", "127.0.0.1:3128")
 
 
 # --- live clients ------------------------------------------------------------
@@ -380,3 +438,13 @@ def test_every_error_kind_has_its_pattern() -> None:
 
     assert [k for k, _ in ERRORS] == list(get_args(ErrorKind))
     assert ERROR_KINDS[-1] == "unspecified"
+
+
+@pytest.mark.parametrize("text,remote", [
+    ("kex_exchange_identification: Connection closed by remote host", None),
+    ("An existing connection was forcibly closed by the remote host. (10054)", None),
+    ("curl localhost:3000 from a remote host fails", "another machine"),
+    ("can't reach 127.0.0.1:8000 from another machine", "another machine"),
+])
+def test_the_server_closing_is_not_a_remote_client(text: str, remote: str | None) -> None:
+    assert symptoms.parse(text).remote == remote

@@ -7,7 +7,7 @@ import sys
 
 from assistant import __version__
 from assistant.cli.env import Env
-from assistant.errors import EXIT_INTERRUPTED, EXIT_OK, UserError
+from assistant.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 
 EXAMPLES = """\
 examples:
@@ -84,7 +84,13 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
         env.stderr.write("\ninterrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        return EXIT_OK
+        return EXIT_OK  # the reader went away (| head): nothing more to say
+    except OSError as exc:
+        # The environment refused something (a file, a directory): say what,
+        # not a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        env.stderr.write(f"assistant: {where}{exc.strerror or exc}\n")
+        return EXIT_USAGE
 
 
 def main_exit() -> None:

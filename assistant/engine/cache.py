@@ -43,7 +43,7 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
     """The rule set (and its compiled definitions when cached)."""
     key = digest(paths) if cache is not None else ""
     file = cache / f"rules-{key[:32]}.json" if cache is not None else None
-    if file is not None and file.is_file():
+    if file is not None and _is_file(file):
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
             marks = {k: [tuple(t) for t in v] for k, v in data["marks"].items()}
@@ -74,6 +74,14 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
                       "definitions": {n: json.dumps(d, separators=(",", ":"))
                                       for n, d in definitions.items()}})
     return ruleset, definitions
+
+
+def _is_file(path: Path) -> bool:
+    """is_file that says no for a cache it may not read (another user's)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 class LazyRules(Sequence[Rule]):

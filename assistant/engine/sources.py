@@ -40,11 +40,14 @@ class SearchPath:
 
 
 def find_project(start: Path) -> Path | None:
-    """The nearest .assistant/rules.d from `start` upward."""
+    """The nearest .assistant/rules.d from `start` upward (unreadable places skipped)."""
     for d in [start, *start.parents]:
         candidate = d / PROJECT_DIR
-        if candidate.is_dir():
-            return candidate
+        try:
+            if candidate.is_dir():
+                return candidate
+        except OSError:
+            continue
     return None
 
 
@@ -92,13 +95,28 @@ def untrust(directory: Path, environ: Mapping[str, str]) -> bool:
     return True
 
 
+def _usable(path: Path, skipped: list[str]) -> bool:
+    """Whether `path` is a directory we may read; a note when it is there but
+    not readable (a HOME shared between users, a 0700 parent)."""
+    try:
+        if not path.is_dir():
+            return False
+    except OSError as exc:
+        skipped.append(f"{path}: {exc.strerror or exc}, so not used")
+        return False
+    if not os.access(path, os.R_OK | os.X_OK):
+        skipped.append(f"{path}: not readable, so not used")
+        return False
+    return True
+
+
 def search_path(environ: Mapping[str, str], cwd: Path, extra: list[Path]) -> SearchPath:
     dirs = [RuleDir(data_dir("rules"), "built-in")]
     skipped: list[str] = []
-    if SYSTEM_DIR.is_dir():
+    if _usable(SYSTEM_DIR, skipped):
         dirs.append(RuleDir(SYSTEM_DIR, "system"))
     home = config_home(environ)
-    if home and (home / "assistant" / "rules.d").is_dir():
+    if home and _usable(home / "assistant" / "rules.d", skipped):
         dirs.append(RuleDir(home / "assistant" / "rules.d", "user"))
     project = find_project(cwd)
     named = {d.resolve() for d in extra}

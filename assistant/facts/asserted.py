@@ -12,6 +12,8 @@ TARGET = FactType("target", "What the user is trying to reach, from the text and
     "port": Field("int", "the port (absent when the text names none; for a socket such as "
                   ".s.PGSQL.5432, the port it names)", example=3000),
     "path": Field("str", "a UNIX socket the client failed on", example="/var/run/docker.sock"),
+    "url_host": Field("str", "the host as a URL writes it (an IPv6 literal in brackets)",
+                      example="[::1]"),
     "wrapped_port": Field("int", "for a port above 65535, what it wraps round to (port % 65536)",
                           example=4464),
     "scheme": Field("str", "URL scheme when the text has a URL", example="https"),

@@ -20,10 +20,12 @@ from assistant.facts import (
     near,
     ports,
     probe,
+    protocol,
     proxy,
     resolution,
     services,
     socket_states,
+    unix_sockets,
 )
 from assistant.facts.base import Collector
 
@@ -41,6 +43,8 @@ COLLECTORS: tuple[Collector, ...] = (
     environment.COLLECTOR,
     appfw.COLLECTOR,
     socket_states.COLLECTOR,
+    protocol.COLLECTOR,
+    unix_sockets.COLLECTOR,
 )
 
 BY_NAME: dict[str, Collector] = {c.name: c for c in COLLECTORS}

@@ -179,7 +179,7 @@ def load(dirs: list[Path] | None = None, cache: Path | None = None) -> Knowledge
     dirs = dirs or [data_dir("kb")]
     files = entry_files(dirs)
     path = cache / f"kb-{fingerprint(files)}.json" if cache else None
-    if path is not None and path.is_file():
+    if path is not None and os.access(path, os.R_OK):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return KnowledgeBase(index=kbsearch.Index.from_data(data["index"]),

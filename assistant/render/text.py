@@ -95,7 +95,9 @@ def render(report: Report, color: bool = False, width: int = 80,
             rank = (order[0], "any", *order[1:])
             ranked = sorted(d.fix, key=lambda f: rank.index(f.os) if f.os in rank else 9)
             for fx in ranked:
-                out += _wrap(f"{fx.os:<8} {fx.command}", width, "    ", " " * 13)
+                # Never broken across lines: a command copied from the terminal
+                # must paste as the one command it is (the terminal soft-wraps).
+                out.append(f"    {fx.os:<8} {fx.command}")
                 if fx.why:
                     out += [s(line, "dim") for line in
                             _wrap(f"# {fx.why}", width, " " * 13, " " * 15)]
@@ -129,7 +131,7 @@ def render(report: Report, color: bool = False, width: int = 80,
             if a.commands:
                 out.append("")
             for c in a.commands:
-                out += _wrap(f"{c.os:<8} {c.command}", width, "    ", " " * 13)
+                out.append(f"    {c.os:<8} {c.command}")  # one line, as above
                 if c.why:
                     out += [s(line, "dim") for line in _wrap(f"# {c.why}", width, " " * 13)]
             if a.related:

@@ -210,3 +210,73 @@ def port_number(raw: str | None) -> str | None:
         return raw
     found = port_of(raw)
     return None if found is None else str(found)
+
+
+# Variables that decide whether a client goes through a proxy.
+_PROXY_ENV = re.compile(r"(?:http|https|all|no)_proxy|REQUEST_METHOD|NODE_USE_ENV_PROXY|NODE_OPTIONS",
+                        re.I)
+_PROXY_NAMES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                "no_proxy", "NO_PROXY")
+
+
+def env_assignments(text: str) -> dict[str, str | None]:
+    """Proxy-related variables the pasted command lines set or remove.
+
+    `http_proxy=URL curl ...`, `env -u HTTP_PROXY cmd`, `env -i cmd`,
+    `export no_proxy=localhost`, `unset http_proxy`: the client ran with
+    these, whatever this shell has. None means removed.
+    """
+    out: dict[str, str | None] = {}
+    for line in command_lines(text):
+        try:
+            words = shlex.split(line, posix=True)
+        except ValueError:
+            words = line.split()
+        if words and words[0] in ("export", "unset"):
+            for w in words[1:]:
+                name, eq, value = w.partition("=")
+                if _PROXY_ENV.fullmatch(name):
+                    out[name] = value if eq and words[0] == "export" else None
+            continue
+        i = 0
+        while i < len(words):
+            w = words[i]
+            name, eq, value = w.partition("=")
+            if eq and _ENV.match(w):
+                if _PROXY_ENV.fullmatch(name):
+                    out[name] = value
+            elif w == "env":
+                pass
+            elif w in ("-u", "--unset") and i + 1 < len(words):
+                i += 1
+                if _PROXY_ENV.fullmatch(words[i]):
+                    out[words[i]] = None
+            elif w.startswith("--unset="):
+                if _PROXY_ENV.fullmatch(w.split("=", 1)[1]):
+                    out[w.split("=", 1)[1]] = None
+            elif w in ("-i", "--ignore-environment", "-"):
+                out.update({n: None for n in _PROXY_NAMES})
+            else:
+                out.update(_proxy_options(words[i].rsplit("/", 1)[-1], words[i + 1:]))
+                break  # the program: what follows are its arguments
+            i += 1
+    return out
+
+
+def _proxy_options(program: str, args: list[str]) -> dict[str, str | None]:
+    """curl's -x/--proxy and --noproxy, wget's --no-proxy, as the variables they
+    override for that one command."""
+    out: dict[str, str | None] = {}
+    if program == "curl":
+        for i, w in enumerate(args):
+            value = args[i + 1] if i + 1 < len(args) else None
+            if w in ("-x", "--proxy") and value:
+                out.update({"http_proxy": value, "https_proxy": value})  # every scheme
+            elif w.startswith("-x") and len(w) > 2 and not w.startswith("--"):
+                out.update({"http_proxy": w[2:], "https_proxy": w[2:]})
+            elif w == "--noproxy" and value is not None:
+                out.update({"no_proxy": value, "NO_PROXY": value})  # replaces both
+    elif program == "wget" and ("--no-proxy" in args or "--proxy=off" in args):
+        out.update({n: None for n in _PROXY_NAMES if not n.lower().startswith("no_")})
+    return out
+

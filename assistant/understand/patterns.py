@@ -82,12 +82,13 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"curl: \(35\)|\bEPROTO\b|server gave HTTP response to HTTPS client|"
         r"first record does not look like a TLS handshake|plain HTTP request was sent to HTTPS port|"
         r"SSLError|ssl\.SSLError|SSL routines|unknown protocol|packet length too long|"
-        r"received invalid response to SSL negotiation|tls: failed to verify certificate|"
+        r"received invalid response to SSL negotiation|Unable to establish SSL connection|"
+        r"unexpected TLS packet|tls: failed to verify certificate|"
         r"x509: |certificate signed by unknown authority|TLS handshake timeout|"
         r"tls: handshake failure",
         ("wrong version", "wrong_version", "ssl", "curl: (35)", "eproto", "https client",
-         "tls handshake", "https port", "unknown protocol", "packet length", "tls:", "x509",
-         "certificate signed"), re.I)),
+         "tls handshake", "https port", "unknown protocol", "packet length", "tls packet", "tls:",
+         "x509", "certificate signed"), re.I)),
     ("refused", Rx(
         r"ECONNREFUSED|connection refused|actively refused|\b10061\b|ERR_CONNECTION_REFUSED|"
         r"refused to connect|couldn't connect to server|curl: \(7\)|"
@@ -109,10 +110,11 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"ECONNRESET|connection reset|reset by peer|empty reply from server|curl: \((?:52|56)\)|"
         r"ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|\b10054\b|socket hang up|RemoteDisconnected|"
         r"connection aborted|server closed the connection unexpectedly|"
-        r"connection (?:was|has been) reset",
+        r"connection (?:was|has been) reset|other side closed",
         ("econnreset", "connection reset", "reset by peer", "empty reply", "curl: (5",
          "connection_reset", "empty_response", "10054", "socket hang up", "remotedisconnected",
-         "connection aborted", "closed the connection unexpectedly", "was reset", "been reset"),
+         "connection aborted", "closed the connection unexpectedly", "was reset", "been reset",
+         "other side closed"),
         re.I)),
     ("missing", Rx(
         r"No such file or directory|\bENOENT\b|socket '[^'\n]{1,300}' \(2\)|\(2: No such file",
@@ -122,7 +124,7 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"\b[45]\d\d (?:Not Found|Bad Gateway|Bad Request|Forbidden|Unauthorized|"
         r"Internal Server Error|Service Unavailable|Gateway Timeout|Method Not Allowed)\b|"
         r"curl: \(22\)|ERROR 40\d|ERROR 50\d|\b(?:gives?|returns?|got|shows?) (?:an? )?(?:HTTP )?"
-        r"[45]\d\d\b|\b[45]\d\d error\b",
+        r"[45]\d\d\b|\b[45]\d\d error\b|\b[45]\d\d (?:Client|Server) Error:",
         ("http/", "status code", "returned error", "not found", "bad gateway", "bad request",
          "forbidden", "unauthorized", "internal server error", "service unavailable",
          "gateway timeout", "method not allowed", "curl: (22)", "error 40", "error 50", "give",
@@ -152,8 +154,9 @@ CLIENTS: list[tuple[str, Rx]] = [
                  ("java", "exception", "org.postgresql", "io.netty.", "web server failed to start",
                   "application failed to start", "kafka"))),
     ("docker", Rx(r"Error response from daemon|Docker daemon|\bdocker(?:-compose)? (?:run|ps|compose|"
-                  r"build|pull|exec|start|up|info|version)\b|docker\.sock|DOCKER_HOST|^docker: ",
-                  ("error response from daemon", "docker"), re.M | re.I)),
+                  r"build|pull|exec|start|up|info|version)\b|docker\.sock|DOCKER_HOST|^docker: |"
+                  r"^CONTAINER ID +IMAGE +COMMAND\b",
+                  ("error response from daemon", "docker", "container id"), re.M | re.I)),
     ("kubectl", Rx(r"\bkubectl\b|memcache\.go:\d|The connection to the server \S{1,260} was refused|"
                    r"couldn't get current server API group list|Unable to connect to the server: ",
                    ("kubectl", "memcache.go", "connection to the server", "api group list",
@@ -200,10 +203,11 @@ REMOTE: list[tuple[str, Rx]] = [
     ("a phone", Rx(r"\b(?:i?phone|android|smartphone|mobile (?:device|app|browser)|tablet|ipad)s?\b",
                     ("phone", "android", "mobile", "tablet", "ipad"), re.I)),
     ("another machine", Rx(
-        r"\b(?:another|other|second|different|colleague'?s?|friend'?s?|coworker'?s?|"
-        r"teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|server)s?\b|"
-        # "remote host" is telnet's, ssh's and gRPC's own word for any peer, this one too
-        r"\bremote (?:machine|computer|laptop|pc|device|box|server)s?\b|"
+        # "connect to remote host" (telnet, gRPC) and "closed by remote host" (ssh,
+        # Windows 10054) are the clients' own words for any peer, this one too.
+        r"(?<!by )(?<!by the )(?<!to )\b(?:another|other|second|remote|different|colleague'?s?|"
+        r"friend'?s?|coworker'?s?|teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|"
+        r"server)s?\b|"
         r"\b(?:from|on) (?:the|my|our|a) (?:lan|network|wifi)\b",
         ("another", "other", "second", "remote", "different", "colleague", "friend", "coworker",
          "teammate", "lan", "network", "wifi"), re.I)),
@@ -226,24 +230,29 @@ SIGNALS: list[tuple[str, Rx]] = [
     # The client went through a proxy (and the proxy failed).
     ("proxy", Rx(r"ProxyError|Unable to connect to proxy|proxyconnect tcp|Uses proxy env variable|"
                  r"from proxy after CONNECT|Proxy CONNECT aborted|Could not resolve proxy|"
-                 r"Failed to connect to the proxy|proxy server",
+                 r"Failed to connect to the proxy|proxy server|ERR_PROXY_CONNECTION_FAILED|"
+                 r"CONNECT tunnel failed",
                  ("proxyerror", "to proxy", "proxyconnect", "proxy env", "from proxy", "proxy connect",
-                  "resolve proxy", "the proxy", "proxy server"), re.I)),
+                  "resolve proxy", "the proxy", "proxy server", "err_proxy", "connect tunnel"), re.I)),
     # TLS spoken to a plain port, or plain HTTP to a TLS port.
     ("tls-to-plain", Rx(r"wrong version number|WRONG_VERSION_NUMBER|SSL_ERROR_RX_RECORD_TOO_LONG|"
                         r"server gave HTTP response to HTTPS client|first record does not look like a "
-                        r"TLS handshake|ERR_SSL_PROTOCOL_ERROR|packet length too long|unknown protocol",
+                        r"TLS handshake|ERR_SSL_PROTOCOL_ERROR|packet length too long|unknown protocol|"
+                        # GnuTLS (wget): a record that is not TLS
+                        r"An unexpected TLS packet was received",
                         ("wrong version", "wrong_version", "record_too_long", "https client",
-                         "tls handshake", "ssl_protocol_error", "packet length", "unknown protocol"),
+                         "tls handshake", "ssl_protocol_error", "packet length", "unknown protocol",
+                         "unexpected tls packet"),
                         re.I)),
     ("plain-to-tls", Rx(r"plain HTTP request was sent to HTTPS port|"
                         r"Client sent an HTTP request to an HTTPS server",
                         ("plain http request", "http request to an https"), re.I)),
     # The server closed without a word (not HTTP, or TLS waiting for a hello).
     ("empty-reply", Rx(r"Empty reply from server|RemoteDisconnected|socket hang up|Remote end closed "
-                       r"connection|Server closed the connection|closed the connection unexpectedly",
+                       r"connection|Server closed the connection|closed the connection unexpectedly|"
+                       r"SocketError: other side closed",
                        ("empty reply", "remotedisconnected", "hang up", "remote end closed",
-                        "closed the connection"), re.I)),
+                        "closed the connection", "other side closed"), re.I)),
     # A non-HTTP server answered an HTTP client.
     ("http09", Rx(r"Received HTTP/0\.9 when not allowed|HTTP/0\.9", ("http/0.9",), re.I)),
     ("ssh-no-banner", Rx(r"kex_exchange_identification|ssh_exchange_identification|"
@@ -286,12 +295,34 @@ SIGNALS: list[tuple[str, Rx]] = [
 BAD_PORT_VALUE = Rx(r"Received (?:type number )?\((-?\d{1,12})\)|port (-?\d{6,12}) is out of range",
                     ("received", "out of range"), re.I)
 
+# urllib3's pool for a request (the server, or for http:// through a proxy the
+# proxy) and its connection (the address actually dialled).
+CONNECTION_POOL = Rx(r"(HTTPS?)Connection(Pool)?\(host='([^'\n]{1,253})', port=(\d{1,5})\)",
+                     ("connection(host=", "connectionpool(host="))
+
+# Which Python HTTP library printed a traceback (their proxy rules differ).
+PYTHON_LIBRARIES: list[tuple[str, Rx]] = [
+    ("requests", Rx(r"\brequests\.exceptions\b|\burllib3\b|\bimport requests\b",
+                    ("requests", "urllib3"))),
+    ("urllib", Rx(r"\burllib\.(?:error|request)\b|<urlopen error", ("urllib.", "<urlopen"))),
+]
+
+# A proxy given on curl's command line (-x URL, --proxy URL), not a target.
+PROXY_OPTION_URL = Rx(r"(?:\s-x\s?|\s--proxy\s{1,3})['\"]?([A-Za-z][A-Za-z0-9+.\-]{0,20}://\S{1,300})",
+                      ("-x", "--proxy"))
+
 # A proxy's own address in the text (an assignment or curl's report), not a target.
 PROXY_URL = Rx(r"(?:_proxy|_PROXY)\s{0,3}(?:=|==)\s{0,3}['\"]?([A-Za-z][A-Za-z0-9+.\-]{0,20}://\S{1,300})",
                ("_proxy",), re.I)
 
 # --- UNIX socket paths a client failed on ------------------------------------------
 _PATH = r"(/[^\s\"'`,;()<>]{1,300})"
+# Docker's own words that say it used its default endpoint (the text names
+# none): the `docker ps` table header, or a docker command line.
+DOCKER_DEFAULT = Rx(r"^CONTAINER ID +IMAGE +COMMAND\b|^(?:\S*[$#%>] +)?(?:sudo +)?docker +[a-z]",
+                    ("container id", "docker"), re.M)
+DOCKER_SOCKET = "/var/run/docker.sock"
+
 SOCKET_PATHS: list[Rx] = [
     Rx(rf"\bunix://{_PATH}", ("unix://",)),                      # docker, DOCKER_HOST, gRPC
     Rx(rf"\bdial unix {_PATH}:", ("dial unix",)),                 # Go
@@ -299,6 +330,7 @@ SOCKET_PATHS: list[Rx] = [
     Rx(rf"through socket '{_PATH}'", ("through socket",)),         # mysql, mariadb
     Rx(rf"Could not connect to Redis at {_PATH}:", ("redis at /",)),  # redis-cli
     Rx(rf"connect\(\) to unix:{_PATH} failed", ("to unix:",)),    # nginx
+    Rx(rf"\bconnect (?:ENOENT|EACCES|EPERM|ECONNREFUSED) {_PATH}", ("connect e",)),  # Node.js
     Rx(rf"\bunix:{_PATH}", ("unix:/",)),                           # nginx upstream, uwsgi
 ]
 

@@ -18,13 +18,18 @@ from assistant.understand.patterns import (
     BARE_HOST,
     CLIENTS,
     CODE_SUFFIX,
+    CONNECTION_POOL,
     DEFAULT_PORTS,
     DIALLED,
+    DOCKER_DEFAULT,
+    DOCKER_SOCKET,
     ERRORS,
     EXPLICIT,
     HOSTPORT,
     PORT_PHRASE,
+    PROXY_OPTION_URL,
     PROXY_URL,
+    PYTHON_LIBRARIES,
     REMOTE,
     SIGNALS,
     SOCKET_PATHS,
@@ -37,9 +42,14 @@ from assistant.understand.redact import clean, strip_control
 MAX_INPUT = 256 * 1024
 # PostgreSQL names its socket after its port: /var/run/postgresql/.s.PGSQL.5432.
 _PG_SOCKET = re.compile(r"\.s\.PGSQL\.(\d{1,5})$")
+# nginx's error log names the worker that failed: `[crit] 19961#19961: *1 connect() ...`.
+_NGINX_WORKER = re.compile(r"\[(?:emerg|alert|crit|error|warn)\] (\d{1,9})#\d{1,9}: ")
 # A permission error is a bind failure when the text says so.
 _BIND_WORDS = re.compile(r"\b(?:bind|listen)\b|\bserver_bind\b|EACCES: permission denied "
                          r"[\d.:\[\]]+:\d|forbidden by its access permissions|\b10013\b", re.I)
+# Words that make it worth reading the command lines for proxy variables
+# (plain substrings: a regex scan of a long paste costs milliseconds).
+_PROXY_WORDS = ("proxy", "request_method", "env -", "unset ", " -x")
 # Clients that run in the user's terminal: their output was produced on this machine.
 CLI_CLIENTS = ("curl", "wget", "psql", "mysql", "redis-cli", "nc", "telnet", "ssh", "kubectl",
                "docker")
@@ -70,6 +80,10 @@ class Target:
     dial: list[str] = field(default_factory=list)
     # A UNIX-domain socket the client failed on (host is then None).
     path: str | None = None
+    # True when the path is the client's default, not in the text (docker).
+    assumed_path: bool = False
+    # The process that failed, when the text names it (nginx's worker pid).
+    client_pid: int | None = None
     # Whose failure it is: a client connecting, or a server binding.
     role: str = "client"
     # The address the client really connected to, when it is not the target
@@ -80,6 +94,11 @@ class Target:
     # The output was plainly produced on this machine: a command line was
     # pasted with it, or the client is a command-line tool run here.
     here: bool = False
+    # For a Python client, the HTTP library its traceback names: requests | urllib.
+    library: str | None = None
+    # Proxy variables the pasted command line sets (None: removes), e.g.
+    # `http_proxy=http://127.0.0.1:3128 curl ...`.
+    proxy_env: dict[str, str | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"host": self.host, "port": self.port, "scheme": self.scheme,
@@ -176,6 +195,10 @@ def parse(text: str) -> Target:
     target = Target(error=detect_error(text, low), client=detect_client(text, low))
     target.remote = next((name for name, rx in REMOTE if rx.search(text, low)), None)
     target.signals = [name for name, rx in SIGNALS if rx.search(text, low)]
+    if target.client == "python":
+        target.library = next((lib for lib, rx in PYTHON_LIBRARIES if rx.search(text, low)), None)
+    if any(w in low for w in _PROXY_WORDS):
+        target.proxy_env = commands.env_assignments(text)
     cmds = commands.from_text(text)
     target.role = _role(target, cmds, text)
     target.here = target.client in CLI_CLIENTS or bool(commands.command_lines(text))
@@ -186,10 +209,17 @@ def parse(text: str) -> Target:
         target.error = detect_error(text, low, skip="missing")
     if path is not None:
         target.path = path
+        worker = _NGINX_WORKER.search(text) if target.client == "nginx" else None
+        target.client_pid = int(worker.group(1)) if worker else None
         pg = _PG_SOCKET.search(path)
         target.port = int(pg.group(1)) if pg else None
         return target
     _tcp_address(target, text, low, cmds)
+    if target.client == "docker" and target.host is None and target.port is None and \
+            target.role == "client" and DOCKER_DEFAULT.search(text, low):
+        # The CLI names no endpoint when it used its default one.
+        target.path, target.assumed_path = DOCKER_SOCKET, True
+        return target
     if target.scheme is None and target.client in ("chrome", "firefox"):
         target.scheme = "http"
     return target
@@ -231,6 +261,10 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
         host, port_raw = host or server.host, commands.port_number(server.port)
     url = _target_url(text, low)
     wanted = _wanted(url, cmds)
+    if wanted is None and "proxy" in target.signals:
+        pool = _pool_and_connection(text, low)
+        if pool is not None:
+            wanted, (host, port_raw) = pool
     if wanted is not None and port_raw is not None and _elsewhere(host, port_raw, wanted) and (
             "proxy" in target.signals or target.client in ("curl", "wget")):
         # The client reached another address than the one it was asked for:
@@ -293,7 +327,7 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
 
 def _target_url(text: str, low: str) -> re.Match[str] | None:
     """The first URL that is not a proxy's (`http_proxy=URL`, `proxy env variable == 'URL'`)."""
-    proxies = {m.start(1) for m in PROXY_URL.finditer(text, low)}
+    proxies = {m.start(1) for rx in (PROXY_URL, PROXY_OPTION_URL) for m in rx.finditer(text, low)}
     return next((m for m in URL.finditer(text, low) if m.start() not in proxies), None)
 
 
@@ -319,6 +353,23 @@ def _wanted(url: re.Match[str] | None, cmds: list[commands.Command]
         port = commands.port_number(client.port)
         if port is not None:
             return (client.host, port, client.scheme)
+    return None
+
+
+def _pool_and_connection(text: str, low: str
+                         ) -> tuple[tuple[str, str, str | None], tuple[str, str]] | None:
+    """urllib3 through a proxy to an https:// URL names the server only as its
+    pool, `HTTPSConnectionPool(host='localhost', port=8443)`, and the proxy as
+    the connection that failed, `HTTPSConnection(host='127.0.0.1', port=3128)`:
+    (the server, the proxy), or None when they are not two addresses."""
+    pools: list[tuple[str, str, str]] = []
+    conns: list[tuple[str, str, str]] = []
+    for m in CONNECTION_POOL.finditer(text, low):
+        (pools if m.group(2) else conns).append((m.group(1), m.group(3), m.group(4)))
+    for scheme, host, port in pools:
+        other = next(((h, p) for _, h, p in conns if (h, p) != (host, port)), None)
+        if other is not None:
+            return (host, port, scheme.lower()), other
     return None
 
 

@@ -1,0 +1,333 @@
+"""PostgreSQL, MariaDB and Redis on UNIX sockets in private directories, the
+real psql, mysql and redis-cli producing the text, the assistant reading
+it. Servers run as their own users when the tests run as root (as CI does),
+as the current user otherwise; a test skips, saying why, when a server's
+binaries are not installed (.ci/run installs them)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support import free_port, run_cli, run_script
+from tests.unixsupport import (
+    ROOT,
+    as_user,
+    assistant_as,
+    binary,
+    killing,
+    listening_sockets,
+    need,
+    need_root,
+    open_dir,
+    run,
+    top,
+    user_ids,
+    wait_listening,
+)
+
+
+def ask(text: str) -> tuple[int, dict]:
+    r = run_cli("--ask", text, "--json")
+    return r.code, r.json
+
+
+def service_user(name: str) -> list[str]:
+    """argv prefix running a server as its own account (root) or as us."""
+    if not ROOT:
+        return []
+    try:
+        uid, gid = user_ids(name)
+    except KeyError:
+        pytest.skip(f"the {name} account does not exist (its server package creates it)")
+    home = pwd.getpwuid(uid).pw_dir
+    return as_user(uid, gid, home)
+
+
+def own(path: Path, name: str) -> None:
+    if ROOT:
+        uid, gid = user_ids(name)
+        os.chown(path, uid, gid)
+
+
+# --- PostgreSQL --------------------------------------------------------------
+
+@dataclass
+class Pg:
+    bindir: str
+    root: Path
+    prefix: list[str]
+    port: int = field(default_factory=free_port)
+
+    @property
+    def sock(self) -> Path:
+        return self.root / "sock"
+
+    def ctl(self, *args: str) -> tuple[int, str]:
+        return run(self.prefix + [f"{self.bindir}/pg_ctl", "-D", str(self.root / "data"),
+                                  "-l", str(self.root / "log"), *args], timeout=60)
+
+    def start(self, opts: str) -> None:
+        self.stop()
+        code, out = self.ctl("-w", "-o", f"-p {self.port} {opts}", "start")
+        assert code == 0, out + (self.root / "log").read_text()
+
+    def stop(self) -> None:
+        if (self.root / "data" / "postmaster.pid").exists():
+            self.ctl("-m", "immediate", "-w", "stop")
+
+    def kill(self) -> None:
+        pid = int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(50):  # its children notice and exit
+            if not run(["pgrep", "-f", str(self.root / "data")])[1].strip():
+                break
+            time.sleep(0.1)
+
+
+def psql(*args: str, prefix: list[str] | None = None) -> str:
+    code, out = run((prefix or []) + ["psql", "-X", "-U", "postgres", *args, "-c", "select 1"],
+                    env={"PGCONNECT_TIMEOUT": "5"})
+    assert code != 0 or "(1 row)" in out, out
+    return out
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[Pg]:
+    need("psql")
+    initdb = binary("/usr/lib/postgresql/*/bin/initdb", "/usr/local/pgsql/bin/initdb")
+    prefix = service_user("postgres")
+    root = open_dir("pgsock-")
+    for d in ("sock", "elsewhere"):
+        (root / d).mkdir()
+    for p in (root, root / "sock", root / "elsewhere"):
+        own(p, "postgres")
+    code, out = run(prefix + [initdb, "-D", str(root / "data"), "-A", "trust", "-U", "postgres",
+                              "--no-sync"], timeout=120)
+    assert code == 0, out
+    cluster = Pg(os.path.dirname(initdb), root, prefix)
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def socket_only(pg: Pg) -> str:
+    return f"-c unix_socket_directories={pg.sock} -c listen_addresses=''"
+
+
+def test_pg_socket_in_another_directory(pg: Pg) -> None:
+    pg.start(socket_only(pg))
+    out = psql("-h", str(pg.root / "elsewhere"), "-p", str(pg.port))
+    assert "No such file or directory" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.pg_other_dir", "wrong-bind-address") and code == 1
+    fix = f"psql -h {pg.sock} -p {pg.port}"
+    assert fix in [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    assert "(1 row)" in psql(*fix.split()[1:])  # the printed fix works
+
+
+def test_pg_other_port_beside_it(pg: Pg) -> None:
+    pg.start(socket_only(pg))
+    out = psql("-h", str(pg.sock), "-p", str(pg.port + 1))
+    code, rep = ask(out)
+    assert top(rep) == ("unix.pg_other_port", "port-typo") and code == 1
+    assert str(pg.port) in rep["diagnoses"][0]["summary"]
+
+
+def test_pg_socket_only_and_psql_dials_tcp(pg: Pg) -> None:
+    """unix-psql-socket-only-tcp-localhost, through the installed script."""
+    pg.start(socket_only(pg))
+    out = psql("-h", "127.0.0.1", "-p", str(pg.port))
+    assert "Connection refused" in out
+    r = run_script("--ask", out, "--json")
+    assert (r.json["diagnoses"][0]["rule"], r.json["diagnoses"][0]["category"], r.code) == \
+        ("unix.pg_socket_only", "wrong-bind-address", 1)
+    assert "port.nothing_listening" not in [d["rule"] for d in r.json["diagnoses"]]
+
+
+def test_pg_tcp_only(pg: Pg) -> None:
+    pg.start("-c unix_socket_directories='' -c listen_addresses=127.0.0.1")
+    out = psql("-h", str(pg.sock), "-p", str(pg.port))
+    code, rep = ask(out)
+    assert top(rep) == ("unix.pg_on_tcp", "wrong-bind-address") and code == 1
+    fix = f"psql -h 127.0.0.1 -p {pg.port}"
+    assert fix in [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    assert "(1 row)" in psql(*fix.split()[1:])
+
+
+@pytest.mark.root
+def test_pg_socket_mode_0700(pg: Pg) -> None:
+    need_root()
+    pg.start(socket_only(pg) + " -c unix_socket_permissions=0700")
+    out = psql("-h", str(pg.sock), "-p", str(pg.port), prefix=as_user())
+    assert "Permission denied" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.root_view", "socket-permission") and code == 1
+    code, rep = assistant_as(out)
+    assert top(rep) == ("unix.pg_permission", "socket-permission") and code == 1
+
+
+def test_pg_killed_then_stopped(pg: Pg) -> None:
+    pg.start(socket_only(pg))
+    pg.kill()
+    out = psql("-h", str(pg.sock), "-p", str(pg.port))
+    assert "Connection refused" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.service_stale", "nothing-listening") and code == 1
+    pg.start(socket_only(pg))  # the fix: start it; it replaces the stale socket
+    assert "(1 row)" in psql("-h", str(pg.sock), "-p", str(pg.port))
+    pg.stop()
+    code, rep = ask(psql("-h", str(pg.sock), "-p", str(pg.port)))
+    assert top(rep) == ("unix.service_not_running", "nothing-listening") and code == 1
+
+
+# --- MariaDB -------------------------------------------------------------------
+
+@dataclass
+class My:
+    root: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[str] | None = None
+
+    def start(self, sock: str, *args: str) -> None:
+        self.kill()
+        argv = ["mariadbd", "--no-defaults", f"--datadir={self.root / 'data'}",
+                f"--socket={sock}", f"--port={self.port}", f"--pid-file={self.root / 'my.pid'}",
+                f"--log-error={self.root / 'err.log'}", *args] + (["--user=mysql"] if ROOT else [])
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        assert wait_listening(sock, 60), (self.root / "err.log").read_text()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+def mysql(*args: str) -> str:
+    code, out = run(["mysql", "--no-defaults", "-u", "root", *args, "-e", "select 1"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def my() -> Iterator[My]:
+    need("mysql", "mariadbd", "mariadb-install-db")
+    root = open_dir("mysock-")
+    for d in ("sock", "elsewhere"):
+        (root / d).mkdir()
+        own(root / d, "mysql")
+    own(root, "mysql")
+    code, out = run(["mariadb-install-db", "--no-defaults", f"--datadir={root / 'data'}",
+                     "--auth-root-authentication-method=normal", "--skip-test-db"]
+                    + (["--user=mysql"] if ROOT else []), timeout=180)
+    assert code == 0, out
+    server = My(root)
+    yield server
+    server.kill()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_mysql_socket_elsewhere(my: My) -> None:
+    my.start(str(my.root / "sock" / "mysql.sock"), "--bind-address=127.0.0.1")
+    out = mysql(f"--socket={my.root / 'elsewhere' / 'mysqld.sock'}")
+    assert "through socket" in out and "(2)" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.mysql_other_socket", "wrong-bind-address") and code == 1
+    fixes = [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    fix = f"mysql --socket={my.root / 'sock' / 'mysql.sock'}"
+    assert fix in fixes
+    assert mysql(fix.split()[1]).split() == ["1", "1"]  # the printed fix works
+
+
+def test_mysql_skip_networking_and_a_tcp_client(my: My) -> None:
+    """tcp-mysql-h-127-server-skip-networking, with the command line pasted."""
+    my.start(str(my.root / "sock" / "mysqld.sock"), "--skip-networking")
+    cmd = f"mysql -h 127.0.0.1 -P {my.port} -u root -e 'select 1'"
+    out = f"$ {cmd}\n" + mysql("-h", "127.0.0.1", "-P", str(my.port))
+    assert "Can't connect to server on '127.0.0.1'" in out
+    code, rep = ask(out)
+    assert rep["target"]["port"] == my.port
+    assert top(rep) == ("unix.mysql_socket_only", "wrong-bind-address") and code == 1
+
+
+def test_mysql_killed_leaves_its_socket(my: My) -> None:
+    sock = str(my.root / "sock" / "mysqld.sock")
+    my.start(sock, "--skip-networking")
+    my.kill()
+    out = mysql(f"--socket={sock}")
+    assert "(111)" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.service_stale", "nothing-listening") and code == 1
+
+
+# --- Redis ---------------------------------------------------------------------
+
+@pytest.fixture
+def redis() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    need("redis-server", "redis-cli")
+    root = open_dir("rdsock-")
+    own(root, "redis")
+    sock = str(root / "redis.sock")
+    proc = subprocess.Popen(service_user("redis") + [
+        "redis-server", "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
+        "--dir", str(root), "--save", "", "--appendonly", "no", "--daemonize", "no"],
+        stdout=subprocess.DEVNULL, start_new_session=True)
+    with killing(proc):
+        assert wait_listening(sock, 30)
+        yield proc, sock
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def redis_cli(*args: str, prefix: list[str] | None = None) -> str:
+    return run((prefix or []) + ["redis-cli", *args, "ping"])[1]
+
+
+def test_redis_answers_on_its_socket(redis: tuple[subprocess.Popen[str], str]) -> None:
+    proc, sock = redis
+    if not ROOT:
+        pytest.skip("the socket is the redis user's (0700): only root or redis may use it")
+    out = f"$ redis-cli -s {sock} ping\n" + redis_cli("-s", sock)
+    assert "PONG" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.reachable", "reachable") and code == 0
+
+
+@pytest.mark.root
+def test_redis_socket_of_another_user(redis: tuple[subprocess.Popen[str], str]) -> None:
+    need_root()
+    _, sock = redis
+    out = redis_cli("-s", sock, prefix=as_user())
+    assert "Permission denied" in out
+    code, rep = assistant_as(out)
+    assert top(rep) == ("unix.permission", "socket-permission") and code == 1
+    assert "redis:redis 0700" in rep["diagnoses"][0]["summary"]
+
+
+def test_redis_port_0_and_a_tcp_client(redis: tuple[subprocess.Popen[str], str]) -> None:
+    out = redis_cli("-h", "127.0.0.1", "-p", str(free_port()))
+    code, rep = ask(out)
+    assert top(rep) == ("unix.redis_socket_only", "wrong-bind-address") and code == 1
+
+
+def test_redis_killed_then_gone(redis: tuple[subprocess.Popen[str], str]) -> None:
+    proc, sock = redis
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    out = redis_cli("-s", sock)
+    assert "Connection refused" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.service_stale", "nothing-listening") and code == 1
+    os.unlink(sock)
+    if listening_sockets("*redis*.sock"):
+        pytest.skip("another Redis listens on this machine: it would be the answer")
+    code, rep = ask(redis_cli("-s", sock))
+    assert top(rep) == ("unix.service_not_running", "nothing-listening") and code == 1

@@ -1,0 +1,169 @@
+"""nginx in front of PHP-FPM over a UNIX socket, in a private prefix: a real
+request through curl, nginx's own error.log line as the text, the
+assistant judging the socket for nginx's worker user. Root only: nginx's
+workers switch to www-data, PHP-FPM's pool runs as www-data."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import free_port, run_cli
+from tests.unixsupport import (
+    binary,
+    killing,
+    listening_sockets,
+    need,
+    need_root,
+    open_dir,
+    run,
+    top,
+    user_ids,
+    wait_for,
+    wait_listening,
+)
+
+pytestmark = pytest.mark.root
+
+NGINX_CONF = """
+worker_processes 1;
+user www-data;
+pid {d}/nginx.pid;
+error_log {d}/logs/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp/body;
+  proxy_temp_path {d}/tmp/proxy;
+  fastcgi_temp_path {d}/tmp/fastcgi;
+  uwsgi_temp_path {d}/tmp/uwsgi;
+  scgi_temp_path {d}/tmp/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {d}/www;
+    location ~ \\.php$ {{
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_param REQUEST_METHOD $request_method;
+      fastcgi_pass unix:{d}/run/fpm.sock;
+    }}
+  }}
+}}
+"""
+
+FPM_CONF = """
+[global]
+pid = {d}/fpm.pid
+error_log = {d}/fpm.log
+daemonize = no
+[field]
+user = www-data
+group = www-data
+listen = {d}/run/fpm.sock
+listen.owner = {owner}
+listen.group = {group}
+listen.mode = 0660
+pm = static
+pm.max_children = 1
+"""
+
+
+@dataclass
+class Site:
+    d: Path
+    port: int
+    fpm_bin: str
+
+    @property
+    def sock(self) -> str:
+        return f"{self.d}/run/fpm.sock"
+
+    def fpm(self, owner: str, group: str) -> subprocess.Popen[str]:
+        conf = self.d / "fpm.conf"
+        conf.write_text(FPM_CONF.format(d=self.d, owner=owner, group=group))
+        proc = subprocess.Popen([self.fpm_bin, "-y", str(conf), "-F"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        assert wait_listening(self.sock, 30), (self.d / "fpm.log").read_text()
+        return proc
+
+    def get(self) -> str:
+        return run(["curl", "-sS", f"http://127.0.0.1:{self.port}/index.php"])[1]
+
+    def error_line(self) -> str:
+        """What nginx logged for the last request (nginx-fpm-*-errorlog)."""
+        self.get()
+        lines = (self.d / "logs" / "error.log").read_text().strip().splitlines()
+        return lines[-1]
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    need_root()
+    need("nginx", "curl")
+    fpm_bin = binary("/usr/sbin/php-fpm*")
+    try:
+        user_ids("www-data")
+    except KeyError:
+        pytest.skip("no www-data account (nginx's and PHP-FPM's packages use it)")
+    d = open_dir("ngxfpm-")
+    for sub in ("www", "logs", "run", "tmp"):
+        (d / sub).mkdir()
+    uid, gid = user_ids("www-data")
+    import os
+
+    os.chown(d / "run", uid, gid)
+    (d / "www" / "index.php").write_text('<?php echo "hello from fpm\\n";\n')
+    (d / "www" / "index.php").chmod(0o644)
+    port = free_port()
+    (d / "nginx.conf").write_text(NGINX_CONF.format(d=d, port=port))
+    nginx = subprocess.Popen(["nginx", "-p", str(d), "-c", str(d / "nginx.conf"),
+                              "-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    with killing(nginx):
+        assert wait_for(f"{d}/nginx.pid", 15)
+        yield Site(d, port, fpm_bin)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def ask(text: str) -> tuple[int, dict]:
+    r = run_cli("--ask", text, "--json")
+    return r.code, r.json
+
+
+def test_fpm_not_running(site: Site) -> None:
+    line = site.error_line()
+    assert f"connect() to unix:{site.sock} failed (2: No such file or directory)" in line
+    if listening_sockets("*fpm*.sock"):
+        pytest.skip("another PHP-FPM listens on this machine: it would be the answer")
+    code, rep = ask(line)
+    assert rep["target"]["path"] == site.sock and rep["target"]["client"] == "nginx"
+    assert top(rep) == ("unix.service_not_running", "nothing-listening") and code == 1
+
+
+def test_fpm_socket_nginx_workers_may_not_use(site: Site) -> None:
+    with killing(site.fpm("root", "root")):
+        line = site.error_line()
+        assert "(13: Permission denied)" in line
+        code, rep = ask(line)
+        assert top(rep) == ("unix.fpm_permission", "socket-permission") and code == 1
+        d = rep["diagnoses"][0]
+        assert d["summary"].startswith("www-data may not connect")
+        assert "in that pool: listen.owner = www-data, listen.group = www-data, listen.mode = 0660" in \
+            [f["command"] for f in d["fix"]]
+    # the printed fix, applied: the pool's socket for www-data, PHP-FPM restarted
+    with killing(site.fpm("www-data", "www-data")):
+        assert "hello from fpm" in site.get()
+
+
+def test_fpm_killed_leaves_its_socket(site: Site) -> None:
+    proc = site.fpm("www-data", "www-data")
+    with killing(proc):
+        assert "hello from fpm" in site.get()
+    line = site.error_line()  # killing() sent SIGKILL to the whole pool
+    assert "(111: Connection refused)" in line
+    code, rep = ask(line)
+    assert top(rep) == ("unix.service_stale", "nothing-listening") and code == 1
