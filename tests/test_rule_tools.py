@@ -141,3 +141,15 @@ def test_kb_check_of_a_team_folder_resolves_built_in_entries(tmp_path: Path) -> 
     # Named in ASSISTANT_KB_PATH too, it is read once (no duplicate ids).
     r = run_cli("kb", "check", str(kb), environ=env_for(tmp_path, ASSISTANT_KB_PATH=str(kb)))
     assert (r.code, r.out) == (0, "1 entries: ok\n")
+
+
+def test_explain_shows_the_text_tests_the_driver_evaluates(tmp_path: Path) -> None:
+    from tests.test_team_rules import ROOT
+
+    web = ROOT / "examples" / "team-web" / "rules.d"
+    r = run_cli("rules", "explain", "web.redis_not_started", "--rules", str(web),
+                environ=env_for(tmp_path))
+    assert r.code == 0
+    mark = re.search(r"^  (m_[0-9a-f]{12}): symptom\.text matches 'ECONNREFUSED \(127\\\\\.0\\\\\.0"
+                     r"\\\\\.1\|::1\):6379'$", r.out, re.M)
+    assert mark and '"$ex": {\n' in r.out and f'"{mark.group(1)}": 1' in r.out
