@@ -91,7 +91,7 @@ def test_check_validates_the_tests_beside_the_rules(tmp_path: Path) -> None:
                      r"'payments.legacy_api_port'\?$", r.err, re.M), r.err
     r = run_cli("rules", "check", str(EXAMPLE), environ=env_for(tmp_path))
     assert r.code == 0 and re.fullmatch(r"\d+ rules, 4 services in \d+ files; 8 test cases in 1 "
-                                        r"test files: ok\n", r.out), r.out
+                                        r"test file: ok\n", r.out), r.out
 
 
 def test_warnings_for_a_rule_without_tests_and_a_folder_without_rules(tmp_path: Path) -> None:

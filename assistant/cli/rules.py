@@ -175,7 +175,8 @@ def _check(ruleset: RuleSet, env: Env, out: TextIO, tests: list[Path], own: list
     _warn_untested(ruleset, env, own, every)
     count = sum(len(c) for c in cases.values())
     out.write(f"{len(ruleset.rules)} rules, {len(ruleset.services)} services in "
-              f"{len(ruleset.files)} files; {count} test cases in {len(cases)} test files: ok\n")
+              f"{len(ruleset.files)} files; {count} test cases in {len(cases)} test "
+              f"file{'' if len(cases) == 1 else 's'}: ok\n")
     return EXIT_OK
 
 
