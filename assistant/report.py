@@ -24,6 +24,16 @@ class Command(NamedTuple):
         return {"os": self.os, "command": self.command, "why": self.why}
 
 
+class Link(NamedTuple):
+    """A page to read for a diagnosis (a team's runbook)."""
+
+    title: str
+    url: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"title": self.title, "url": self.url}
+
+
 @dataclass
 class Finding:
     check: str
@@ -43,6 +53,7 @@ class Diagnosis:
     processes: list[dict[str, Any]]
     fix: list[Command]
     kb: list[str]
+    links: list[Link] = field(default_factory=list)
 
 
 @dataclass
@@ -91,7 +102,7 @@ class Report:
             "diagnoses": [{"rule": d.rule, "category": d.category, "severity": d.severity,
                            "summary": d.summary, "evidence": d.evidence,
                            "processes": d.processes, "fix": [c.to_json() for c in d.fix],
-                           "kb": d.kb}
+                           "kb": d.kb, "links": [link.to_json() for link in d.links]}
                           for d in self.diagnoses],
             "answers": [{"kb": a.kb, "question": a.question, "answer": a.answer,
                          "score": round(a.score, 3)} for a in self.answers],

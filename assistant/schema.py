@@ -1,8 +1,9 @@
 """JSON Schemas for rule files, rule test files and KB entries, for editors.
 
 Generated from the fact catalogue and the categories, so they cannot drift:
-`python -m assistant.schema` rewrites rules/schema/*.json, and a test fails
-when the committed files differ from what this module generates. The loaders
+`python -m assistant.schema` rewrites rules/schema/*.json (and, in a source
+checkout, the fact reference docs/rule-facts.md), and a test fails when the
+committed files differ from what this module generates. The loaders
 remain the authority (they also check aliases, joins and templates); the
 schemas give editors completion and early squiggles.
 """
@@ -37,10 +38,18 @@ def render(name: str) -> str:
     return json.dumps(SCHEMAS[name](), indent=1, sort_keys=True) + "\n"
 
 
+# The fact reference for people (docs/rule-facts.md), from a source checkout.
+FACTS_DOC = Path(__file__).resolve().parent.parent / "docs" / "rule-facts.md"
+
+
 def main(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name in SCHEMAS:
         (directory / f"{name}.schema.json").write_text(render(name))
+    if FACTS_DOC.parent.is_dir():
+        from assistant.facts.reference import reference
+
+        FACTS_DOC.write_text(reference())
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from assistant.errors import InputError
 from assistant.facts.base import CheckResult, Context, Fact, run_checks
 from assistant.report import Answer, Finding, Question, Report
 from assistant.understand import symptoms
-from assistant.understand.redact import clean
+from assistant.understand.redact import clean, shortened
 
 if TYPE_CHECKING:
     from assistant.engine.driver import Compiled, Outcome
@@ -64,6 +64,7 @@ class Session:
         # Messages for the user about the rule search path (untrusted dirs).
         self.warnings: list[str] = []
         self._progress: Progress | None = None
+        self._text = ""  # the question being diagnosed, for the symptom's `text`
 
     # -- lazily loaded parts ------------------------------------------------
     def ruleset(self) -> RuleSet:
@@ -105,6 +106,7 @@ class Session:
         answers = dict(answers or {})
         skipped = frozenset(skipped) - set(answers)
         self._progress = progress
+        self._text = text
         echo = clean(text.strip())
         if len(echo) > MAX_ECHO:
             echo = echo[:MAX_ECHO] + f"… ({len(text)} characters in all)"
@@ -256,7 +258,7 @@ class Session:
                     self._progress(r.name, r)
             return results
 
-        facts = initial_facts(target)
+        facts = initial_facts(target, self._text)
         return driver.run(self.compiled(), facts, checks, answers, skipped)
 
 
@@ -274,7 +276,8 @@ def finding(res: CheckResult, target: symptoms.Target) -> Finding:
     """One check's line for the user, from its collector's own summary."""
     from assistant.facts.collectors import BY_NAME
 
-    data: dict[str, Any] = {"facts": [{k: v for k, v in f.items() if k != "type"}
+    data: dict[str, Any] = {"facts": [{k: shortened(v) if isinstance(v, str) else v
+                                       for k, v in f.items() if k != "type"}
                                       for f in res.facts], "ms": round(res.ms, 1)}
     collector = BY_NAME.get(res.name)
     if res.status != "ok" or collector is None:
@@ -288,7 +291,20 @@ def _answer(entry: Entry, score: float) -> Answer:
     return Answer(entry.id, entry.question, entry.answer, score, entry.commands, entry.related)
 
 
-def initial_facts(target: symptoms.Target) -> list[Fact]:
+MAX_SYMPTOM_TEXT = 4000  # characters of the pasted text a rule may match
+
+
+def symptom_text(text: str) -> str:
+    """The pasted text as rules see it: redacted, without control characters,
+    bounded (the start and the end of a long paste, where errors are)."""
+    text = clean(text.strip())
+    if len(text) <= MAX_SYMPTOM_TEXT:
+        return text
+    half = MAX_SYMPTOM_TEXT // 2
+    return text[:half] + "\n…\n" + text[-half:]
+
+
+def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
     """The target, symptom and signal facts the session asserts before any rule runs."""
     parsed = target.parsed
     t: Fact = {"type": "target", "host": target.host, "port": target.port,
@@ -312,5 +328,5 @@ def initial_facts(target: symptoms.Target) -> list[Fact]:
                "quoted_family": (6 if ":" in target.quoted[0] else 4) if target.quoted else None,
                "families": ",".join(str(f) for f in families) or None,
                "remote": target.remote, "role": target.role, "via": target.via,
-               "here": target.here or None}
+               "here": target.here or None, "text": symptom_text(text) or None}
     return [t, s, *({"type": "signal", "name": name} for name in target.signals)]

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import Server, start_server
+from tests.support import SERVER, Server, start_server
 
 
 @pytest.fixture
@@ -22,6 +25,28 @@ def server() -> Iterator[Any]:
     yield make
     for s in started:
         s.stop()
+
+
+@pytest.fixture
+def named_server(tmp_path: Path) -> Iterator[Any]:
+    """Start a loopback server whose process has a given name (a symlink to
+    the interpreter: the kernel names a process after the file it ran)."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(name: str, *args: str) -> int:
+        exe = tmp_path / name
+        if not exe.exists():
+            exe.symlink_to(sys.executable)
+        proc = subprocess.Popen([str(exe), "-c", SERVER, "127.0.0.1", "0", "4", "1", *args],
+                                stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        assert proc.stdout is not None
+        return int(proc.stdout.readline())
+
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait(5)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -116,7 +116,8 @@ def console_script() -> Path:
 
 
 def run_script(*argv: str, env: dict[str, str] | None = None, timeout: float = 60,
-               stdin: str | None = None, wrapper: list[str] | None = None) -> Result:
+               stdin: str | None = None, wrapper: list[str] | None = None,
+               cwd: Path | None = None) -> Result:
     """Run the installed console script as a user would (`wrapper`, e.g. setpriv,
     runs it as another user; its HOME and cache are then /tmp)."""
     e = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
@@ -125,6 +126,6 @@ def run_script(*argv: str, env: dict[str, str] | None = None, timeout: float = 6
         e.update(HOME="/tmp", ASSISTANT_CACHE_DIR=f"/tmp/assistant-cache-{os.getpid()}-w")
     e.update(env or {})
     proc = subprocess.run([*(wrapper or []), str(console_script()), *argv], capture_output=True,
-                          text=True, timeout=timeout, env=e,
+                          text=True, timeout=timeout, env=e, cwd=cwd,
                           input=stdin if stdin is not None else "")
     return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -21,7 +21,7 @@ def test_json_contract_shape() -> None:
         assert f["status"] in ("ok", "problem", "warning", "unknown")
     for d in rep["diagnoses"]:
         assert set(d) == {"rule", "category", "severity", "summary", "evidence", "processes",
-                          "fix", "kb"}
+                          "fix", "kb", "links"}
         assert d["severity"] in ("problem", "warning", "info")
         for fx in d["fix"]:
             assert set(fx) == {"os", "command", "why"}

@@ -13,7 +13,7 @@ import pytest
 
 from assistant.render import jsondoc as json_render
 from assistant.render import markdown, text
-from assistant.report import Answer, Command, Diagnosis, Finding, Question, Report
+from assistant.report import Answer, Command, Diagnosis, Finding, Link, Question, Report
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -37,7 +37,10 @@ def diagnosis() -> Report:
                          "dial the family the server listens on"),
                  Command("windows", "netstat -ano | findstr :55432", "confirm"),
                  Command("linux", "ss -ltnp 'sport = :55432'", "confirm")],
-            kb=["ipv6-ipv4-localhost", "bind-address"]),
+            kb=["ipv6-ipv4-localhost", "bind-address"],
+            links=[Link("Runbook: the team database", "https://wiki.example.com/runbooks/db"),
+                   Link("", "https://wiki.example.com/runbooks/ipv6-only-servers-and-why-"
+                            "clients-dial-127.0.0.1-first")]),
             Diagnosis(rule="port.nothing_listening", category="nothing-listening", severity="problem",
                       summary="Nothing listens on port 55432 on 127.0.0.1.", evidence=[],
                       processes=[], fix=[], kb=["service-not-running"])],
@@ -80,7 +83,12 @@ def test_golden(case: str, ext: str) -> None:
 def test_text_respects_width_and_no_color() -> None:
     out = text.render(diagnosis(), color=False, width=80, platform="linux")
     assert "\x1b[" not in out
-    assert max(len(line) for line in out.splitlines()) <= 80
+    # A link's address is never split (a terminal could not open half of
+    # it): it stands alone on its line, however long.
+    lines = out.splitlines()
+    assert "    https://wiki.example.com/runbooks/ipv6-only-servers-and-why-clients-dial-127.0.0" \
+        ".1-first" in lines
+    assert max(len(line) for line in lines if not line.strip().startswith("https://")) <= 80
     coloured = text.render(diagnosis(), color=True, width=80, platform="linux")
     assert "\x1b[31m" in coloured
 

@@ -252,7 +252,7 @@ def test_validation_reports_every_problem_with_positions(tmp_path: Path) -> None
     assert "bad-keys.yaml:5:" in text and "commands" in text
     assert "wrong-name.yaml:1:" in text and "must match the file name" in text
     assert "evil.yaml:1:1" in text and "not allowed" in text
-    assert "related id 'missing-one' does not exist" in text
+    assert "good-one.yaml:4:11: related: no entry 'missing-one'" in text
 
 
 def test_sources_are_required_and_checked_with_positions(tmp_path: Path) -> None:

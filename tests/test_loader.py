@@ -125,3 +125,22 @@ def test_binary_file(tmp_path: Path) -> None:
     p = tmp_path / "bin.yaml"
     p.write_bytes(b"\x00\x01\xff\xfe" * 100)
     assert errors_of(p)
+
+
+def test_yes_no_are_text_and_a_boolean_field_says_so(tmp_path: Path) -> None:
+    p = write(tmp_path, """\
+        format: 1
+        rules:
+          - id: team.q
+            title: Q
+            enabled: no
+            when: {all: [{fact: target}]}
+            then:
+              - ask: {id: in_docker, text: "Does it run in docker?", choices: [yes, no]}
+    """)
+    errs = errors_of(p)
+    assert errs == [f"{p}:5:5: team.q: enabled: must be true or false (`no` is text here, "
+                    "as in YAML 1.2: write true or false)"]
+    p.write_text(p.read_text().replace("enabled: no", "enabled: true"))
+    ask = load_rules([p]).by_id()["team.q"].steps[0]
+    assert ask.choices == ("yes", "no")  # type: ignore[union-attr]

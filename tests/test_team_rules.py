@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -224,3 +225,14 @@ def test_readme_rule_example_is_valid(tmp_path: Path) -> None:
     r = run_cli("rules", "check", "--rules", str(tmp_path / "team"), environ=env_for(tmp_path))
     assert r.code == 0, r.err
     assert "1 services" in r.out
+
+
+@pytest.mark.parametrize("pack", ["team-web", "team-data"])
+def test_other_example_packs_check_and_test_without_warnings(tmp_path: Path, pack: str) -> None:
+    rules = ROOT / "examples" / pack / "rules.d"
+    env = env_for(tmp_path)
+    r = run_cli("rules", "check", str(rules), environ=env)
+    assert (r.code, r.err) == (0, ""), r.err
+    r = run_cli("rules", "test", str(rules), environ=env)
+    assert r.code == 0 and r.err == "" and re.fullmatch(r"\d+ passed, 0 failed",
+                                                        r.out.strip().splitlines()[-1]), r.out

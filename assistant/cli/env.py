@@ -42,3 +42,6 @@ class Env:
 
     def note(self, message: str) -> None:
         self.stderr.write(f"assistant: note: {message}\n")
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"assistant: warning: {message}\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.cli.env import Env
-from assistant.errors import EXIT_OK, RuleFileError
+from assistant.errors import EXIT_OK
 
 if TYPE_CHECKING:
     from assistant.cli.main import Parser
@@ -29,19 +29,19 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
     out, environ = env.stdout, env.environ
     if args.cmd == "check":
-        # Full validation, never the cache: fields, unique ids, links, and
+        # Full validation, never the cache: fields, unique ids, links (a
+        # team's entries together with the built-in ones they may name), and
         # every kb id a rule names.
-        from assistant.cli.rules import effective
+        from assistant.engine.loader import load_rules
+        from assistant.engine.sources import files_of, search_path
 
-        dirs = [Path(d) for d in args.dirs] or kb.directories(environ)
-        entries = kb.load_entries(dirs)
-        all_ids = {e.id for e in (kb.load_entries(kb.directories(environ)) if args.dirs
-                                  else entries)}
-        rules = effective(env, [])[0].rules
-        problems = [f"{r.source}: {r.id}: kb: unknown knowledge-base id {k!r}"
-                    for r in rules for k in r.kb_ids() if k not in all_ids]
-        if problems:
-            raise RuleFileError(problems)
+        named = [Path(d) for d in args.dirs]
+        entries = kb.load_entries(kb.directories(environ) + named)
+        all_ids = {e.id for e in entries}
+        if named:
+            folders = {d.resolve() for d in named}
+            entries = [e for e in entries if Path(e.source).resolve().parent in folders]
+        load_rules(files_of(search_path(environ, env.cwd, [])), all_ids)
         out.write(f"{len(entries)} entries: ok\n")
         return EXIT_OK
     from assistant.dirs import cache_dir

@@ -22,9 +22,13 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     ls = rs.add_parser("list", help="each rule, where it comes from, what changed it")
     ls.add_argument("--all", action="store_true", help="include disabled rules")
     ck = rs.add_parser("check", help="validate rule files; every error at once")
-    ck.add_argument("paths", nargs="*", metavar="PATH", help="rule files or directories")
+    ck.add_argument("paths", nargs="*", metavar="PATH",
+                    help="rule or test files, or directories (a file brings its folder)")
     te = rs.add_parser("test", help="run *.test.yaml cases against the effective rules")
-    te.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories")
+    te.add_argument("paths", nargs="*", metavar="PATH",
+                    help="test files or directories (a file brings the rules beside it)")
+    te.add_argument("--all", action="store_true", dest="run_all",
+                    help="also run the cases skipped because an override changed their rule")
     ex = rs.add_parser("explain", help="the effective rule, its engine form, who changed it")
     ex.add_argument("id")
     for name, text in (("trust", "use this project's .assistant/rules.d"),
@@ -32,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         t = rs.add_parser(name, help=text)
         t.add_argument("dir", nargs="?", metavar="DIR")
     rs.add_parser("schema", help="where the JSON Schemas for editors are")
+    fa = rs.add_parser("facts", help="every fact type and field rules can match")
+    fa.add_argument("types", nargs="*", metavar="TYPE", help="only these fact types")
     for s in (ls, ck, te, ex):
         s.add_argument("--rules", action="append", default=[], metavar="DIR", dest="extra_rules",
                        help="extra rule directory (repeatable)")
@@ -51,16 +57,24 @@ def _split(paths: list[str]) -> tuple[list[Path], list[Path]]:
     return dirs, files
 
 
-def effective(env: Env, extra_dirs: list[Path], extra_files: list[Path] | None = None
+def kb_ids(env: Env) -> set[str]:
+    """Every knowledge-base id a rule may name (built-in and ASSISTANT_KB_PATH)."""
+    from assistant.knowledge import entries as kb
+
+    return {e.id for e in kb.load_entries(kb.directories(env.environ))}
+
+
+def effective(env: Env, extra_dirs: list[Path], check_kb: bool = False
               ) -> tuple[RuleSet, list[RuleDir], list[str]]:
-    """The effective rule set: the search path plus these directories and files."""
+    """The effective rule set: the search path plus these directories (with
+    `check_kb`, every kb id a conclusion names must exist); its directories;
+    notes about the path (untrusted, empty or repeated folders)."""
     from assistant.engine.loader import load_rules
     from assistant.engine.sources import files_of, search_path
 
     found = search_path(env.environ, env.cwd, extra_dirs)
     files = files_of(found)
-    files += [f for f in extra_files or [] if not f.name.endswith(".test.yaml") and f not in files]
-    return load_rules(files), found.dirs, found.skipped
+    return load_rules(files, kb_ids(env) if check_kb else None), found.dirs, found.skipped
 
 
 def origin_of(source: str, dirs: list[RuleDir]) -> str:
@@ -75,24 +89,50 @@ def run(args: argparse.Namespace, env: Env) -> int:
     out = env.stdout
     if args.cmd in ("trust", "untrust"):
         return _trust(args, env)
+    if args.cmd == "facts":
+        return _facts(args.types, out)
     if args.cmd == "schema":
         from assistant.dirs import data_dir
 
         for name in ("rules", "rule-tests", "kb"):
             out.write(f"{name}: {data_dir('rules') / 'schema' / (name + '.schema.json')}\n")
         return EXIT_OK
+    from assistant.engine.ruletests import find_test_files
+
     dirs, files = _split(getattr(args, "paths", []))
+    # A file brings its folder: the rules beside it, which it may need (lists,
+    # services, the rules a test expects).
+    packs = list(dict.fromkeys(dirs + [f.parent for f in files]))
     rule_dirs = [Path(d) for d in args.rules + getattr(args, "extra_rules", [])]
-    ruleset, where, skipped = effective(env, rule_dirs + dirs, files)
+    try:
+        ruleset, where, skipped = effective(env, rule_dirs + packs, args.cmd == "check")
+    except RuleFileError as exc:
+        # Every error at once: the named test files' own, too (their
+        # references need the rules, so only their shape here).
+        from assistant.engine.ruletests import validate
+
+        named = [f for f in files if f.name.endswith(".test.yaml")] + find_test_files(dirs)
+        raise RuleFileError(exc.problems + validate(named, None)[1]) from None
     for msg in skipped:
         env.note(msg)
     if args.cmd == "list":
         return _list(ruleset, where, args.all, out)
-    if args.cmd == "check":
-        return _check(ruleset, env, out)
     if args.cmd == "explain":
         return _explain(ruleset, where, args.id, out)
-    return _test(ruleset, [d.path for d in where] + dirs, files, out)
+    if getattr(args, "paths", []):
+        # Only what was named: its test files, or the tests beside a rule file.
+        tests = find_test_files(dirs) + [
+            f if f.name.endswith(".test.yaml") else f.with_name(f.stem + ".test.yaml")
+            for f in files]
+        tests = [t for t in dict.fromkeys(tests) if t.is_file()]
+        own = packs
+    else:
+        tests = find_test_files([d.path for d in where])
+        own = [d.path for d in where if d.origin != "built-in"]
+    every = find_test_files([d.path for d in where]) + tests
+    if args.cmd == "check":
+        return _check(ruleset, env, out, tests, own, every)
+    return _test(ruleset, env, tests, own, every, args.run_all)
 
 
 def _list(ruleset: RuleSet, where: list[RuleDir], show_all: bool, out: TextIO) -> int:
@@ -109,36 +149,50 @@ def _list(ruleset: RuleSet, where: list[RuleDir], show_all: bool, out: TextIO) -
     return EXIT_OK
 
 
-def _check(ruleset: RuleSet, env: Env, out: TextIO) -> int:
+def _check(ruleset: RuleSet, env: Env, out: TextIO, tests: list[Path], own: list[Path],
+           every: list[Path]) -> int:
     from assistant.engine import isolate
     from assistant.engine.compiler import compile_rules
     from assistant.engine.model import CATCH_ALL, RuleName
-    from assistant.knowledge import entries as kb
+    from assistant.engine.ruletests import validate
 
-    ids = {e.id for e in kb.load_entries(kb.directories(env.environ))}
-    problems = [f"{r.source}: {r.id}: kb: unknown knowledge-base id {k!r}"
-                for r in ruleset.rules for k in r.kb_ids() if k not in ids]
+    # The test files too: their rule ids, questions and facts.
+    cases, problems = validate(tests, ruleset)
     # Each rule alone, in a child process: the engine can hang or crash on
     # input it accepts, and that must not take this command with it.
     enabled = list(ruleset.enabled())
     defs = compile_rules(enabled)
     items = []
     for i, rule in enumerate(enabled):
-        own = {n: d for n, d in defs.items() if (RuleName.parse(n) or (-1, 0))[0] == i}
-        own[CATCH_ALL] = defs[CATCH_ALL]
-        items.append((rule.id, own))
+        own_defs = {n: d for n, d in defs.items() if (RuleName.parse(n) or (-1, 0))[0] == i}
+        own_defs[CATCH_ALL] = defs[CATCH_ALL]
+        items.append((rule.id, own_defs))
     by_id = {r.id: r for r in enabled}
     for rid, message in isolate.check(items).items():
         problems.append(f"{by_id[rid].source}: {rid}: engine: {message}")
     if problems:
         raise RuleFileError(problems)
+    _warn_untested(ruleset, env, own, every)
+    count = sum(len(c) for c in cases.values())
     out.write(f"{len(ruleset.rules)} rules, {len(ruleset.services)} services in "
-              f"{len(ruleset.files)} files: ok\n")
+              f"{len(ruleset.files)} files; {count} test cases in {len(cases)} test "
+              f"file{'' if len(cases) == 1 else 's'}: ok\n")
     return EXIT_OK
 
 
+def _warn_untested(ruleset: RuleSet, env: Env, own: list[Path], every: list[Path]) -> None:
+    """A warning for each rule of these folders that no test case names."""
+    from assistant.engine.ruletests import untested, validate
+
+    cases = [c for found in validate(every, ruleset)[0].values() for c in found]
+    for rule in untested(ruleset, cases, own):
+        name = Path(rule.source.rsplit(":", 1)[0])
+        env.warn(f"{rule.source}: {rule.id} has no test: add a case naming it to "
+                 f"{name.with_name(name.stem + '.test.yaml')}")
+
+
 def _explain(ruleset: RuleSet, where: list[RuleDir], rid: str, out: TextIO) -> int:
-    from assistant.engine.compiler import compile_alternative
+    from assistant.engine.compiler import compile_alternative, text_marks
 
     rule = {r.id: r for r in ruleset.rules}.get(rid)
     if rule is None:
@@ -152,41 +206,41 @@ def _explain(ruleset: RuleSet, where: list[RuleDir], rid: str, out: TextIO) -> i
     out.write(json.dumps(rule.raw, indent=2, default=str) + "\n")
     out.write("\ndurable-rules form (one per alternative):\n")
     for alt in rule.alternatives:
-        out.write(json.dumps(compile_alternative(alt, rule.exceptions), indent=2) + "\n")
+        for variant in compile_alternative(alt, rule.exceptions):
+            out.write(json.dumps(variant, indent=2) + "\n")
+    marks = text_marks([rule])
+    if marks:
+        out.write("\ntext tests, evaluated before the engine (a fact carries the mark when "
+                  "it holds):\n")
+        for fact, tests in marks.items():
+            for fld, op, operand, name in tests:
+                out.write(f"  {name}: {fact}.{fld} {op} {operand!r}\n")
     return EXIT_OK
 
 
-def _test(ruleset: RuleSet, dirs: list[Path], files: list[Path], out: TextIO) -> int:
-    from assistant.engine import yamlsafe
-    from assistant.engine.driver import Compiled
-    from assistant.engine.ruletests import find_test_files, load_cases, run_case
+def _test(ruleset: RuleSet, env: Env, tests: list[Path], own: list[Path], every: list[Path],
+          run_all: bool) -> int:
+    from assistant.engine.ruletests import run_files
 
-    compiled = Compiled(ruleset)
-    failed = passed = 0
-    broken: list[str] = []
-    tests = find_test_files(dirs) + [f for f in files if f.name.endswith(".test.yaml")]
-    for path in dict.fromkeys(tests):
-        try:
-            cases = load_cases(path)
-        except RuleFileError as exc:
-            broken += exc.problems
-            continue
-        except (OSError, yamlsafe.YamlError) as exc:
-            line, col = getattr(exc, "line", 1), getattr(exc, "column", 1)
-            broken.append(f"{path}:{line}:{col}: {exc}")
-            continue
-        for case in cases:
-            res = run_case(compiled, case, str(path))
-            if res.ok:
-                passed += 1
-                out.write(f"PASS {path.name}: {res.name}\n")
-            else:
-                failed += 1
-                out.write(f"FAIL {case['where']}: {res.name}: {res.message}\n")
-    out.write(f"{passed} passed, {failed} failed\n")
-    if broken:
-        raise RuleFileError(broken)
-    return EXIT_PROBLEM if failed else EXIT_OK
+    summary = run_files(tests, ruleset, env.stdout.write, run_all)
+    env.stdout.write(summary.line() + "\n")
+    if summary.errors:
+        raise RuleFileError(summary.errors)
+    _warn_untested(ruleset, env, own, every)
+    return EXIT_PROBLEM if summary.failed else EXIT_OK
+
+
+def _facts(types: list[str], out: TextIO) -> int:
+    from assistant.engine.spec import did_you_mean
+    from assistant.facts.catalogue import TYPES
+    from assistant.facts.reference import fact_reference, reference
+
+    for name in types:
+        if name not in TYPES:
+            raise UserError(f"no fact type {name!r} (types: {', '.join(TYPES)})"
+                            + did_you_mean(name, TYPES))
+    out.write("\n".join(fact_reference(n) for n in types) if types else reference())
+    return EXIT_OK
 
 
 def _trust(args: argparse.Namespace, env: Env) -> int:

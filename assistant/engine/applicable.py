@@ -5,8 +5,8 @@ change during a diagnosis (rules can only assert `note` facts). A rule whose
 positive target or symptom pattern has a constant test those facts fail can
 never fire, so it need not be registered with the engine at all: a team's
 2,000 port-specific rules cost nothing for a question about another port.
-The evaluation is conservative: anything it cannot decide (joins, Lua
-patterns, absent fields) keeps the rule.
+The evaluation is conservative: anything it cannot decide (joins, absent
+fields where the engine's answer differs) keeps the rule.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _test_may_hold(field: str, op: str, value: Any, fact: dict[str, Any]) -> boo
 def selector(rule: Rule) -> Selector:
     """What `may_apply` needs of a rule, as plain data."""
     return [[(p.fact, [(t.field, t.op, t.value) for t in p.tests
-                       if not isinstance(t.value, Ref) and t.op != "matches"])
+                       if not isinstance(t.value, Ref)])
              for p in alt if not p.negated and p.fact in KNOWN]
             for alt in rule.alternatives]
 

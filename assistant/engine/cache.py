@@ -60,13 +60,14 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
     if file is not None and _is_file(file):
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
+            marks = {k: [tuple(t) for t in v] for k, v in data["marks"].items()}
             return (RuleSet(LazyRules(data["rules"]), data["files"], data["digest"],
-                            data["selectors"], data["services"]),
+                            data["selectors"], data["services"], marks),
                     LazyDefinitions(data["definitions"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # rebuilt below
     from assistant.engine.applicable import selector
-    from assistant.engine.compiler import compile_rules
+    from assistant.engine.compiler import compile_rules, text_marks
     from assistant.engine.loader import load_rules
 
     ruleset = load_rules(paths)
@@ -82,7 +83,7 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
             d["exceptions"] = [_pattern_data(p) for p in r.exceptions]
             texts.append(json.dumps(d, separators=(",", ":")))
         write_cache(file, {"files": ruleset.files, "digest": ruleset.digest, "rules": texts,
-                      "services": ruleset.services,
+                      "services": ruleset.services, "marks": text_marks(enabled),
                       "selectors": [selector(r) for r in enabled],
                       "definitions": {n: json.dumps(d, separators=(",", ":"))
                                       for n, d in definitions.items()}})

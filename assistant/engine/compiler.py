@@ -13,6 +13,12 @@ What this handles of the engine's behaviour (docs/engine.md):
   that could match the same fact need two facts;
 - every durable rule gets the same `pri`: ranking is ours, not the engine's;
 - a catch-all rule keeps facts no rule matches from raising;
+- text tests (contains, matches, ...) are evaluated in Python before a fact
+  is asserted (`marks`); the engine tests the mark, and can negate it;
+- an exception on a fact type the rule matches filters that fact inside its
+  pattern; joins other than equality, and exceptions with a join on a
+  matched fact, are checked by the driver on the matched facts (`post_checks`):
+  in the engine they fail asserts (error 311) or corrupt memory;
 - large rule sets are split into shards (separate durable rulesets) small
   enough that no per-node limit can be reached: at most SHARD_RULES rules
   and SHARD_TESTS tests each (65 rules sharing a join, 257 sharing a
@@ -21,10 +27,10 @@ What this handles of the engine's behaviour (docs/engine.md):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from assistant.engine.model import CATCH_ALL, GUARD_PREFIX, Pattern, Ref, Rule, RuleName, Test
-from assistant.engine.operators import OPERATORS, negated
+from assistant.engine.operators import MISSING, OPERATORS, mark_name, negated
 
 SHARD_RULES = 60
 SHARD_TESTS = 400
@@ -41,61 +47,116 @@ def _rank(t: Test) -> int:
     return 1 if t.op == "eq" else 2
 
 
+def in_engine(t: Test) -> bool:
+    """Whether the engine evaluates `t`. A join other than equality is the
+    driver's, on the matched facts: in the engine it fails the assert when
+    the joined fact lacks the field (error 311), and when it does not hold,
+    retracting the facts afterwards corrupts memory (a segfault on the next
+    rule set; docs/engine.md)."""
+    return not isinstance(t.value, Ref) or t.op == "eq"
+
+
 def _expr(p: Pattern) -> dict[str, Any]:
-    tests = [{"type": p.fact}] + [_test(t) for t in sorted(p.tests, key=_rank)]
+    tests = [{"type": p.fact}] + [_test(t) for t in sorted(p.tests, key=_rank) if in_engine(t)]
     return tests[0] if len(tests) == 1 else {"$and": tests}
 
 
-def _negation(exc: Pattern) -> dict[str, Any] | None:
-    """NOT(all tests of `exc`) as one durable test, when expressible."""
+def _negation(exc: Pattern) -> dict[str, Any]:
+    """NOT(all tests of `exc`) as one durable test, for a join-free `exc`."""
     parts: list[dict[str, Any]] = []
     for t in exc.tests:
-        neg = None if isinstance(t.value, Ref) else negated(t.op, t.value)
-        if neg is None:
-            return None  # no negated pattern match in the engine
+        if OPERATORS[t.op].marked:
+            # A fact without the mark (or without the field) does not match
+            # the exception, so it keeps the rule alive.
+            parts.append({"$nex": {mark_name(t.field, t.op, t.value): 1}})
+            continue
+        neg = negated(t.op, t.value)
+        if neg is None:  # pragma: no cover - every unmarked operator has a negation
+            raise ValueError(f"no negation for {t.op}")
         if t.op == "exists":
             parts.append(_test(Test(t.field, *neg)))
         else:
             # A fact without the field does not match the exception, so it
             # keeps the rule alive (the engine's $neq fails on absent fields).
             parts.append({"$or": [{"$nex": {t.field: 1}}, _test(Test(t.field, *neg))]})
-    if not parts:
-        return None
     return parts[0] if len(parts) == 1 else {"$or": parts}
 
 
-def split_exceptions(patterns: list[Pattern], exceptions: list[Pattern]
-                     ) -> tuple[list[Pattern], list[Pattern], dict[str, list[dict[str, Any]]]]:
+class Split(NamedTuple):
+    veto: list[Pattern]                       # separate negated patterns
+    filters: dict[str, list[dict[str, Any]]]  # alias -> negated tests in its pattern
+    driver: list[tuple[str, Pattern]]         # (alias, exception) the driver applies
+
+
+def split_exceptions(patterns: list[Pattern], exceptions: list[Pattern]) -> Split:
     """Exceptions on a fact type the rule already matches filter that match
-    ("port.typo, except a near listener on 1080"): durable binds a fact to
-    one pattern only, so as a separate negation it could never see the fact
-    the rule matched. Other exceptions veto the rule when such a fact exists."""
-    extra: dict[str, list[dict[str, Any]]] = {}
-    veto = []
+    ("port.typo, except a near listener on 1080"), for every pattern of that
+    type: durable binds a fact to one pattern only, so as a separate negation
+    it could never see the fact the rule matched. The engine cannot negate a
+    join inside a pattern (it refuses a join inside `$or`, error 311), so an
+    exception with a join is applied by the driver to the matched facts.
+    Other exceptions veto the rule when such a fact exists."""
+    out = Split([], {}, [])
     for exc in exceptions:
         owners = [p for p in patterns if not p.negated and p.fact == exc.fact]
-        test = _negation(exc) if len(owners) == 1 else None
-        if test is None:
-            veto.append(exc)
+        if not owners or not exc.tests:
+            out.veto.append(exc)
+        elif any(isinstance(t.value, Ref) for t in exc.tests):
+            out.driver.extend((o.alias, exc) for o in owners)
         else:
-            extra.setdefault(owners[0].alias, []).append(test)
-    return patterns, veto, extra
+            for o in owners:
+                out.filters.setdefault(o.alias, []).append(_negation(exc))
+    return out
 
 
-def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]) -> list[dict[str, Any]]:
+class PostCheck(NamedTuple):
+    """What the driver checks on a firing's matched facts: joins other than
+    equality, and exceptions with joins on a matched fact."""
+
+    joins: list[tuple[str, Test]]           # (alias, test) that must hold
+    exceptions: list[tuple[str, Pattern]]   # (alias, exception) that must not hold
+
+
+def post_checks(patterns: list[Pattern], exceptions: list[Pattern]) -> PostCheck:
+    return PostCheck([(p.alias, t) for p in patterns if not p.negated for t in p.tests
+                      if not in_engine(t)], split_exceptions(patterns, exceptions).driver)
+
+
+def holds(t: Test, fact: dict[str, Any], matched: dict[str, dict[str, Any]]) -> bool:
+    """Python's answer for one test on a matched fact (a join reads the fact
+    matched to its alias); a missing field on either side never holds."""
+    value = fact.get(t.field)
+    arg = t.value
+    if isinstance(arg, Ref):
+        arg = matched.get(arg.alias, {}).get(arg.field)
+        if arg is None or value is None:
+            return False
+    return bool(OPERATORS[t.op].holds(MISSING if value is None else value, arg))
+
+
+def passes(check: PostCheck, matched: dict[str, dict[str, Any]]) -> bool:
+    """Whether a firing with these matched facts stands."""
+    if not all(holds(t, matched.get(alias, {}), matched) for alias, t in check.joins):
+        return False
+    return not any(all(holds(t, matched.get(alias, {}), matched) for t in exc.tests)
+                   for alias, exc in check.exceptions)
+
+
+def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]
+                        ) -> list[dict[str, Any]]:
     """durable `all` list for one alternative of a rule."""
     # Here, not at import: the catalogue loads every collector, which only
     # compiling needs (sharding a cached rule set does not).
     from assistant.facts.catalogue import PROVIDER
 
-    patterns, exceptions, extra = split_exceptions(patterns, exceptions)
+    split = split_exceptions(patterns, exceptions)
     out: list[dict[str, Any]] = []
     # durable binds each fact to at most one pattern of a rule, so a guard
     # the rule already states itself must not be added twice.
     guarded: set[str] = {
         str(t.value) for p in patterns if p.fact == "checked" and not p.negated
         for t in p.tests if t.field == "name" and t.op == "eq"}
-    for p in list(patterns) + list(exceptions):
+    for p in list(patterns) + list(split.veto):
         check = PROVIDER.get(p.fact)
         if p.negated and check and check not in guarded:
             guarded.add(check)
@@ -103,9 +164,8 @@ def compile_alternative(patterns: list[Pattern], exceptions: list[Pattern]) -> l
             out.append({f"{GUARD_PREFIX}{check}": {"$and": [{"type": "checked"}, {"name": check},
                                                 {"status": "ok"}]}})
         expr = _expr(p)
-        if p.alias in extra and not p.negated:
-            parts = expr.get("$and", [expr])
-            expr = {"$and": parts + extra[p.alias]}
+        if p.alias in split.filters and not p.negated:
+            expr = {"$and": expr.get("$and", [expr]) + split.filters[p.alias]}
         out.append({(p.alias + "$not") if p.negated else p.alias: expr})
     return out
 
@@ -121,6 +181,22 @@ def compile_rules(rules: list[Rule]) -> dict[str, dict[str, Any]]:
             out[str(RuleName(i, j))] = {"all": compile_alternative(alt, rule.exceptions), "pri": 1}
     out[CATCH_ALL] = {"all": [{"m": {"$ex": {"type": 1}}}], "pri": 65000}
     return out
+
+
+# fact type -> (field, operator, operand, mark) of every text test on it
+Marks = dict[str, list[tuple[str, str, str, str]]]
+
+
+def text_marks(rules: list[Rule]) -> Marks:
+    """The text tests the driver evaluates on each fact before asserting it."""
+    out: dict[str, dict[str, tuple[str, str, str, str]]] = {}
+    for rule in rules:
+        for p in [p for alt in rule.alternatives for p in alt] + rule.exceptions:
+            for t in p.tests:
+                if OPERATORS[t.op].marked:
+                    name = mark_name(t.field, t.op, t.value)
+                    out.setdefault(p.fact, {})[name] = (t.field, t.op, str(t.value), name)
+    return {fact: list(tests.values()) for fact, tests in out.items()}
 
 
 def _count_tests(expr: Any) -> int:

@@ -11,7 +11,7 @@ import re
 import zlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.engine import runtime
 from assistant.engine.applicable import may_apply, selector_may_apply
@@ -29,10 +29,14 @@ from assistant.engine.model import (
     RuleName,
     RuleSet,
 )
+from assistant.engine.operators import OPERATORS
 from assistant.facts.base import CheckResult
 from assistant.facts.catalogue import fact_line
-from assistant.report import Command, Diagnosis, Question
-from assistant.understand.redact import clean
+from assistant.report import Command, Diagnosis, Link, Question
+from assistant.understand.redact import clean, shortened
+
+if TYPE_CHECKING:
+    from assistant.engine.compiler import PostCheck
 
 MAX_ROUNDS = 20
 CheckRunner = Callable[[list[str]], list[CheckResult]]
@@ -67,7 +71,7 @@ def render_template(text: str, matched: Matched) -> str:
         value = matched.get(m.group(1), {}).get(m.group(2))
         if value is None or value == "":
             return m.group(3) if m.group(3) is not None else "?"
-        return str(value)
+        return shortened(str(value))
 
     return TEMPLATE_REF.sub(sub, text)
 
@@ -88,9 +92,16 @@ class Compiled:
             definitions = compile_rules(list(self.rules))
         self.definitions = definitions
         self.selectors = ruleset.selectors
+        if ruleset.marks is None:
+            from assistant.engine.compiler import text_marks
+
+            self.marks = text_marks(list(self.rules))
+        else:
+            self.marks = ruleset.marks
         # The digest covers every rule file, overrides included.
         self.name = f"rs_{ruleset.digest[:24]}"
         self.firings: list[runtime.Firing] = []
+        self._post: dict[RuleName, PostCheck] = {}
         self._by_selection: dict[tuple[int, ...], runtime.Sessions] = {}
         self.session: runtime.Sessions | None = None
 
@@ -116,6 +127,34 @@ class Compiled:
             sessions = self._by_selection[selection] = runtime.Sessions(names)
         self.session = sessions
         return sessions
+
+    def marked(self, fact: dict[str, Any]) -> dict[str, Any]:
+        """`fact` with a mark for each text test that holds for it: text
+        operators are Python's (operators.py), the engine tests the mark."""
+        tests = self.marks.get(str(fact.get("type")))
+        if not tests:
+            return fact
+        out = dict(fact)
+        for fld, op, operand, name in tests:
+            value = fact.get(fld)
+            if value is not None and OPERATORS[op].holds(value, operand):
+                out[name] = 1
+        return out
+
+    def stands(self, durable_name: str, rule: Rule, matched: Matched) -> bool:
+        """Whether a firing holds once the tests the driver owns are applied
+        (compiler.post_checks: joins other than equality, exceptions with a
+        join on a matched fact)."""
+        from assistant.engine.compiler import passes, post_checks
+
+        name = RuleName.parse(durable_name)
+        if name is None:
+            return True
+        check = self._post.get(name)
+        if check is None:
+            check = self._post[name] = post_checks(rule.alternatives[name.alternative],
+                                                   rule.exceptions)
+        return not (check.joins or check.exceptions) or passes(check, matched)
 
     def rule_for(self, durable_name: str) -> Rule | None:
         index = _index(durable_name)
@@ -151,7 +190,7 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
                 break
             compiled.firings.clear()
             for fact in pending:
-                session.assert_fact(fact)
+                session.assert_fact(compiled.marked(fact))
             pending = []
             to_check: list[str] = []
             for name, matched in list(compiled.firings):
@@ -159,7 +198,7 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
                     errors.append(f"rule action failed: {matched[ERROR_KEY]['message']}")
                     continue
                 rule = compiled.rule_for(name)
-                if rule is None:
+                if rule is None or not compiled.stands(name, rule, matched):
                     continue
                 key = (rule.id, tuple(sorted(int(f.get(SEQ_KEY, 0)) for f in matched.values())))
                 if key in seen_firings:
@@ -208,7 +247,8 @@ def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
     if c is None:
         d = Diagnosis(rule=rule.id, category=rule.category or "", severity=rule.severity,
                       summary=clean(render_template(step.summary, matched)), evidence=[],
-                      processes=[], fix=[], kb=list(step.kb))
+                      processes=[], fix=[], kb=list(step.kb),
+                      links=[Link(clean(ln.title), ln.url) for ln in step.links])
         c = conclusions[rule.id] = Conclusion(rule, d, order=len(conclusions))
     d = c.diagnosis
     for line in step.evidence:
@@ -224,6 +264,8 @@ def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
         if fact.get("pid") and fact.get("type") in ("listener", "near_listener", "unix_socket",
                                                      "unix_alternative"):
             proc: dict[str, Any] = {k: fact[k] for k in ("pid", "cmdline", "user") if k in fact}
+            if "cmdline" in proc:
+                proc["cmdline"] = shortened(str(proc["cmdline"]))
             proc["name"] = fact.get("process")
             if all(p["pid"] != proc["pid"] for p in d.processes):
                 d.processes.append(proc)

@@ -7,29 +7,47 @@ catalogue and categories are read then, never at import of `--ask`'s path.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.categories import CATEGORIES, SEVERITIES
 from assistant.engine.operators import MAX_LIST, MAX_TEXT, OPERATORS
 from assistant.engine.spec import (
+    Anything,
     Bool,
     Const,
+    Defs,
     Either,
     Enum,
     Int,
+    Issue,
     Named,
+    Never,
     Node,
     Obj,
     OneKey,
+    Path,
     Scalar,
+    Schema,
     Seq,
     Text,
     Variants,
+    bool_message,
+    did_you_mean,
 )
 from assistant.report import OS_NAMES
 
+if TYPE_CHECKING:
+    from assistant.facts.base import Field
+
 ID = r"[a-z0-9_\-]{1,40}(?:\.[a-z0-9_\-]{1,40}){0,6}"
+URL = r"https?://[^\s/]+\S*"
+# What a rendered link may hold: the characters of RFC 3986, nothing a
+# terminal or Markdown could take for something else.
+LINK_URL = r"https?://[A-Za-z0-9\-._~%!$&'()*+,;=:@\[\]]+(?:[/?#][A-Za-z0-9\-._~%!$&'()*+,;=:@/?#]*)?"
+LINK_FORM = "each link is an https:// address, or {title: ..., url: https://...}"
 ALIAS = r"[a-z][a-z0-9_]{0,30}"
 RULE_KEYS = ("id", "title", "description", "category", "priority", "severity", "enabled", "tags",
              "supersedes", "when", "exceptions", "then")
@@ -42,26 +60,154 @@ def _strings(message: str = "must be a list of strings") -> Seq:
     return Seq(Text(), message=message)
 
 
-def _operator_value(name: str) -> Node:
-    kind = OPERATORS[name].value
-    if kind == "list":
-        bad = f"`{name}` takes a list of 1 to {MAX_LIST} values or @list"
-        return Either(lambda v: isinstance(v, str), Text(pattern="@.+", message=bad),
-                      Seq(Scalar(message=f"`{name}` values must be scalars"), 1, MAX_LIST,
-                          message=bad))
-    if kind == "bool":
-        return Bool(message=f"`{name}` takes true or false")
-    if kind == "text":
-        return Text(min_len=1, max_len=MAX_TEXT,
-                    message=f"`{name}` takes a string of 1 to {MAX_TEXT} characters")
-    return Scalar()
+# --- values against the fact catalogue -------------------------------------------
+
+KIND_WORDS = {"int": "a number", "bool": "true or false", "str": "text"}
+ORDERING = ("lt", "lte", "gt", "gte")
 
 
-def _condition() -> Node:
-    ops = Obj({name: _operator_value(name) for name in OPERATORS}, min_keys=1,
-              message="empty condition",
-              unknown="unknown operator {key!r} (operators: " + ", ".join(OPERATORS) + ")")
-    return Named("condition", Either(lambda v: isinstance(v, dict), ops, Scalar()))
+def value_problem(where: str, fld: Field, value: Any) -> str | None:
+    """Why `value` can never equal field `where` (`target.port`) of the
+    catalogue, or None when it can: its JSON type, then its allowed values."""
+    if fld.accepts(value):
+        return None
+    if isinstance(value, (dict, list)) or value is None:
+        return f"{where} takes {KIND_WORDS[fld.kind]}, not {type(value).__name__}"
+    if fld.kind == "int":
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+            return f"{where} is a number: write {value.strip()} without quotes"
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (f"{where} is one of {', '.join(map(str, fld.values))}, never {value}"
+                    + did_you_mean(str(value), map(str, fld.values)))
+        return f"{where} is a number, not {value!r}"
+    if fld.kind == "bool":
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return f"{where} is true or false: write {value.lower()} without quotes"
+        return bool_message(value, f"{where} is true or false, not {value!r}")
+    if not isinstance(value, str):
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        return f"{where} is text: quote it, as in \"{shown}\""
+    return (f"{where} has no value {value!r} (values: {', '.join(map(str, fld.values))})"
+            + did_you_mean(value, fld.values, fld.synonyms))
+
+
+@dataclass
+class FieldValue(Node):
+    """A value for one catalogue field; with `refs`, also `$alias.field` (the
+    loader checks the join itself)."""
+
+    where: str
+    fld: Field
+    refs: bool = False
+
+    def check(self, value: Any, at: Path, out: list[Issue]) -> None:
+        if self.refs and isinstance(value, str) and value.startswith("$"):
+            return
+        problem = value_problem(self.where, self.fld, value)
+        if problem:
+            out.append(Issue(at, problem))
+
+    def schema(self, defs: Defs) -> Schema:
+        base: Schema = {"type": {"int": "integer", "bool": "boolean", "str": "string"}[
+            self.fld.kind]}
+        if self.fld.values:
+            base = {"enum": list(self.fld.values)}
+        if not self.refs or base == {"type": "string"}:
+            return base
+        return {"anyOf": [base, {"type": "string", "pattern": r"^\$"}]}
+
+
+@dataclass
+class TextTest(Node):
+    """The operand of a text operator: a bounded string; for `matches` a valid
+    regular expression; on a field with fixed values, one some value passes."""
+
+    where: str
+    fld: Field
+    op: str
+
+    def check(self, value: Any, at: Path, out: list[Issue]) -> None:
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_TEXT:
+            out.append(Issue(at, f"`{self.op}` takes a string of 1 to {MAX_TEXT} characters"))
+            return
+        if self.op == "matches":
+            problem = regex_problem(value)
+            if problem:
+                out.append(Issue(at, problem))
+                return
+        if self.fld.values and not any(OPERATORS[self.op].holds(v, value)
+                                       for v in self.fld.values):
+            out.append(Issue(at, f"no value of {self.where} {_VERBS[self.op]} {value!r}, so "
+                             f"this never matches (values: {', '.join(map(str, self.fld.values))})"))
+
+    def schema(self, defs: Defs) -> Schema:
+        return {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+
+
+_VERBS = {"contains": "contains", "icontains": "contains (ignoring case)",
+          "startswith": "starts with", "endswith": "ends with", "matches": "matches"}
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why `pattern` is not a Python regular expression, or None."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"invalid regular expression: {exc.msg} at position {exc.pos} (Python `re` syntax)"
+    return None
+
+
+def _field_condition(fact: str, name: str, fld: Field) -> Node:
+    """What `match: {name: ...}` takes on fact type `fact`: a value or
+    `{operator: operand}`, each checked against the catalogue's field."""
+    where = f"{fact}.{name}"
+    ops: dict[str, Node] = {}
+    for op, spec in OPERATORS.items():
+        if fld.ops and op not in fld.ops:
+            ops[op] = Never(f"{where} is matched with {', '.join(fld.ops)}, not `{op}`")
+        elif spec.value == "text" and fld.kind != "str":
+            ops[op] = Never(f"`{op}` works on text; {where} is {KIND_WORDS[fld.kind]}")
+        elif op in ORDERING and fld.kind != "int":
+            ops[op] = Never(f"`{op}` compares numbers; {where} is {KIND_WORDS[fld.kind]}")
+        elif spec.value == "text":
+            ops[op] = TextTest(where, fld, op)
+        elif spec.value == "bool":
+            ops[op] = Bool(message=f"`{op}` takes true or false")
+        elif spec.value == "list":
+            bad = f"`{op}` takes a list of 1 to {MAX_LIST} values or @list"
+            ops[op] = Either(lambda v: isinstance(v, str), Text(pattern="@.+", message=bad),
+                             Seq(FieldValue(where, fld), 1, MAX_LIST, message=bad))
+        else:
+            ops[op] = FieldValue(where, fld, refs=spec.refs)
+    plain: Node = FieldValue(where, fld, refs=True)
+    if fld.ops and "eq" not in fld.ops:
+        plain = Never(f"{where} is matched with {', '.join(fld.ops)}, not a plain value")
+    # Fields of one kind without their own values or operators share one
+    # schema definition (the messages, which name the field, are not in it).
+    shared = f"{fld.kind}-condition" if not fld.values and not fld.ops else \
+        f"{where}-condition"
+    return Named(shared, Either(lambda v: isinstance(v, dict),
+                                Obj(ops, min_keys=1, message="empty condition",
+                                    unknown="unknown operator {key!r} (operators: "
+                                    + ", ".join(OPERATORS) + ")"), plain))
+
+
+@cache
+def match_fields() -> dict[str, dict[str, Node | None]]:
+    """fact type -> field -> the node for `match: {field: ...}`."""
+    from assistant.facts.catalogue import TYPES
+
+    return {t.name: {name: _field_condition(t.name, name, fld) for name, fld in t.fields.items()}
+            for t in TYPES.values()}
+
+
+@cache
+def fact_fields() -> dict[str, dict[str, Node | None]]:
+    """fact type -> field -> the node for a value in a test's fact."""
+    from assistant.facts.catalogue import TYPES
+
+    return {t.name: {name: FieldValue(f"{t.name}.{name}", fld) for name, fld in t.fields.items()}
+            for t in TYPES.values()}
 
 
 @cache
@@ -71,13 +217,13 @@ def rule_file() -> Node:
     pattern = Named("pattern", Obj(
         {"fact": Enum(FACT_TYPES, "unknown fact type {value!r} (known: {values})"),
          "as": Text(ALIAS, message="alias must be a lower-case identifier"),
-         "match": Obj(values=_condition(),
+         "match": Obj(values=Anything(),
                       message="must map fields to values or {operator: value}")},
         required=("fact",),
         message="a pattern is {fact: TYPE, as: ALIAS, match: {...}} or {not: pattern}",
         missing="a pattern is {{fact: TYPE, as: ALIAS, match: {{...}}}} or {{not: pattern}}",
         unknown="unknown pattern key (fact, as, match)",
-        variants=Variants("fact", FACT_TYPES, "match",
+        variants=Variants("fact", match_fields(), "match",
                           "fact {value!r} has no field {key!r} (fields: {keys})")))
     item = Either(lambda v: isinstance(v, dict) and set(v) == {"not"},
                   Obj({"not": pattern}), pattern)
@@ -88,18 +234,27 @@ def rule_file() -> Node:
     fix = Obj({"os": Enum(OS_NAMES, ordered=True), "command": Text(), "why": Text()},
               required=("os", "command"), collapse=True,
               message="each fix is {os: linux|macos|windows|any, command: ..., why: ...}")
+    url = Text(LINK_URL, message="must be an absolute http:// or https:// address (printable "
+               "characters of a URL only, no spaces)")
+    link = Either(lambda v: isinstance(v, str), url,
+                  Obj({"title": Text(min_len=1, message="required text"), "url": url},
+                      required=("url",), message=LINK_FORM, missing="required: an https:// address",
+                      unknown="unknown key (title, url)"))
     check_name = Enum(CHECKS, "unknown check {value!r} (known: {values})")
     steps = Seq(OneKey({
         "conclude": Obj({"summary": Text(message="needs `summary:` text"),
                          "evidence": Seq(Text(), message="must be a list of text"),
                          "fix": Seq(fix, message="must be a list"),
-                         "kb": _strings("must be a list of kb ids")},
+                         "kb": _strings("must be a list of kb ids"),
+                         "links": Seq(link, message=LINK_FORM)},
                         required=("summary",), message="needs `summary:` text",
                         missing="needs `summary:` text",
-                        unknown="unknown key (summary, evidence, fix, kb)"),
+                        unknown="unknown key (summary, evidence, fix, kb, links)"),
         "check": Either(lambda v: isinstance(v, list), Seq(check_name), check_name),
-        "ask": Obj({"id": Text(), "text": Text(), "choices": Seq(Scalar(),
-                                                                  message="`choices` must be a list")},
+        "ask": Obj({"id": Text(), "text": Text(), "choices": Seq(
+                       Either(lambda v: isinstance(v, bool), Never(
+                           "a choice is the text the user answers: quote true and false"),
+                              Scalar()), message="`choices` must be a list")},
                    required=("id", "text"), message="needs `id:` and `text:`",
                    missing="needs `id:` and `text:`"),
         "assert": Obj({"fact": Const("note"),
@@ -166,11 +321,11 @@ def rule_file() -> Node:
 def rule_test_file() -> Node:
     from assistant.facts.catalogue import CHECKS, FACT_TYPES
 
-    fact = Obj(values=Scalar(), required=("type",),
+    fact = Obj(values=Anything(), required=("type",),
                fields={"type": Enum(FACT_TYPES, "unknown fact type {value!r} (known: {values})")},
                message="a fact is {type: TYPE, field: value, ...}",
                missing="a fact needs `type:`",
-               variants=Variants("type", FACT_TYPES, None,
+               variants=Variants("type", fact_fields(), None,
                                  "fact type {value!r} has no field {key!r} (fields: {keys})",
                                  extra=("type",)))
     facts = Seq(fact, message="must be a list of facts")
@@ -206,8 +361,8 @@ SOURCE_FORM = "{{title: ..., url: https://...}}"
 def kb_entry() -> Node:
     """One knowledge-base entry (one YAML file)."""
     source = Obj({"title": Text(min_len=1, message="required text"),
-                  "url": Text(r"https?://[^\s/]+\S*", message="required: an absolute http:// or "
-                              "https:// address without spaces")},
+                  "url": Text(URL, message="required: an absolute http:// or https:// address "
+                              "without spaces")},
                  required=("title", "url"), missing="required text",
                  message="each source is a mapping {title: ..., url: https://...}")
     command = Obj({"os": Enum(OS_NAMES, ordered=True), "command": Text(), "why": Text()},
@@ -243,7 +398,10 @@ _PARENTS = {"services", "conclude", "then", "replace", "append", "given", "expec
 
 
 def label(path: tuple[Any, ...]) -> str:
-    """The field name an error names: `title`, `match.port`, `conclude.fix`."""
+    """The field name an error names: `title`, `match.port`, `conclude.fix`;
+    in a test case the whole way down: `given.facts.port`, `expect.top`."""
+    if path[:1] == ("tests",) and len(path) > 2:
+        return ".".join(p for p in path[2:] if isinstance(p, str))
     names = [p for p in path[2:] if isinstance(p, str)] if path[:1] in (
         ("rules",), ("overrides",), ("tests",)) else [p for p in path if isinstance(p, str)]
     if not names:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from assistant.report import Command, Severity
+from assistant.report import Command, Link, Severity
 
 # `{alias.field}` or `{alias.field|text if the field is missing}` in rule text
 TEMPLATE_REF = re.compile(r"\{([a-z][a-z0-9_]{0,30})\.([a-z_][a-z0-9_]{0,40})(?:\|([^{}\n]{0,80}))?\}")
@@ -67,6 +67,7 @@ class Conclude(NamedTuple):
     evidence: tuple[str, ...] = ()
     fix: tuple[Command, ...] = ()
     kb: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
 
 
 Step = Check | Assert | Ask | Conclude
@@ -81,7 +82,8 @@ def step_to_data(step: Step) -> dict[str, Any]:
     if isinstance(step, Ask):
         return {"ask": {"id": step.id, "text": step.text, "choices": list(step.choices)}}
     return {"conclude": {"summary": step.summary, "evidence": list(step.evidence),
-                         "fix": [c.to_json() for c in step.fix], "kb": list(step.kb)}}
+                         "fix": [c.to_json() for c in step.fix], "kb": list(step.kb),
+                         "links": [link.to_json() for link in step.links]}}
 
 
 def step_from_data(data: dict[str, Any]) -> Step:
@@ -95,7 +97,8 @@ def step_from_data(data: dict[str, Any]) -> Step:
         return Ask(body["id"], body["text"], tuple(body.get("choices", ())))
     return Conclude(body["summary"], tuple(body.get("evidence", ())),
                     tuple(Command(c["os"], c["command"], c.get("why", "")) for c in body.get("fix", ())),
-                    tuple(body.get("kb", ())))
+                    tuple(body.get("kb", ())),
+                    tuple(Link(ln["title"], ln["url"]) for ln in body.get("links", ())))
 
 
 # --- names shared with the engine adapter ------------------------------------------
@@ -145,6 +148,8 @@ class Rule:
     raw: dict[str, Any] = field(default_factory=dict)
     disabled_reason: str | None = None
     changed_by: list[str] = field(default_factory=list)
+    disabled_by: str | None = None  # file:line of the override that disabled it
+    replaced_by: list[str] = field(default_factory=list)  # overrides that replaced keys
 
     def kb_ids(self) -> list[str]:
         """The knowledge-base ids its conclusions name."""
@@ -165,6 +170,8 @@ class RuleSet:
     selectors: list[Any] | None = None
     # Team services declared under `services:` (name, port, process, ...).
     services: list[dict[str, Any]] = field(default_factory=list)
+    # From the cache: the text tests of the enabled rules (compiler.text_marks).
+    marks: dict[str, list[tuple[str, str, str, str]]] | None = None
 
     def enabled(self) -> Sequence[Rule]:
         if self.selectors is not None:

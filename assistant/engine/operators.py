@@ -1,9 +1,17 @@
 """The match operators, in one table: what value each takes, its engine
 form, its Python meaning (the pre-filter), its negation and its schema.
 
-The compiler, the pre-filter (engine/select.py), the loader and the JSON
+The compiler, the pre-filter (engine/applicable.py), the loader and the JSON
 Schema all read this table, so an operator cannot mean one thing to the
 engine and another to the code that decides which rules to register.
+
+Text operators (contains, icontains, startswith, endswith, matches) are
+evaluated in Python, before a fact reaches the engine: the driver adds a
+mark field (`m_` and a hash of field, operator and operand) to each fact a
+text test holds for, and the engine only tests that the mark exists. So
+`matches` is Python's `re.search` (anywhere in the text unless anchored),
+never the engine's whole-string Lua-like dialect, and a text test can be
+negated (`$nex`) like any other, also inside a pattern (an exception).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 ValueKind = Literal["scalar", "list", "bool", "text"]
@@ -18,7 +27,6 @@ SCALAR_SCHEMA: dict[str, Any] = {"type": ["string", "number", "boolean"]}
 MAX_LIST = 256
 MAX_TEXT = 200
 
-_LUA_MAGIC = re.compile(r"([\^$()%.\[\]*+\-?])")
 
 
 class _Missing:
@@ -29,9 +37,25 @@ class _Missing:
 MISSING: Any = _Missing()  # the fact has no such field
 
 
-def lua_escape(text: str) -> str:
-    """Literal text inside a durable (Lua-like) pattern."""
-    return _LUA_MAGIC.sub(r"%\1", text)
+def mark_name(field: str, op: str, value: str) -> str:
+    """The field a fact carries when `field op value` holds for it."""
+    import hashlib
+
+    digest = hashlib.sha1(f"{field}\0{op}\0{value}".encode(), usedforsecurity=False)
+    return "m_" + digest.hexdigest()[:12]
+
+
+@lru_cache(maxsize=4096)
+def regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _search(text: str, pattern: str) -> bool:
+    return regex(pattern).search(text) is not None
+
+
+def _marked(op: str) -> Callable[[str, Any], dict[str, Any]]:
+    return lambda field, value: {"$ex": {mark_name(field, op, value): 1}}
 
 
 @dataclass(frozen=True)
@@ -45,6 +69,7 @@ class Operator:
     # -> holds; None when Python cannot decide the engine's answer (keep the rule).
     holds: Callable[[Any, Any], bool | None]
     negation: str | None = None  # the operator meaning NOT this one, if any
+    marked: bool = False  # evaluated in Python; the engine tests the fact's mark
 
     def schema(self) -> dict[str, Any]:
         if self.value == "list":
@@ -116,19 +141,16 @@ OPERATORS: dict[str, Operator] = {op.name: op for op in (
              lambda f, v: {("$ex" if v else "$nex"): {f: 1}},
              lambda a, b: (a is not MISSING) == b, "exists"),
     Operator("contains", "text containing this (case-sensitive)", "text", False,
-             lambda f, v: {"$mt": {f: ".*" + lua_escape(v) + ".*"}},
-             _text(lambda a, b: b in a)),
+             _marked("contains"), _text(lambda a, b: b in a), marked=True),
     Operator("icontains", "text containing this, ignoring case", "text", False,
-             lambda f, v: {"$imt": {f: ".*" + lua_escape(v) + ".*"}},
-             _text(lambda a, b: b.lower() in a.lower())),
+             _marked("icontains"), _text(lambda a, b: b.casefold() in a.casefold()), marked=True),
     Operator("startswith", "text starting with this", "text", False,
-             lambda f, v: {"$mt": {f: lua_escape(v) + ".*"}},
-             _text(lambda a, b: a.startswith(b))),
+             _marked("startswith"), _text(lambda a, b: a.startswith(b)), marked=True),
     Operator("endswith", "text ending with this", "text", False,
-             lambda f, v: {"$mt": {f: ".*" + lua_escape(v)}},
-             _text(lambda a, b: a.endswith(b))),
-    Operator("matches", "the whole text matches this engine pattern (Lua-like)", "text", False,
-             lambda f, v: {"$mt": {f: v}}, lambda a, b: None),
+             _marked("endswith"), _text(lambda a, b: a.endswith(b)), marked=True),
+    Operator("matches", "a Python regular expression found anywhere in the text (re.search; "
+             "anchor with ^ and $, (?i) ignores case)", "text", False,
+             _marked("matches"), _text(_search), marked=True),
 )}
 
 NAMES: tuple[str, ...] = tuple(OPERATORS)

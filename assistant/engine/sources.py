@@ -119,6 +119,9 @@ def search_path(environ: Mapping[str, str], cwd: Path, extra: list[Path]) -> Sea
     if home and _usable(home / "assistant" / "rules.d", skipped):
         dirs.append(RuleDir(home / "assistant" / "rules.d", "user"))
     project = find_project(cwd)
+    named = {d.resolve() for d in extra}
+    if project is not None and project.resolve() in named:
+        project = None  # named explicitly (a pre-commit hook in the team's repo): used as --rules
     if project is not None:
         known = trusted(environ).get(str(project.resolve()))
         if known is None:
@@ -133,7 +136,27 @@ def search_path(environ: Mapping[str, str], cwd: Path, extra: list[Path]) -> Sea
         if d:
             dirs.append(RuleDir(Path(d), "env"))
     dirs += [RuleDir(d, "cli") for d in extra]
-    return SearchPath(dirs, skipped)
+    return SearchPath(_once(dirs, skipped), skipped)
+
+
+def _once(dirs: list[RuleDir], notes: list[str]) -> list[RuleDir]:
+    """Each folder once, at its first place (one named in ASSISTANT_RULES_PATH
+    and --rules would otherwise "redefine" its own rules); a note for a folder
+    with no rule files, which silently adds nothing."""
+    out: list[RuleDir] = []
+    seen: set[Path] = set()
+    for d in dirs:
+        key = d.path.resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(d)
+        if d.origin != "built-in" and d.path.is_dir() and not rule_files(d.path):
+            inner = sorted(sub for sub in d.path.iterdir() if sub.is_dir() and rule_files(sub))
+            hint = f"; did you mean {inner[0]}?" if inner else ""
+            notes.append(f"{d.path}: no rule files (*.yaml other than *.test.yaml) in this "
+                         f"folder, so it adds no rules{hint}")
+    return out
 
 
 def rule_files(directory: Path) -> list[Path]:

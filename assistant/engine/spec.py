@@ -48,6 +48,51 @@ class Node:
         out.append(Issue(at, self.message or default))
 
 
+# What YAML 1.1 (PyYAML's default) reads as booleans; text in these files,
+# which are read with YAML 1.2 core semantics (engine/yamlsafe.py).
+YAML11_BOOLS = frozenset(("yes", "no", "on", "off", "y", "n"))
+
+
+def bool_message(value: Any, default: str) -> str:
+    """`default`, plus why `yes` is not a boolean here."""
+    if isinstance(value, str) and value.lower() in YAML11_BOOLS:
+        return f"{default} (`{value}` is text here, as in YAML 1.2: write true or false)"
+    return default
+
+
+def _folded(text: str) -> str:
+    return text.lower().replace("_", "-").replace(" ", "-")
+
+
+def suggestions(value: Any, candidates: Iterable[Any],
+                synonyms: Iterable[tuple[str, str]] = ()) -> list[str]:
+    """What `value` was probably meant to be, best first: a synonym, the same
+    word spelt with `_` or capitals, a candidate inside it or it inside a
+    candidate, then close spellings."""
+    import difflib
+
+    names = [str(c) for c in candidates]
+    text = _folded(str(value))
+    out = [want for said, want in synonyms if _folded(said) == text and want in names]
+    out += [n for n in names if _folded(n) == text]
+    if len(text) >= 2:
+        out += [n for n in names if len(n) >= 3 and (_folded(n) in text or text in _folded(n))]
+    scored = sorted(((difflib.SequenceMatcher(None, text, _folded(n)).ratio(), n)
+                     for n in names), reverse=True)
+    # Close spellings, but only those about as close as the closest.
+    out += [n for score, n in scored if score >= 0.6 and score >= scored[0][0] - 0.05]
+    return list(dict.fromkeys(out))[:3]
+
+
+def did_you_mean(value: Any, candidates: Iterable[Any],
+                 synonyms: Iterable[tuple[str, str]] = ()) -> str:
+    """`; did you mean 'x'?` (or two), or nothing when nothing is close."""
+    found = suggestions(value, candidates, synonyms)
+    if not found:
+        return ""
+    return "; did you mean " + " or ".join(repr(f) for f in found[:2]) + "?"
+
+
 def _plain(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool) or \
         isinstance(value, bool)
@@ -138,10 +183,34 @@ class Bool(Node):
 
     def check(self, value: Any, at: Path, out: list[Issue]) -> None:
         if not isinstance(value, bool):
-            self.fail(at, out, "must be true or false")
+            out.append(Issue(at, bool_message(value, self.message or "must be true or false")))
 
     def schema(self, defs: Defs) -> Schema:
         return {"type": "boolean"}
+
+
+@dataclass
+class Never(Node):
+    """A key that is known but not allowed here, with the reason."""
+
+    message: str
+
+    def check(self, value: Any, at: Path, out: list[Issue]) -> None:
+        out.append(Issue(at, self.message))
+
+    def schema(self, defs: Defs) -> Schema:
+        return {"not": {}}
+
+
+@dataclass
+class Anything(Node):
+    """Any value: another node (a variant's) checks it."""
+
+    def check(self, value: Any, at: Path, out: list[Issue]) -> None:
+        return None
+
+    def schema(self, defs: Defs) -> Schema:
+        return {}
 
 
 @dataclass
@@ -182,11 +251,12 @@ class Seq(Node):
 
 @dataclass
 class Variants:
-    """The keys allowed under `field` depend on the value of `on` (a pattern's
-    `match` keys on its `fact`, a test fact's keys on its `type`)."""
+    """The keys allowed under `field`, and the node for each key's value,
+    depend on the value of `on` (a pattern's `match` keys on its `fact`, a
+    test fact's keys on its `type`). A key whose node is None is only named."""
 
     on: str
-    keys: Mapping[str, Iterable[str]]
+    keys: Mapping[str, Mapping[str, Node | None]]
     field: str | None = None  # None: the object's own keys
     message: str = "{on} {value!r} has no field {key!r} (fields: {keys})"
     extra: tuple[str, ...] = ()  # keys always allowed (the `on` key itself)
@@ -251,9 +321,17 @@ class Obj(Node):
         if not isinstance(target, dict):
             return []
         base = at + ((var.field,) if var.field else ())
-        return [Issue(base + (k,), var.message.format(
-                    on=var.on, value=chosen, key=k, keys=", ".join(sorted(var.keys[chosen]))))
-                for k in target if k not in allowed]
+        out: list[Issue] = []
+        for k, v in target.items():
+            if k not in allowed:
+                out.append(Issue(base + (k,), var.message.format(
+                    on=var.on, value=chosen, key=k, keys=", ".join(sorted(var.keys[chosen])))
+                    + did_you_mean(k, var.keys[chosen])))
+                continue
+            node = var.keys[chosen].get(k)
+            if node is not None:
+                node.check(v, base + (k,), out)
+        return out
 
     def schema(self, defs: Defs) -> Schema:
         out: Schema = {"type": "object"}
@@ -273,11 +351,18 @@ class Obj(Node):
         if self.variants is not None:
             var = self.variants
             out["allOf"] = [{"if": {"properties": {var.on: {"const": name}}},
-                             "then": ({"properties": {var.field: {"propertyNames": {
-                                 "enum": sorted(keys)}}}} if var.field else
-                                      {"propertyNames": {"enum": [*var.extra, *sorted(keys)]}})}
+                             "then": ({"properties": {var.field: _variant(keys, (), defs)}}
+                                      if var.field else _variant(keys, var.extra, defs))}
                             for name, keys in var.keys.items()]
         return out
+
+
+def _variant(keys: Mapping[str, Node | None], extra: tuple[str, ...], defs: Defs) -> Schema:
+    out: Schema = {"propertyNames": {"enum": [*extra, *sorted(keys)]}}
+    props = {k: n.schema(defs) for k, n in sorted(keys.items()) if n is not None}
+    if props:
+        out["properties"] = props
+    return out
 
 
 @dataclass

@@ -19,18 +19,32 @@ TARGET = FactType("target", "What the user is trying to reach, from the text and
     "scheme": Field("str", "URL scheme when the text has a URL", example="https"),
     "kind": Field("str", "what the host is (unix: the target is a socket path)",
                   ("ipv4", "ipv6", "name", "invalid", "unix", "none")),
-    "family": Field("int", "4 or 6 for an address literal, 0 for a name", example=4),
+    "family": Field("int", "4 or 6 for an address literal, 0 for a name", (0, 4, 6)),
     "address": Field("str", "the normalised address literal", example="127.0.0.1"),
     "loopback": Field("bool", "the host is a loopback address or localhost"),
     "wildcard": Field("bool", "the host is 0.0.0.0 or ::"),
     "assumed_host": Field("bool", "no host was given: localhost is assumed"),
 }, lambda f: f"target {f['path']}" if f.get("path") else f"target {f.get('host')}:{f.get('port')}")
 
+# What people write for an error kind or a client, for "did you mean" in
+# `rules check` (a rule with `client: postgres` would never fire).
+ERROR_SYNONYMS = (("econnrefused", "refused"), ("eaddrinuse", "in-use"), ("eacces", "permission"),
+                  ("etimedout", "timeout"), ("timed-out", "timeout"), ("enotfound", "unresolved"),
+                  ("dns", "unresolved"), ("econnreset", "reset"), ("ssl", "tls"),
+                  ("enoent", "missing"), ("http", "http-status"))
+CLIENT_SYNONYMS = (("postgres", "psql"), ("postgresql", "psql"), ("pg", "psql"),
+                   ("mariadb", "mysql"), ("redis", "redis-cli"), ("k8s", "kubectl"),
+                   ("netcat", "nc"), ("ncat", "nc"), ("nodejs", "node"), ("npm", "node"),
+                   ("python3", "python"), ("golang", "go"), ("openssh", "ssh"), ("jvm", "java"),
+                   ("chromium", "chrome"), ("browser", "chrome"), ("rails", "ruby"),
+                   ("csharp", "dotnet"), ("browser", "firefox"))
+
 SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
-    "error": Field("str", "the kind of failure", ERROR_KINDS),
-    "client": Field("str", "the program that printed the error", CLIENT_NAMES),
+    "error": Field("str", "the kind of failure", ERROR_KINDS, synonyms=ERROR_SYNONYMS),
+    "client": Field("str", "the program that printed the error", CLIENT_NAMES,
+                    synonyms=CLIENT_SYNONYMS),
     "quoted": Field("str", "the first address the client says it dialled", example="::1"),
-    "quoted_family": Field("int", "its family, 4 or 6"),
+    "quoted_family": Field("int", "its family, 4 or 6", (4, 6)),
     "families": Field("str", "families of every quoted address, e.g. 4,6", example="4,6"),
     "remote": Field("str", "where the client runs, by the user's words",
                     example="a container"),
@@ -40,6 +54,10 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
                  "(a proxy)", example="127.0.0.1:3128"),
     "here": Field("bool", "the output was plainly produced on this machine (a pasted command "
                   "line, or a command-line client); absent when it may come from elsewhere"),
+    "text": Field("str", "the pasted text itself, credentials redacted (its first and last "
+                  "2,000 characters when longer): match your own error messages in it",
+                  example="channel 2: open failed: connect failed: Connection refused",
+                  ops=("contains", "icontains", "startswith", "endswith", "matches", "exists")),
 }, lambda f: f"symptom {f.get('error') or 'unspecified'} from "
              f"{f.get('client') or 'unknown client'}")
 

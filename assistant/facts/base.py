@@ -33,8 +33,21 @@ class Field(NamedTuple):
 
     kind: FieldKind
     doc: str = ""
-    values: tuple[str, ...] = ()  # allowed values of a str field; () = any text
+    values: tuple[str | int, ...] = ()  # the only values it takes; () = any of its kind
     example: object = None
+    # Operators a rule may use on it; () = every operator for its kind. The
+    # pasted text, say, is matched with contains or matches, never equalled.
+    ops: tuple[str, ...] = ()
+    # Words people write for one of `values` ("postgres" for the client psql),
+    # for the "did you mean" of an error.
+    synonyms: tuple[tuple[str, str], ...] = ()
+
+    def accepts(self, value: object) -> bool:
+        """The value has this field's JSON type and is one of its values."""
+        if not isinstance(value, _PYTHON[self.kind]) or (
+                self.kind == "int" and isinstance(value, bool)):
+            return False
+        return not self.values or value in self.values
 
 
 class FactType(NamedTuple):
@@ -60,11 +73,11 @@ class FactType(NamedTuple):
             spec = self.fields.get(key)
             if spec is None:
                 out.append(f"undeclared field {self.name}.{key}")
-            elif not isinstance(value, _PYTHON[spec.kind]) or (
-                    spec.kind == "int" and isinstance(value, bool)):
+            elif not spec.accepts(value) and not spec.values:
                 out.append(f"{self.name}.{key} is {type(value).__name__}, declared {spec.kind}")
-            elif spec.values and value not in spec.values:
-                out.append(f"{self.name}.{key}={value!r} is not one of {', '.join(spec.values)}")
+            elif not spec.accepts(value):
+                out.append(f"{self.name}.{key}={value!r} is not one of "
+                           f"{', '.join(map(str, spec.values))}")
         return out
 
 

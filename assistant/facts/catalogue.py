@@ -26,6 +26,10 @@ def _tables() -> dict[str, Any]:
             if t.name in types:
                 raise RuntimeError(f"fact type {t.name!r} is declared twice")
             types[t.name] = t
+    # `checked` facts name a check: only the collectors' names can match.
+    types["checked"] = types["checked"]._replace(fields={
+        **types["checked"].fields,
+        "name": types["checked"].fields["name"]._replace(values=tuple(c.name for c in collectors))})
     checks = {c.name: tuple(t.name for t in c.provides) for c in collectors}
     return {
         "TYPES": types,

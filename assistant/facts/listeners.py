@@ -21,7 +21,8 @@ Describe = Callable[[int | None], dict[str, Any]]
 PROCESS_FIELDS = {
     "pid": Field("int", "process id (absent when not visible to this user)", example=4242),
     "process": Field("str", "process name", example="node"),
-    "cmdline": Field("str", "command line, credentials redacted, cut to 300 characters"),
+    "cmdline": Field("str", "the whole command line (up to 64 KiB), credentials redacted; "
+                     "reports show it shortened", example="python3 -m uvicorn app:main"),
     "user": Field("str", "the process's user (from the socket's owner when the process is "
                   "hidden)", example="postgres"),
     "uid": Field("int", "the socket owner's uid (Linux)", example=101),
@@ -48,7 +49,7 @@ def holder(f: Fact) -> str:
 LISTENER = FactType("listener", "A TCP socket listening on the target port.", {
     "address": Field("str", "the bound address", example="127.0.0.1"),
     "port": Field("int", "the port"),
-    "family": Field("int", "4 or 6"),
+    "family": Field("int", "4 or 6", (4, 6)),
     **PROCESS_FIELDS,
     "status": Field("str", "the process state", example="sleeping"),
     "stopped": Field("bool", "the process is stopped, traced, zombie or dead"),

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 NEAR_LISTENER = FactType("near_listener", "A listener on a port near the asked one.", {
     "address": Field("str", "the bound address"),
     "port": Field("int", "the near port", example=3001),
-    "family": Field("int", "4 or 6"),
+    "family": Field("int", "4 or 6", (4, 6)),
     **PROCESS_FIELDS,
     "relation": Field("str", "how the port is near the asked one",
                       ("digit", "swap", "offset", "same-process")),

@@ -25,7 +25,7 @@ RESULTS = ("ok", "refused", "reset", "timeout", "unreachable", "error", "skipped
 
 PROBE = FactType("probe", "One TCP connect to an address the client would dial.", {
     "address": Field("str", "the dialled address", example="127.0.0.1"),
-    "family": Field("int", "4 or 6"),
+    "family": Field("int", "4 or 6", (4, 6)),
     "port": Field("int", "the port"),
     "result": Field("str", "how the connect ended", RESULTS),
     "ms": Field("int", "how long it took"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
@@ -14,25 +15,54 @@ if TYPE_CHECKING:
 SERVICE = FactType("service", "A service a team declared (`services:`), with its live state.", {
     "name": Field("str", "the declared name", example="team-db"),
     "port": Field("int", "the declared port"),
-    "process": Field("str", "the declared process name"),
+    "process": Field("str", "the declared process: a name, or a word of the command line",
+                     example="postgres"),
     "usual_port": Field("int", "the port such a service usually has"),
     "description": Field("str", "the declared description"),
     "listening": Field("bool", "something listens on the declared port"),
-    "owner": Field("str", "the process that listens there"),
+    "owner": Field("str", "the process that listens there", example="docker-proxy"),
     "owner_pid": Field("int", "its pid"),
-    "owner_ok": Field("bool", "it is the declared process"),
+    "owner_ok": Field("bool", "it is the declared process, or a port forwarder in front of the "
+                      "service (see forwarded)"),
+    "forwarded": Field("bool", "a port forwarder (docker-proxy, rootlessport, ...) holds the port "
+                       "on the service's behalf: a container publishes it"),
 })
+
+# Processes that hold a host port on behalf of a container or VM: the
+# service's front door, not a stranger. The same names as the `forwarders`
+# list of rules/containers.yaml (a test keeps them equal).
+FORWARDERS = ("docker-proxy", "rootlessport", "rootlessport-child", "gvproxy", "vpnkit",
+              "vpnkit-bridge", "com.docker.backend", "com.docker.vpnkit", "wslrelay",
+              "slirp4netns", "pasta", "pasta.avx2", "conmon", "podman", "qemu-system-x86_64",
+              "limactl")
+
+
+def process_matches(expected: str, info: dict[str, Any]) -> bool:
+    """Pure: whether a process is the declared `process:`. It is when its name
+    is that name, or starts with it (Linux cuts names to 15 characters;
+    `postgres` is also `postgres: 15/main`), or the command line has it as a
+    word (`kafka.Kafka` in a JVM's `java ... kafka.Kafka server.properties`,
+    `uvicorn` in `python -m uvicorn app:main`). Case is ignored."""
+    want = expected.casefold()
+    name = str(info.get("process") or "").casefold()
+    if name == want or name.startswith(want):
+        return True
+    word = re.compile(r"(?<![\w.-])" + re.escape(want) + r"(?![\w-])")
+    return bool(word.search(str(info.get("cmdline") or "").casefold()))
 
 
 def owner_ok(expected: str | None, info: dict[str, Any]) -> bool:
-    """Pure: whether a listener's process is the one the service declares."""
+    """Pure: whether a listener's process is the one the service declares (or
+    a forwarder in front of it)."""
     if not expected:
         return True
-    want = expected.lower()
-    name = str(info.get("process", "")).lower()
-    if not name and not info.get("cmdline"):
+    if not info.get("process") and not info.get("cmdline"):
         return True  # not visible to us: do not accuse it
-    return name == want or name.startswith(want) or want in str(info.get("cmdline", "")).lower()
+    return forwarded(info) or process_matches(expected, info)
+
+
+def forwarded(info: dict[str, Any]) -> bool:
+    return str(info.get("process") or "") in FORWARDERS
 
 
 def service_facts(services: list[dict[str, Any]], table: list[Listen],
@@ -47,7 +77,8 @@ def service_facts(services: list[dict[str, Any]], table: list[Listen],
         if rows:
             info = describe(rows[0].pid)
             fact.update(owner=info.get("process"), owner_pid=info.get("pid"),
-                        owner_ok=owner_ok(svc.get("process"), info))
+                        owner_ok=owner_ok(svc.get("process"), info),
+                        forwarded=forwarded(info))
         facts.append(fact)
     return facts
 
@@ -74,7 +105,9 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
             owner = f.get("owner") or "a process"
             ok = f.get("owner_ok", True)
             bad = bad or (not ok and f.get("port") == target.port)
-            parts.append(f"{f['name']} on {f['port']}: {owner}" + ("" if ok else " (unexpected)"))
+            how = " (forwarding to a container)" if f.get("forwarded") else ""
+            parts.append(f"{f['name']} on {f['port']}: {owner}{how}"
+                         + ("" if ok else " (unexpected)"))
     return Summary("warning" if bad else "ok", "team services: " + "; ".join(parts))
 
 

@@ -45,7 +45,7 @@ BOUND_SOCKET = FactType("bound_socket", "A socket bound to the port without list
                         "holds the port, yet no listener table shows it.", {
     "address": Field("str", "the bound address"),
     "port": Field("int", "the port"),
-    "family": Field("int", "4 or 6"),
+    "family": Field("int", "4 or 6", (4, 6)),
     **PROCESS_FIELDS,
 }, lambda f: f"socket bound to {hostport(f.get('address'), f.get('port'))} without listening"
              + (f", pid {f['pid']} ({f.get('process')})" if f.get("pid") else ""))
@@ -53,7 +53,7 @@ BOUND_SOCKET = FactType("bound_socket", "A socket bound to the port without list
 ACCEPT_QUEUE = FactType("accept_queue", "A listener's accept queue (Linux).", {
     "address": Field("str", "the bound address"),
     "port": Field("int", "the port"),
-    "family": Field("int", "4 or 6"),
+    "family": Field("int", "4 or 6", (4, 6)),
     "queued": Field("int", "connections completed and waiting for accept()"),
     "backlog": Field("int", "the queue's size (listen()'s backlog, capped by somaxconn)"),
     "full": Field("bool", "the queue is full: new connections wait or time out"),

@@ -12,6 +12,7 @@ from pathlib import Path
 from assistant.dirs import data_dir, write_cache
 from assistant.engine import yamlsafe
 from assistant.engine.loader import read_text
+from assistant.engine.spec import did_you_mean
 from assistant.errors import RuleFileError, UserError
 from assistant.knowledge import search as kbsearch
 from assistant.report import Command
@@ -54,7 +55,11 @@ def load_entries(dirs: list[Path] | None = None) -> list[Entry]:
     entries: list[Entry] = []
     problems: list[str] = []
     seen: dict[str, str] = {}
-    for path in entry_files(dirs or [data_dir("kb")]):
+    related_at: dict[tuple[str, int], str] = {}  # (entry id, index) -> file:line:column
+    unique: dict[Path, Path] = {}
+    for d in dirs or [data_dir("kb")]:
+        unique.setdefault(d.resolve(), d)  # a folder named twice is read once
+    for path in entry_files(list(unique.values())):
         try:
             loaded = yamlsafe.load(read_text(path))
         except (OSError, yamlsafe.YamlError) as exc:
@@ -69,11 +74,15 @@ def load_entries(dirs: list[Path] | None = None) -> list[Entry]:
             continue
         seen[entry.id] = str(path)
         entries.append(entry)
+        for i in range(len(entry.related)):
+            line, col = loaded.where(("related", i))
+            related_at[(entry.id, i)] = f"{path}:{line}:{col}"
     ids = {e.id for e in entries}
     for e in entries:
-        for r in e.related:
+        for i, r in enumerate(e.related):
             if r not in ids:
-                problems.append(f"{e.source}: related id {r!r} does not exist")
+                problems.append(f"{related_at[(e.id, i)]}: related: no entry {r!r}"
+                                + did_you_mean(r, ids))
     if problems:
         raise RuleFileError(problems)
     return entries

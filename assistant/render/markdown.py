@@ -51,6 +51,9 @@ def render(report: Report, title: str = "Connection diagnosis") -> str:
                     for fx in d.fix]
         if d.kb:
             out += ["", "Knowledge base: " + ", ".join(_code(k) for k in d.kb)]
+        if d.links:
+            out += [""] + [f"- [{_esc(link.title)}](<{link.url}>)" if link.title else
+                           f"- <{link.url}>" for link in d.links]
         out.append("")
     for a in report.answers:
         out += [f"## {_esc(a.question)}", "", a.answer.strip(), "", f"(kb {_code(a.kb)})", ""]

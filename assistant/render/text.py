@@ -103,6 +103,10 @@ def render(report: Report, color: bool = False, width: int = 80,
                             _wrap(f"# {fx.why}", width, " " * 13, " " * 15)]
         if d.kb:
             out += _wrap("Knowledge base: " + ", ".join(d.kb), width, "  ")
+        for link in d.links:
+            # The address is never wrapped: a terminal makes it clickable.
+            out += (_wrap(link.title, width, "  ") if link.title else ["  See:"]) + [
+                "    " + s(link.url, "bold")]
     if report.kind == "diagnosis" and not report.diagnoses:
         out.append("")
         out += _wrap(nothing_found(report), width, "")

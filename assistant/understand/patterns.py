@@ -83,12 +83,16 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"first record does not look like a TLS handshake|plain HTTP request was sent to HTTPS port|"
         r"SSLError|ssl\.SSLError|SSL routines|unknown protocol|packet length too long|"
         r"received invalid response to SSL negotiation|Unable to establish SSL connection|"
-        r"unexpected TLS packet",
+        r"unexpected TLS packet|tls: failed to verify certificate|"
+        r"x509: |certificate signed by unknown authority|TLS handshake timeout|"
+        r"tls: handshake failure",
         ("wrong version", "wrong_version", "ssl", "curl: (35)", "eproto", "https client",
-         "tls handshake", "https port", "unknown protocol", "packet length", "tls packet"), re.I)),
+         "tls handshake", "https port", "unknown protocol", "packet length", "tls packet", "tls:",
+         "x509", "certificate signed"), re.I)),
     ("refused", Rx(
         r"ECONNREFUSED|connection refused|actively refused|\b10061\b|ERR_CONNECTION_REFUSED|"
-        r"refused to connect|couldn't connect to server|curl: \(7\)|unable to connect|"
+        r"refused to connect|couldn't connect to server|curl: \(7\)|"
+        r"unable to connect(?! to the server: )|"
         r"can.t establish a connection|can't connect to (?:mysql |mariadb )?server|"
         r"Errno 111\b|Error 111\b|"
         r"\(111\)|ConnectException|connect: connection refused|"
@@ -154,8 +158,9 @@ CLIENTS: list[tuple[str, Rx]] = [
                   r"^CONTAINER ID +IMAGE +COMMAND\b",
                   ("error response from daemon", "docker", "container id"), re.M | re.I)),
     ("kubectl", Rx(r"\bkubectl\b|memcache\.go:\d|The connection to the server \S{1,260} was refused|"
-                   r"couldn't get current server API group list",
-                   ("kubectl", "memcache.go", "connection to the server", "api group list"))),
+                   r"couldn't get current server API group list|Unable to connect to the server: ",
+                   ("kubectl", "memcache.go", "connection to the server", "api group list",
+                    "unable to connect to the server"))),
     ("go", Rx(r"\bdial (?:tcp|unix)\b|\blisten tcp\b|\bread tcp\b|\bproxyconnect tcp\b",
               ("dial tcp", "dial unix", "listen tcp", "read tcp", "proxyconnect"))),
     ("dotnet", Rx(r"System\.Net\.|SocketException|HttpRequestException",
@@ -179,7 +184,9 @@ CLIENTS: list[tuple[str, Rx]] = [
     ("telnet", Rx(r"\btelnet\b", ("telnet",))),
     ("chrome", Rx(r"\bERR_[A-Z_]{4,40}\b|This site can.t be reached|\bchrome\b|\bchromium\b",
                    ("err_", "this site can", "chrome", "chromium"), re.I)),
-    ("firefox", Rx(r"Unable to connect|Firefox can.t|\bfirefox\b|Firefox has canceled",
+    # Firefox's page title; kubectl's "Unable to connect to the server: ..." is not it.
+    ("firefox", Rx(r"Unable to connect(?! to the server: )|Firefox can.t|\bfirefox\b|"
+                   r"Firefox has canceled",
                     ("unable to connect", "firefox"), re.I)),
     ("nginx", Rx(r"\bnginx\b|\[(?:crit|error|emerg|alert|warn)\] \d{1,10}#\d{1,10}:",
                  ("nginx", "] "), re.I)),

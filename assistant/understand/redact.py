@@ -69,3 +69,12 @@ def redact(text: str) -> str:
 def clean(text: str) -> str:
     """What may be shown back to the user: no controls, no credentials."""
     return redact(strip_control(text))
+
+
+SHOWN = 300  # characters of a long value (a JVM's command line) shown in a report
+
+
+def shortened(text: str, limit: int = SHOWN) -> str:
+    """`text` cut to `limit` characters with an ellipsis: long values are
+    matched whole but shown short."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 FIREWALL = FactType("firewall", "A packet-filter rule (or chain policy) that drops or rejects "
                     "the connection.", {
     "source": Field("str", "the tool the rule was read with", ("nft", "iptables", "ip6tables")),
-    "family": Field("int", "4 or 6"),
+    "family": Field("int", "4 or 6", (4, 6)),
     "table": Field("str", "the table", example="inet filter"),
     "chain": Field("str", "the chain", example="input"),
     "verdict": Field("str", "what it does to the packet", ("drop", "reject")),

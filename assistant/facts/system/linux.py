@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from assistant.understand.redact import clean
 
 LISTEN = "0A"
+MAX_CMDLINE = 65536  # characters of a command line read and kept
 _STATES = {"R": "running", "S": "sleeping", "D": "disk-sleep", "T": "stopped",
            "t": "tracing-stop", "Z": "zombie", "X": "dead", "I": "idle", "W": "waking",
            "P": "parked"}
@@ -271,9 +272,11 @@ def describe(pid: int | None) -> dict[str, Any]:
     cmd: list[str] = []
     try:
         with open(f"{base}/cmdline", "rb") as fh:
-            cmd = [a.decode("utf-8", "replace") for a in fh.read(65536).split(b"\0") if a]
-        # Command lines can carry passwords (`--password=...`): redact, bound.
-        out["cmdline"] = clean(" ".join(cmd))[:300]
+            cmd = [a.decode("utf-8", "replace") for a in fh.read(MAX_CMDLINE).split(b"\0") if a]
+        # Command lines can carry passwords (`--password=...`): redact. Kept
+        # whole (up to the read bound): a JVM's main class comes after
+        # thousands of characters of options, and rules match it.
+        out["cmdline"] = clean(" ".join(cmd))[:MAX_CMDLINE]
     except OSError:
         pass
     try:

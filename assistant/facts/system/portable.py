@@ -7,7 +7,7 @@ from typing import Any
 
 import psutil
 
-from assistant.facts.system.linux import STOPPED  # one definition for both paths
+from assistant.facts.system.linux import MAX_CMDLINE, STOPPED  # one definition for both
 from assistant.understand.redact import clean
 
 
@@ -25,7 +25,7 @@ def describe(pid: int | None) -> dict[str, Any]:
         with contextlib.suppress(psutil.Error, OSError, KeyError):
             out[key] = getter()
     with contextlib.suppress(psutil.Error, OSError):
-        # Command lines can carry passwords (`--password=...`): redact, bound.
-        out["cmdline"] = clean(" ".join(proc.cmdline()))[:300]
+        # Command lines can carry passwords (`--password=...`): redact; whole.
+        out["cmdline"] = clean(" ".join(proc.cmdline()))[:MAX_CMDLINE]
     out["stopped"] = out.get("status") in STOPPED
     return out
