@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, LoggingMessageNotificationParams
 
 from assistant.render.contract import report_schema
 from tests.support import console_script, free_port_without_neighbours, run_cli
@@ -35,17 +35,22 @@ def env_for(tmp: Path) -> dict[str, str]:
 
 
 def with_client(tmp: Path, fn: Callable[[Client], Awaitable[T]], *args: str,
-                cwd: Path | None = None, mode: str = "legacy") -> tuple[T, str]:
+                cwd: Path | None = None, mode: str = "legacy", logs: list[str] | None = None
+                ) -> tuple[T, str]:
     """Start `assistant mcp ARGS` as an agent client does and run `fn` with the
     connected client; returns its result and what the server wrote to stderr."""
     log = tmp / "server.log"
+
+    async def on_log(params: LoggingMessageNotificationParams) -> None:
+        if logs is not None:
+            logs.append(f"{params.level}: {params.data}")
 
     async def main() -> T:
         params = StdioServerParameters(command=str(console_script()), args=["mcp", *args],
                                        env=env_for(tmp), cwd=cwd or tmp)
         with log.open("w") as errlog:
             async with Client(stdio_client(params, errlog=errlog), mode=mode,
-                              read_timeout_seconds=60) as client:
+                              read_timeout_seconds=60, logging_callback=on_log) as client:
                 return await fn(client)
 
     out = anyio.run(main)
@@ -256,7 +261,9 @@ def test_project_rules_only_when_trusted_and_again_after_a_change(tmp_path: Path
         out.append(rules_fired(await client.call_tool("diagnose", ask)))
         return out
 
-    (untrusted, listed, trusted, listed_trusted, changed), _ = with_client(tmp_path, run, cwd=cwd)
+    logs: list[str] = []
+    (untrusted, listed, trusted, listed_trusted, changed), _ = with_client(tmp_path, run, cwd=cwd,
+                                                                           logs=logs)
     assert "port.nothing_listening" in untrusted
     assert "not trusted" in listed["skipped"][0]
     assert "project" not in [d["origin"] for d in listed["directories"]]
@@ -265,6 +272,10 @@ def test_project_rules_only_when_trusted_and_again_after_a_change(tmp_path: Path
     assert {"path": str(rules), "origin": "project"} in listed_trusted["directories"]
     assert "port.nothing_listening" not in [r["id"] for r in listed_trusted["rules"]]
     assert "port.nothing_listening" in changed
+    # Told once each, as a log message (the CLI's note on stderr).
+    assert len(logs) == 2, logs
+    assert logs[0].startswith("warning: ") and "not trusted, so not used" in logs[0]
+    assert "changed since it was trusted" in logs[1]
 
 
 def test_list_rules_names_origins_and_a_hostile_rule_file_runs_nothing(tmp_path: Path) -> None:

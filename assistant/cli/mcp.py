@@ -133,6 +133,15 @@ class Tools:
         self._session: Session | None = None
         self._key: tuple[object, ...] = ()
         self._lock = threading.Lock()
+        self._told: set[str] = set()
+
+    def untold(self) -> list[str]:
+        """Warnings about the rule search path (an untrusted project directory)
+        not yet passed on to the client."""
+        news = [w for w in dict.fromkeys(self._session.warnings if self._session else [])
+                if w not in self._told]
+        self._told.update(news)
+        return news
 
     def _fingerprint(self) -> tuple[object, ...]:
         from assistant.engine.sources import files_of, search_path
@@ -326,6 +335,8 @@ def serve(tools: Tools) -> None:
             from_thread.run(ctx.report_progress, done, None, message)
 
         report = await call(lambda: tools.diagnose(text, answers, timeout, progress))
+        for warning in tools.untold():  # as the CLI's notes on stderr: a log message
+            await ctx.warning(warning)
         return result(report.to_json(), render(report))
 
     async def ask_kb(question: Annotated[str, Field(
