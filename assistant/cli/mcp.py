@@ -113,7 +113,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
     for d in [Path(d) for d in extra.split(os.pathsep) if d] + rule_dirs:
         if not d.is_dir():
             raise UserError(f"rule directory {d} does not exist")
-    serve(Tools(env.environ, env.cwd, rule_dirs, timeout))
+    tools = Tools(env.environ, env.cwd, rule_dirs, timeout)
+    # Rules, engine and knowledge base load while the SDK imports and the
+    # client starts and shakes hands: the first call finds them ready.
+    threading.Thread(target=tools.warm, daemon=True).start()
+    serve(tools)
     return EXIT_OK
 
 
@@ -302,9 +306,6 @@ def serve(tools: Tools) -> None:
 
     from assistant.render.contract import report_schema
     from assistant.render.jsondoc import render
-
-    # Loading rules, engine and KB overlaps the client's start and handshake.
-    threading.Thread(target=tools.warm, daemon=True).start()
 
     async def call(fn: "Callable[[], T]") -> T:
         try:
