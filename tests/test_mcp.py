@@ -361,3 +361,12 @@ def test_reports_and_golden_files_match_the_contract_schema(argv: list[str]) -> 
     for golden in sorted((ROOT / "tests" / "golden").glob("*.json")):
         errors = list(validator.iter_errors(json.loads(golden.read_text())))
         assert not errors, (golden.name, [e.message for e in errors][:3])
+
+
+def test_readme_registers_the_command_that_is_tested() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Use from coding agents (MCP)\n", 1)[1].split("\n## ", 1)[0]
+    snippet = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    assert snippet == {"mcpServers": {"assistant": {"command": "assistant", "args": ["mcp"]}}}
+    for tool in ("diagnose", "ask_kb", "list_rules"):
+        assert f"| `{tool}` |" in section
