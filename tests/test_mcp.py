@@ -370,3 +370,45 @@ def test_readme_registers_the_command_that_is_tested() -> None:
     assert snippet == {"mcpServers": {"assistant": {"command": "assistant", "args": ["mcp"]}}}
     for tool in ("diagnose", "ask_kb", "list_rules"):
         assert f"| `{tool}` |" in section
+
+
+def test_tools_remake_the_session_after_an_edit_or_a_failure(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The logic without the SDK: a long-lived server sees rule edits, and a
+    call that fails unexpectedly leaves no half-used Session behind."""
+    from assistant.cli.mcp import Tools
+    from assistant.session import Session
+
+    team = tmp_path / "team"
+    team.mkdir()
+    tools = Tools(env_for(tmp_path), tmp_path, [team])
+    before = tools.session()
+    assert tools.session() is before
+    assert "payments.db_down" not in [r["id"] for r in tools.list_rules()["rules"]]
+    shutil.copy(ROOT / "examples" / "team-payments" / "rules.d" / "payments.yaml", team)
+    assert "payments.db_down" in [r["id"] for r in tools.list_rules()["rules"]]
+    assert tools.session() is not before
+
+    def broken(self: Session, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("engine trouble")
+
+    current = tools.session()
+    monkeypatch.setattr(Session, "ask", broken)
+    with pytest.raises(RuntimeError):
+        tools.diagnose("cannot connect to 127.0.0.1:1")
+    monkeypatch.undo()
+    assert tools.session() is not current
+    port = free_port_without_neighbours()
+    report = tools.diagnose(f"cannot connect to 127.0.0.1:{port}", timeout=0.5)
+    assert report.diagnoses[0].rule == "port.nothing_listening"
+
+
+def test_on_a_terminal_it_says_what_it_is_and_ctrl_d_stops_it(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(str(console_script()), ["mcp"], env=env_for(tmp_path), timeout=30,
+                          encoding="utf-8")
+    child.expect("assistant: note: serving MCP on stdin/stdout")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

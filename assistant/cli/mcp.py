@@ -113,6 +113,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     for d in [Path(d) for d in extra.split(os.pathsep) if d] + rule_dirs:
         if not d.is_dir():
             raise UserError(f"rule directory {d} does not exist")
+    if env.is_tty(env.stdin):
+        env.note("serving MCP on stdin/stdout for an agent's client (README: Use from coding "
+                 "agents); Ctrl-D stops")
     tools = Tools(env.environ, env.cwd, rule_dirs, timeout)
     # Rules, engine and knowledge base load while the SDK imports and the
     # client starts and shakes hands: the first call finds them ready.
@@ -231,7 +234,7 @@ class Tools:
                        "changed_by": r.changed_by} for r in ruleset.rules if r.enabled],
             "directories": [{"path": str(d.path), "origin": d.origin} for d in found.dirs],
             "skipped": found.skipped,
-            "services": [{k: v for k, v in s.items()} for s in ruleset.services],
+            "services": [dict(s) for s in ruleset.services],
         }
 
 
