@@ -336,7 +336,9 @@ def serve(tools: Tools) -> None:
         def progress(message: str) -> None:
             nonlocal done
             done += 1
-            from_thread.run(ctx.report_progress, done, None, message)
+            # Best effort: a notification that cannot be sent must not fail the diagnosis.
+            with contextlib.suppress(Exception):
+                from_thread.run(ctx.report_progress, done, None, message)
 
         report = await call(lambda: tools.diagnose(text, answers, timeout, progress))
         for warning in tools.untold():  # as the CLI's notes on stderr: a log message
@@ -354,7 +356,7 @@ def serve(tools: Tools) -> None:
         # The SDK's argument errors quote the values given (pydantic's input_value):
         # a connection string passed in the wrong place must not come back.
         got = await call_next(ctx)
-        if isinstance(got, CallToolResult):  # the SDK passes the wire form, a dict, today
+        if isinstance(got, CallToolResult) and got.is_error:  # today the SDK passes a dict
             got = got.model_dump(mode="json", by_alias=True, exclude_none=True)
         if ctx.method == "tools/call" and isinstance(got, dict) and got.get("isError"):
             for block in got.get("content", []):
