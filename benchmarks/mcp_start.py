@@ -3,6 +3,9 @@
 initialize handshake, and calls `diagnose` on the seed question. Wall time
 from spawning the process to the answered call, median of N fresh processes.
 
+Also the server's CPU time (user + system, from its rusage once it exited),
+which a busy machine stretches less than wall time.
+
 Rows: with the rule and KB caches warm (every start after the first), with
 an empty cache directory each time (the first start after an install or an
 edit), and `python -c "import mcp.server.mcpserver"` (the SDK's import alone,
@@ -12,6 +15,7 @@ which the server cannot avoid).
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,7 +29,13 @@ from mcp import Client, StdioServerParameters
 SEED = "cannot connect to 127.0.0.1:62893"
 
 
-async def _once(env: dict[str, str]) -> tuple[float, float]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+async def _once(env: dict[str, str]) -> tuple[float, float, float]:
+    cpu = _children_cpu()
     params = StdioServerParameters(command=str(Path(sys.executable).parent / "assistant"),
                                    args=["mcp"], env=env)
     start = time.perf_counter()
@@ -35,7 +45,7 @@ async def _once(env: dict[str, str]) -> tuple[float, float]:
         answered = time.perf_counter() - start
     assert not result.is_error and result.structured_content is not None
     assert result.structured_content["diagnoses"][0]["rule"] == "port.nothing_listening"
-    return ready * 1000, answered * 1000
+    return ready * 1000, answered * 1000, _children_cpu() - cpu
 
 
 def _row(name: str, times: list[float]) -> None:
@@ -51,6 +61,7 @@ def main(runs: int = 21) -> None:
         got = [anyio.run(_once, warm) for _ in range(runs)]
         _row("spawn to initialized (warm cache)", [g[0] for g in got])
         _row("spawn to first diagnose answered (warm)", [g[1] for g in got])
+        _row("server CPU time, start to exit (warm)", [g[2] for g in got])
         cold = [anyio.run(_once, {"ASSISTANT_CACHE_DIR": os.path.join(tmp, f"cold{i}")})
                 for i in range(runs)]
         _row("spawn to first diagnose answered (no cache)", [g[1] for g in cold])
