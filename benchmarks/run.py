@@ -6,6 +6,7 @@ rules    load + diagnose at 10/100/1,000/2,000 team rules (rules_scale.py)
 kb       knowledge-base start-up and question latency at 46 / 5,000 entries (kb_scale.py)
 memory   peak RSS of --ask, RSS growth of one Session over 300 questions (memory.py)
 repl     the chat: time to first prompt, RSS over 300 questions in a pty (repl.py)
+mcp      `assistant mcp` cold start to its first answered diagnose (mcp_start.py)
 
 latency: wall time of `assistant --ask "cannot connect to 127.0.0.1:62893"
 --json` as a subprocess, median of N runs, next to the same interpreter's
@@ -52,7 +53,7 @@ def latency(runs: int) -> None:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    kinds = ["latency", "sockets", "rules", "kb", "memory", "repl"]
+    kinds = ["latency", "sockets", "rules", "kb", "memory", "repl", "mcp"]
     p.add_argument("which", nargs="*", choices=kinds + [[]], help=" ".join(kinds))
     p.add_argument("--runs", type=int, default=21)
     args = p.parse_args()
@@ -79,6 +80,10 @@ if __name__ == "__main__":
             import memory
 
             memory.main()
+        elif which == "mcp":
+            import mcp_start
+
+            mcp_start.main(args.runs)
         else:
             import repl
 

@@ -88,3 +88,7 @@ def test_wheel_install_runs_seed_question(variant: str, tmp_path: Path) -> None:
                              cwd=elsewhere, capture_output=True, text=True, timeout=60)
     paths = [line.split(": ", 1)[1] for line in schemas.stdout.splitlines()]
     assert len(paths) == 3 and all(Path(p).is_file() for p in paths), schemas.stdout
+    # Without the optional extra, the MCP server names it (and nothing breaks).
+    mcp = subprocess.run([str(venv_dir / "bin" / "assistant"), "mcp"], cwd=elsewhere,
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert mcp.returncode == 2 and "pip install 'assistant[mcp]'" in mcp.stderr, mcp.stderr

@@ -51,13 +51,15 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"assistant {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     if tools:
-        from assistant.cli import kb, rules
+        from assistant.cli import kb, mcp, rules
 
         rules.add_parser(sub)
         kb.add_parser(sub)
+        mcp.add_parser(sub)
     else:
         sub.add_parser("rules", help="list, check, test and explain rules")
         sub.add_parser("kb", help="list, search and check the knowledge base")
+        sub.add_parser("mcp", help="serve the assistant to coding agents (MCP on stdio)")
     return p
 
 
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser(tools=bool({"rules", "kb", "-h", "--help"} & set(argv))).parse_args(argv)
+        args = parser(tools=bool({"rules", "kb", "mcp", "-h", "--help"} & set(argv))).parse_args(argv)
         if args.command == "rules":
             from assistant.cli import rules
 
@@ -74,6 +76,10 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
             from assistant.cli import kb
 
             return kb.run(args, env)
+        if args.command == "mcp":
+            from assistant.cli import mcp
+
+            return mcp.run(args, env)
         from assistant.cli import ask
 
         return ask.run(args, env)
