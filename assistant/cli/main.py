@@ -17,6 +17,7 @@ examples:
   assistant --ask "connection refused" --answer host=localhost --answer port=5432
   assistant --ask "what is the difference between localhost and 127.0.0.1?"
   assistant rules list        assistant rules test        assistant kb search proxy
+  assistant mcp               (tools for coding agents over MCP, on stdio)
 
 exit codes: 0 answered / no problem found, 1 problem diagnosed, 2 usage error or
 invalid rule/KB files, 3 more input needed, 130 interrupted.
