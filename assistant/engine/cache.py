@@ -9,7 +9,6 @@ Only rule sets that validated are written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -46,7 +45,14 @@ def code_fingerprint() -> bytes:
 
 
 def digest(paths: list[Path]) -> str:
-    h = hashlib.sha256(DIGEST_SALT)
+    # BLAKE2 from the module built into CPython: hashlib would load OpenSSL's
+    # libcrypto first, 3-7 ms of a question that takes 60 (the key needs no
+    # particular algorithm, only the same one each time).
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # an interpreter built without it: hashlib's is the same
+        from hashlib import blake2b
+    h = blake2b(DIGEST_SALT, digest_size=32)
     h.update(code_fingerprint())
     for p in paths:
         h.update(digest_part(p, p.read_bytes()))

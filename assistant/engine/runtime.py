@@ -12,7 +12,7 @@ the driver between rounds.
 from __future__ import annotations
 
 import contextlib
-import copy
+import json
 import os
 import sys
 import threading
@@ -104,7 +104,10 @@ def register(ruleset: str, definitions: dict[str, dict[str, Any]],
         _sinks[ruleset] = sink
         if ruleset in _registered:
             return
-        defs = copy.deepcopy(definitions)  # register_rulesets mutates its input
+        # register_rulesets mutates its input; the definitions are JSON (they
+        # come from the cache file), and a JSON round trip copies them ten
+        # times faster than deepcopy.
+        defs = json.loads(json.dumps(definitions))
         for name, rule in defs.items():
             rule["run"] = _make_action(ruleset, name)
         try:
