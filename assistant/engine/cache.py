@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, overload
 
@@ -82,7 +81,7 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
     if file is not None:
         texts = []
         for r in enabled:
-            d = asdict(r)
+            d = r._asdict()
             d["raw"] = {}  # only overrides and `rules explain` need it; both read the files
             d["steps"] = [step_to_data(st) for st in r.steps]
             d["alternatives"] = [[_pattern_data(p) for p in alt] for alt in r.alternatives]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,8 +31,7 @@ class RuleDir(NamedTuple):
     origin: str  # built-in | system | user | project | env | cli
 
 
-@dataclass
-class SearchPath:
+class SearchPath(NamedTuple):
     dirs: list[RuleDir]
     skipped: list[str]  # human messages: untrusted or changed project directories
 
