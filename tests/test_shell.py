@@ -56,8 +56,9 @@ def test_completion_prints_argcomplete_shell_code() -> None:
     assert run_cli("completion", "tcsh").code == 2
 
 
-def script_env() -> dict[str, str]:
-    return {"PATH": f"{console_script().parent}:{os.environ['PATH']}", "HOME": "/tmp",
+def script_env(home: Path) -> dict[str, str]:
+    """The shells write their own files (fish's history, zsh's .zcompdump) in HOME."""
+    return {"PATH": f"{console_script().parent}:{os.environ['PATH']}", "HOME": str(home),
             "TERM": "dumb", "NO_COLOR": "1"}
 
 
@@ -84,25 +85,25 @@ comp "assistant --co"
 """
 
 
-def test_bash_completes_from_the_parser() -> None:
+def test_bash_completes_from_the_parser(tmp_path: Path) -> None:
     out = subprocess.run([need("bash"), "-c", BASH], capture_output=True, text=True,
-                         env=script_env(), timeout=60)
+                         env=script_env(tmp_path), timeout=60)
     assert out.stdout.splitlines() == ["rules  ", "test trust ", "--help -h bash fish zsh ", "--color  "], \
         out.stdout + out.stderr
 
 
-def test_fish_completes_from_the_parser() -> None:
+def test_fish_completes_from_the_parser(tmp_path: Path) -> None:
     script = ('assistant completion fish | source; complete -C "assistant ru"; '
               'complete -C "lc-assistant kb "')
     out = subprocess.run([need("fish"), "--no-config", "-c", script], capture_output=True,
-                         text=True, env=script_env(), timeout=60)
+                         text=True, env=script_env(tmp_path), timeout=60)
     words = [line.split("\t")[0] for line in out.stdout.splitlines()]
     assert words[0] == "rules" and set(words[1:]) >= {"list", "check", "search"}, out.stdout
 
 
-def test_zsh_completes_from_the_parser() -> None:
+def test_zsh_completes_from_the_parser(tmp_path: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
-    z = pexpect.spawn(need("zsh"), ["-f", "-i"], env=script_env(), encoding="utf-8", timeout=20,
+    z = pexpect.spawn(need("zsh"), ["-f", "-i"], env=script_env(tmp_path), encoding="utf-8", timeout=20,
                       dimensions=(24, 200))
     try:
         z.sendline('autoload -U compinit; compinit -u; eval "$(assistant completion zsh)"; '
@@ -156,9 +157,9 @@ def test_man_renders_the_page_without_warnings(tmp_path: Path) -> None:
     assert alias.returncode == 0 and "LC-ASSISTANT(1)" in alias.stdout, alias.stderr
 
 
-def test_completion_request_does_not_run_a_question() -> None:
+def test_completion_request_does_not_run_a_question(tmp_path: Path) -> None:
     """With _ARGCOMPLETE set the program only completes (argcomplete exits)."""
-    env = {**script_env(), "_ARGCOMPLETE": "1", "COMP_LINE": "assistant --ask x ", "COMP_POINT": "17",
+    env = {**script_env(tmp_path), "_ARGCOMPLETE": "1", "COMP_LINE": "assistant --ask x ", "COMP_POINT": "17",
            "_ARGCOMPLETE_STDOUT_FILENAME": os.devnull}
     out = subprocess.run([str(console_script())], capture_output=True, text=True, env=env,
                          timeout=60, stdin=subprocess.DEVNULL)
