@@ -152,21 +152,26 @@ def compiler_env() -> dict[str, str]:
     env = dict(os.environ)
     if sys.version_info >= (3, 13):
         env["CPPFLAGS"] = f"{env.get('CPPFLAGS', '')} {DEFINE}".strip()
-        env["CL"] = f"{env.get('CL', '')} /DPyEval_CallObject#PyObject_CallObject".strip()
-    if os.name == "nt":
-        return env  # setuptools finds MSVC itself
+    if os.name == "nt":  # setuptools finds MSVC itself; MSVC reads CL, not CPPFLAGS
+        if sys.version_info >= (3, 13):
+            env["CL"] = f"{env.get('CL', '')} /DPyEval_CallObject#PyObject_CallObject".strip()
+        return env
     include = Path(sysconfig.get_paths()["include"])
     if not (include / "Python.h").exists():
         raise SetupError(f"dev.py: the C headers of {this_python()} are missing ({include}/Python.h); "
                          f"the rule engine cannot be compiled without them. Install:\n{os_hint('headers')}")
     wanted = env.get("CC") or sysconfig.get_config_var("CC") or "cc"
-    if shutil.which(shlex.split(wanted)[0]):
-        return env
-    if env.get("CC"):
+    if env.get("CC") and not shutil.which(shlex.split(wanted)[0]):
         raise SetupError(f"dev.py: CC={wanted} is not on PATH")
-    for alt in ("cc", "gcc", "clang"):
-        if shutil.which(alt):
-            env["CC"] = alt
+    for cc in (wanted, "cc", "gcc", "clang"):
+        if shutil.which(shlex.split(cc)[0]):
+            if cc != wanted:
+                env["CC"] = cc
+            # The engine is archived first: Debian's Python names its GCC's
+            # gcc-ar, absent when another compiler is the one installed.
+            archiver = env.get("AR") or sysconfig.get_config_var("AR") or "ar"
+            if not shutil.which(shlex.split(archiver)[0]) and shutil.which("ar"):
+                env["AR"] = "ar"
             return env
     if not sys.platform.startswith("linux"):
         raise SetupError("dev.py: no C compiler found to build the rule engine. Install:\n"
