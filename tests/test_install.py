@@ -31,7 +31,9 @@ DEFAULT = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def interpreters() -> dict[str, str]:
-    found: dict[str, str] = {DEFAULT: sys.executable}
+    # The interpreter itself, not this virtual environment's (pip --user is
+    # refused inside one, and dev.py would nest environments).
+    found: dict[str, str] = {DEFAULT: getattr(sys, "_base_executable", sys.executable)}
     for minor in range(10, 16):
         v = f"3.{minor}"
         if v in found:
@@ -234,7 +236,8 @@ def test_dev_py_without_a_compiler_compiles_with_zig(tmp_path: Path) -> None:
         pytest.skip("the zig fallback is for Linux")
     src = source_copy(tmp_path)
     env = dict(os.environ, PATH=no_compiler_path(tmp_path))  # HOME kept: pip's cache
-    env.pop("CC", None)
+    for var in ("CC", "DEV_VENV"):  # CI's second pass sets DEV_VENV
+        env.pop(var, None)
     proc = subprocess.run([python("3.13"), "dev.py", "ask"], cwd=src, env=env, capture_output=True,
                           text=True, timeout=1800)
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -250,7 +253,8 @@ def test_dev_py_without_a_compiler_or_zig_says_what_to_install(tmp_path: Path) -
     src = source_copy(tmp_path)
     env = dict(os.environ, PATH=no_compiler_path(tmp_path), PIP_NO_INDEX="1", PIP_FIND_LINKS="",
                PIP_CONFIG_FILE=os.devnull)
-    env.pop("CC", None)
+    for var in ("CC", "DEV_VENV"):
+        env.pop(var, None)
     proc = subprocess.run([python(DEFAULT), "dev.py", "ask"], cwd=src, env=env, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 4  # dev.py's set-up failure, not a diagnosis
