@@ -111,8 +111,9 @@ def debian(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chroot]:
     root = tmp_path_factory.mktemp("debian") / "root"
     subprocess.run(["cp", "-a", str(base), str(root)], check=True)
     shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
-    for var in ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE"):
-        bundle = os.environ.get(var)
+    # The chroot trusts what the host trusts (a proxy's CA included).
+    for bundle in ("/etc/ssl/certs/ca-certificates.crt",
+                   *(os.environ.get(v, "") for v in ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE"))):
         if bundle and Path(bundle).is_file():
             (root / bundle.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(bundle, root / bundle.lstrip("/"))
