@@ -131,23 +131,32 @@ def seed(chroot: Chroot, command: str) -> None:
         (1, "diagnosis", "nothing-listening"), proc.stdout
 
 
+def python3_version(debian: Chroot) -> str:
+    """Debian's python3 (3.14 when written; unstable moves on)."""
+    return debian.ok("python3 -c 'import sys; print(*sys.version_info[:2], sep=\".\")'").strip()
+
+
 def test_quickstart_without_python3_venv_says_what_to_install(debian: Chroot) -> None:
-    debian.packages(present=("python3",), absent=("python3-venv", "python3.14-venv"))
+    debian.packages(present=("python3",))
+    v = python3_version(debian)
+    debian.packages(absent=("python3-venv", f"python{v}-venv"))
     src = debian.fresh_source()
     proc = debian.run(f"cd {src} && python3 dev.py ask")
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
-    assert "sudo apt install python3.14-venv" in proc.stderr, proc.stderr
+    assert f"sudo apt install python{v}-venv" in proc.stderr, proc.stderr
     assert not (debian.root / src.lstrip("/") / ".venv").exists()
 
 
 def test_quickstart_without_headers_says_what_to_install(debian: Chroot) -> None:
-    debian.packages(present=("python3", "python3-venv"), absent=("python3.14-dev", "libpython3.14-dev"))
+    debian.packages(present=("python3", "python3-venv"))
+    v = python3_version(debian)
+    debian.packages(absent=(f"python{v}-dev", f"libpython{v}-dev"))
     src = debian.fresh_source()
     proc = debian.run(f"cd {src} && python3 dev.py ask")
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
-    assert "Python.h" in proc.stderr and "sudo apt install python3.14-dev" in proc.stderr, proc.stderr
+    assert "Python.h" in proc.stderr and f"sudo apt install python{v}-dev" in proc.stderr, proc.stderr
     # the environment it made is whole, and is reused next time
     debian.ok(f"{src}/.venv/bin/python -m pip --version")
 
