@@ -81,14 +81,16 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=1.5, metavar="SECONDS",
                    help="bound for each connect probe (default 1.5)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    p.add_argument("--version", action="version", version=f"assistant {__version__}")
+    p.add_argument("--version", action="version",
+                   version=f"assistant {__version__} (local-connection-assistant)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     if tools:
-        from assistant.cli import kb, mcp, rules
+        from assistant.cli import kb, mcp, rules, shell
 
         rules.add_parser(sub)
         kb.add_parser(sub)
         mcp.add_parser(sub)
+        shell.add_parsers(sub)  # completion, help
     else:
         sub.add_parser("rules", help="list, check, test and explain rules")
         sub.add_parser("kb", help="list, search and check the knowledge base")
@@ -99,10 +101,20 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (see cli/shell.py)
+        from assistant.cli import shell
+
+        shell.complete(parser(tools=True))
     try:
-        args = parser(tools=bool({"rules", "kb", "mcp", "-h", "--help"} & set(argv))).parse_args(argv)
+        p = parser(tools=bool({"rules", "kb", "mcp", "help", "completion", "-h", "--help"}
+                              & set(argv)))
+        args = p.parse_args(argv)
         if args.command is not None or (args.ask is None and env.is_tty(env.stdin)):
             gc.enable()  # a long run (chat, server, rule tests): see main_exit
+        if args.command in ("help", "completion"):
+            from assistant.cli import shell
+
+            return shell.run(args, env, p)
         if args.command == "rules":
             from assistant.cli import rules
 
