@@ -212,6 +212,10 @@ REMOTE: list[tuple[str, Rx]] = [
 
 # --- signals: wording that names the layer or the cause, one fact each ---------
 SIGNALS: list[tuple[str, Rx]] = [
+    # The question names a packet filter or its frontend ("ufw deny 8033, yet it connects").
+    ("firewall", Rx(r"\b(?:ufw|firewalld?|firewall-cmd|iptables|ip6tables|nftables|fail2ban)\b|"
+                    r"\bnft (?:list|add|insert|delete|-a|-j)\b",
+                    ("ufw", "firewall", "iptables", "nftables", "fail2ban", "nft "), re.I)),
     # A browser refuses the port itself (Chrome's and Firefox's unsafe-port lists).
     ("unsafe-port", Rx(r"ERR_UNSAFE_PORT|This address is restricted|normally used for purposes "
                        r"other than Web browsing", ("err_unsafe_port", "address is restricted",
