@@ -159,8 +159,7 @@ FIELD_EXPECTED: dict[str, list[tuple[str, str, str, str, str, str | None, str]]]
     "25-ipt-nft-recent": [
         ("127.0.0.1", "iptables", "filter", "INPUT", "drop", "recent",
          "sudo iptables -D INPUT -p tcp -m tcp --dport 8025 --tcp-flags FIN,SYN,RST,ACK SYN "
-         "-m recent --update --seconds 60 --hitcount 2 --name web --mask 255.255.255.255 "
-         "--rsource -j DROP")],
+         "-m recent --update --seconds 60 --hitcount 2 --name web --rsource -j DROP")],
     "26-ipt-nft-owner-uid": [
         ("127.0.0.1", "iptables", "filter", "OUTPUT", "reject", "owner",
          "sudo iptables -D OUTPUT -o lo -p tcp -m tcp --dport 8026 -m owner --uid-owner 65534 "
@@ -238,6 +237,14 @@ def test_evidence_is_in_the_users_syntax() -> None:
         in rules
     assert "-P INPUT DROP" in rules and "type filter hook output priority -291; policy drop;" \
         in rules
+
+
+def test_mangle_output_is_a_route_chain_and_still_filters() -> None:
+    facts = report.facts(field_tables("13-ipt-nft-mangle-drop"), ["127.0.0.1"], 8113,
+                         lambda: None)
+    assert [(f["table"], f["chain"], f["hook"], f["undo"]) for f in facts] == [
+        ("mangle", "OUTPUT", "output",
+         "sudo iptables -t mangle -D OUTPUT -o lo -p tcp -m tcp --dport 8113 -j DROP")]
 
 
 def test_conditions_in_words() -> None:

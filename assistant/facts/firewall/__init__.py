@@ -97,6 +97,7 @@ def collect(ctx: Context) -> list[Fact]:
     dials = dial_addresses(ctx) if port else []
     if not dials or port is None:
         return []
+    dials += _other_loopback(ctx, dials, port)
     try:
         tables, _ = reader.read(moment.world())
     except OSError as exc:
@@ -110,6 +111,27 @@ def collect(ctx: Context) -> list[Fact]:
         return moment.connect_as(uid, gid, address, dport, ctx.probe_timeout)
 
     return report.facts(tables, dials, port, direct, connect_as)
+
+
+def _other_loopback(ctx: Context, dials: list[str], port: int) -> list[str]:
+    """The other family's loopback when the listener takes it too: a rule for
+    ::1 beside the one for 127.0.0.1 needs its own fix (a client that tries
+    `localhost` meets both)."""
+    from assistant.facts.system.socktable import source
+
+    if not all(a in ("127.0.0.1", "::1") for a in dials) or len(dials) != 1:
+        return []
+    other = "::1" if dials[0] == "127.0.0.1" else "127.0.0.1"
+    try:
+        rows = source(ctx).table()
+    except OSError:
+        return []
+    covers = {"::1": ("::", "::1"), "127.0.0.1": ("0.0.0.0", "127.0.0.1", "::")}[other]
+    from assistant.facts.system.socktable import bindv6only
+
+    ok = [r for r in rows if r.port == port and r.address in covers
+          and not (other == "127.0.0.1" and r.address == "::" and bindv6only())]
+    return [other] if ok else []
 
 
 def summarise(facts: list[Fact], target: Target) -> Summary:

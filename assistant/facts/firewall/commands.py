@@ -12,6 +12,28 @@ from typing import NamedTuple
 from assistant.facts.firewall.model import RECEIVING, Table
 from assistant.facts.firewall.walk import Hit
 
+# Matches whose iptables-save text `-D` takes back as it is (tried with
+# iptables 1.8.9); for any other, the rule is deleted by its number.
+ROUND_TRIP = {"tcp", "udp", "icmp", "icmp6", "multiport", "conntrack", "state", "comment",
+              "addrtype", "iprange", "mark", "connmark", "limit", "hashlimit", "connlimit",
+              "quota", "owner", "set", "recent", "mac", "pkttype", "length", "time"}
+
+
+def _spec(spec: str) -> str | None:
+    """The rule as `-D` takes it, or None when only its number is safe."""
+    tokens = shlex.split(spec)
+    modules = {tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t in ("-m", "--match")}
+    if not modules <= ROUND_TRIP:
+        return None
+    if "recent" in modules:
+        # an explicit default `--mask` makes -D miss the rule (iptables 1.8.9)
+        for i, t in enumerate(tokens[:-1]):
+            if t == "--mask" and tokens[i + 1] in ("255.255.255.255", "ffff:ffff:ffff:ffff:"
+                                                   "ffff:ffff:ffff:ffff"):
+                del tokens[i:i + 2]
+                break
+    return shlex.join(tokens)
+
 
 class Fixes(NamedTuple):
     undo: str           # "" when there is nothing to take back (a policy)
@@ -42,7 +64,8 @@ def fixes(hit: Hit) -> Fixes:
     bypass = f"sudo {t.tool} {_table(t)}-I {chain} 1 {lo} -j ACCEPT"
     if hit.rule is None:
         return Fixes("", "", bypass, show)
-    undo = f"sudo {t.tool} {_table(t)}-D {chain} {hit.rule.spec}"
+    spec = _spec(hit.rule.spec)
+    undo = f"sudo {t.tool} {_table(t)}-D {chain} {spec if spec else hit.rule.number}"
     return Fixes(undo, "remove the rule (if it is yours to remove)", bypass, show)
 
 

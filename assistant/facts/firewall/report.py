@@ -14,7 +14,8 @@ from assistant.facts.firewall.walk import Hit, Walk, walk
 
 KIND_ORDER = ("owner", "cgroup", "connlimit", "recent", "hashlimit", "limit", "quota", "set",
               "time", "unknown")
-FIX_WHY = {"recent": "forget the address in that list (it starts counting again)",
+FIX_WHY = {"recent": "forget the address in that list (for now: it counts again from the next "
+                      "connection)",
            "connlimit": "the open connections it counts: close the ones left open"}
 MAX_CONDITIONAL = 3  # per address: the likeliest few, not every combination
 # (uid, gid, address, port) -> the probe's result as that user, or None
