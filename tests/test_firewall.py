@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from assistant.facts.firewall import conditions, iptables, nft, nftrender, reader, report
-from assistant.facts.firewall.model import Table
+from assistant.facts.firewall.model import Me, Table
 from assistant.facts.firewall.walk import walk
 
 DATA = Path(__file__).parent / "data"
@@ -299,6 +299,19 @@ def test_an_owner_rule_is_tested_as_its_user() -> None:
     tried.clear()
     f = field_facts("35-nft-socket-cgroupv2", ("127.0.0.1",), connect_as)[0]
     assert tried == [] and "tested" not in f
+
+
+@pytest.mark.parametrize("name,me,applies", [
+    ("35-nft-socket-cgroupv2", Me(0, frozenset({0}), "/fwfield-35"), True),
+    ("35-nft-socket-cgroupv2", Me(0, frozenset({0}), "/fwfield-35/worker"), True),
+    ("35-nft-socket-cgroupv2", Me(0, frozenset({0}), "/user.slice"), False),
+    ("26-ipt-nft-owner-uid", Me(65534, frozenset({65534}), "/"), True),
+    ("26-ipt-nft-owner-uid", Me(0, frozenset({0}), "/"), False),
+])
+def test_whether_a_rule_on_the_sender_holds_for_the_assistant(name: str, me: Me,
+                                                               applies: bool) -> None:
+    facts = report.facts(field_tables(name), ["127.0.0.1"], port_of(name), lambda: None, me=me)
+    assert facts[0]["applies_here"] is applies
 
 
 def test_frontends_only_when_they_are_there() -> None:

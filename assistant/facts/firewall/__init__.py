@@ -57,6 +57,8 @@ FIREWALL = FactType("firewall", "A packet-filter rule (or chain policy) that dro
     "condition_rule": Field("str", "the rule that makes it conditional, when another one"),
     "condition_fix": Field("str", "a command about the condition's state"),
     "condition_fix_why": Field("str", "what that command shows or does"),
+    "applies_here": Field("bool", "for a rule on the sender: it also matches this assistant's "
+                          "own connects (same user, group or cgroup)"),
     "tested_as": Field("str", "the user a connect was made as, for an owner rule"),
     "tested": Field("str", "how that connect ended", ("ok", "refused", "reset", "timeout",
                                                         "unreachable", "error")),
@@ -110,7 +112,7 @@ def collect(ctx: Context) -> list[Fact]:
     def connect_as(uid: int, gid: int, address: str, dport: int) -> str | None:
         return moment.connect_as(uid, gid, address, dport, ctx.probe_timeout)
 
-    return report.facts(tables, dials, port, direct, connect_as)
+    return report.facts(tables, dials, port, direct, connect_as, me=moment.me())
 
 
 def _other_loopback(ctx: Context, dials: list[str], port: int) -> list[str]:

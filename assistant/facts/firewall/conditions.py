@@ -65,7 +65,7 @@ def owner(uid: int | None = None, gid: int | None = None, text: str = "") -> May
 
 def cgroup(path: str) -> Maybe:
     return Maybe("cgroup", f"the client runs in cgroup {path}",
-                 f"the client runs outside cgroup {path}")
+                 f"the client runs outside cgroup {path}", cgroup=path)
 
 
 def owner_nft(key: str, right: Any, text: str) -> Result:

@@ -56,6 +56,7 @@ class Maybe(NamedTuple):
     uid: int = -1                # owner matches: the uid or gid a probe could take
     gid: int = -1
     fix: str = ""                # a command that resets the state it depends on
+    cgroup: str = ""             # cgroup matches: the cgroup v2 path
 
     def negate(self) -> Maybe:
         flipped = {"yes": "no", "no": "yes"}.get(self.now, self.now)
@@ -63,6 +64,25 @@ class Maybe(NamedTuple):
 
 
 Result = bool | Maybe
+
+
+class Me(NamedTuple):
+    """Who the assistant's own connections come from."""
+
+    uid: int
+    gids: frozenset[int]
+    cgroup: str = ""         # cgroup v2 path, "/user.slice/..."
+
+
+def applies_to(m: Maybe, me: Me) -> bool | None:
+    """Does an owner or cgroup condition hold for `me` (None: cannot tell)?"""
+    if m.kind == "owner" and m.uid >= 0:
+        return m.uid == me.uid
+    if m.kind == "owner" and m.gid >= 0:
+        return m.gid in me.gids
+    if m.kind == "cgroup" and m.cgroup and me.cgroup:
+        return me.cgroup == m.cgroup or me.cgroup.startswith(m.cgroup.rstrip("/") + "/")
+    return None
 
 
 def both(a: Result, b: Result) -> Result:
@@ -77,7 +97,7 @@ def both(a: Result, b: Result) -> Result:
     now = "no" if "no" in (a.now, b.now) else ("yes" if a.now == b.now == "yes" else "unknown")
     kind = a.kind if a.kind == b.kind or b.kind == "unknown" else b.kind
     return Maybe(kind, f"{a.when} and {b.when}", f"{a.unless} or {b.unless}", now,
-                 max(a.uid, b.uid), max(a.gid, b.gid), a.fix or b.fix)
+                 max(a.uid, b.uid), max(a.gid, b.gid), a.fix or b.fix, a.cgroup or b.cgroup)
 
 
 def negate(r: Result) -> Result:

@@ -8,6 +8,7 @@ import ipaddress
 import os
 
 from assistant.facts.firewall.conditions import World
+from assistant.facts.firewall.model import Me
 from assistant.facts.system.run import run_command
 
 OPEN = {"ESTABLISHED", "SYN_RECV", "SYN-RECV", "FIN_WAIT1", "FIN_WAIT2", "FIN-WAIT-1",
@@ -60,6 +61,19 @@ def recent(name: str) -> str | None:
         except OSError:
             continue
     return None
+
+
+def me() -> Me:
+    """This assistant's own user, groups and cgroup (v2): whom its probe speaks for."""
+    cgroup = ""
+    try:
+        with open("/proc/self/cgroup") as fh:
+            for line in fh:
+                if line.startswith("0::"):
+                    cgroup = line[3:].strip()
+    except OSError:
+        pass
+    return Me(os.geteuid(), frozenset({os.getegid(), *os.getgroups()}), cgroup)
 
 
 def world() -> World:

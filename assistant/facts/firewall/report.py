@@ -9,7 +9,7 @@ from typing import Any
 
 from assistant.facts.firewall import commands
 from assistant.facts.firewall.frontends import DirectRules, Present, frontend, present
-from assistant.facts.firewall.model import Table
+from assistant.facts.firewall.model import Me, Table, applies_to
 from assistant.facts.firewall.walk import Hit, Walk, walk
 
 KIND_ORDER = ("owner", "cgroup", "connlimit", "recent", "hashlimit", "limit", "quota", "set",
@@ -51,7 +51,8 @@ def _where(t: Table) -> str:
 
 
 def fact(hit: Hit, port: int, address: str, direct: DirectRules,
-         connect_as: ConnectAs | None, here: Present = present) -> dict[str, Any]:
+         connect_as: ConnectAs | None, here: Present = present,
+         me: Me | None = None) -> dict[str, Any]:
     t = hit.table
     fx = commands.fixes(hit)
     f: dict[str, Any] = {
@@ -93,6 +94,7 @@ def fact(hit: Hit, port: int, address: str, direct: DirectRules,
                                                     None, "drop", hit.hook, hit.packet)).show
             f["condition_fix_why"] = "the rule that makes it conditional, in its chain"
         _probe_as(f, hit, connect_as)
+        _applies_here(f, hit, me)
     fe = frontend(hit, direct, here)
     if fe is not None:
         f.update(frontend=fe.name, frontend_fix=fe.fix, frontend_why=fe.why)
@@ -116,6 +118,17 @@ def _probe_as(f: dict[str, Any], hit: Hit, connect_as: ConnectAs | None) -> None
         f["condition_now"] = "no" if result == "ok" else "yes"
 
 
+def _applies_here(f: dict[str, Any], hit: Hit, me: Me | None) -> None:
+    """A rule on the sender: does it hold for this assistant's own connects?"""
+    senders = [a for a in hit.path if a.maybe.kind in ("owner", "cgroup")]
+    if not senders or me is None:
+        return
+    verdicts = [applies_to(a.maybe, me) for a in senders]
+    if None in verdicts:
+        return
+    f["applies_here"] = all(v == a.holds for v, a in zip(verdicts, senders, strict=True))
+
+
 def passes(w: Walk, port: int, address: str, direct: DirectRules,
            here: Present = present) -> list[dict[str, Any]]:
     """Accepts that keep a block for this port from applying (ufw's loopback accept)."""
@@ -136,14 +149,15 @@ def passes(w: Walk, port: int, address: str, direct: DirectRules,
 
 
 def facts(tables: list[Table], addresses: list[str], port: int, direct: DirectRules,
-          connect_as: ConnectAs | None = None, here: Present = present) -> list[dict[str, Any]]:
+          connect_as: ConnectAs | None = None, here: Present = present,
+          me: Me | None = None) -> list[dict[str, Any]]:
     """Pure but for `direct`, `connect_as` and `here`: facts for every dialled address."""
     out: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()
     for address in addresses:
         w = walk(tables, address, port)
         for hit in select(w):
-            f = fact(hit, port, address, direct, connect_as, here)
+            f = fact(hit, port, address, direct, connect_as, here, me)
             key = (f["tool"], f["table"], f["chain"], f["rule"], f.get("condition"))
             if key not in seen:
                 seen.add(key)
