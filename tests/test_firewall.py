@@ -424,3 +424,51 @@ def test_a_redirect_in_nat_output_moves_the_port() -> None:
             "-A INPUT -p tcp --dport 8080 -j DROP\nCOMMIT\n")
     assert hits(iptables.tables(text, "iptables", NOWHERE), "127.0.0.1", 80) == [
         ("INPUT", "drop", "1")]
+
+
+def doc(*items: dict[str, Any]) -> dict[str, Any]:
+    """A hand-made `nft -j` document: one output and one input base chain in inet t."""
+    base = [{"table": {"family": "inet", "name": "t"}},
+            {"table": {"family": "bridge", "name": "b"}},
+            {"chain": {"family": "bridge", "table": "b", "name": "in", "type": "filter",
+                       "hook": "input", "prio": 0, "policy": "drop"}}]
+    for hook in ("output", "input"):
+        base.append({"chain": {"family": "inet", "table": "t", "name": hook, "type": "filter",
+                               "hook": hook, "prio": 0, "policy": "accept"}})
+    return {"nftables": base + list(items)}
+
+
+def rule(chain: str, handle: int, *expr: dict[str, Any]) -> dict[str, Any]:
+    return {"rule": {"family": "inet", "table": "t", "chain": chain, "handle": handle,
+                     "expr": list(expr)}}
+
+
+DPORT = {"payload": {"protocol": "tcp", "field": "dport"}}
+
+
+def test_a_named_verdict_map_loses_only_its_element() -> None:
+    d = doc({"map": {"family": "inet", "name": "pm", "table": "t", "type": "inet_service",
+                     "map": "verdict", "elem": [[22, {"accept": None}], [3000, {"drop": None}]]}},
+            rule("input", 8, {"vmap": {"key": DPORT, "data": "@pm"}}))
+    facts = report.facts(nft.tables(d, NOWHERE), ["127.0.0.1", "::1"], 3000, lambda: None)
+    assert [(f["rule"], f["undo"]) for f in facts] == [
+        ("tcp dport vmap @pm", "sudo nft delete element inet t pm '{ 3000 }'")]
+
+
+def test_a_set_of_groups_in_words_and_tested_with_one_of_them() -> None:
+    d = doc(rule("output", 5, {"match": {"op": "==", "left": {"meta": {"key": "skgid"}},
+                                         "right": {"set": [0, 65534]}}},
+                 {"match": {"op": "==", "left": DPORT, "right": 8080}}, {"drop": None}))
+    tried: list[tuple[int, int]] = []
+
+    def connect_as(uid: int, gid: int, address: str, port: int) -> str:
+        tried.append((uid, gid))
+        return "timeout"
+
+    f = report.facts(nft.tables(d, NOWHERE), ["127.0.0.1"], 8080, lambda: None, connect_as)[0]
+    assert f["condition"] == "the client's gid is in { 0, 65534 }"
+    assert tried == [(-1, 65534)] and f["tested"] == "timeout"
+
+
+def test_bridge_and_arp_tables_never_see_a_loopback_packet() -> None:
+    assert walk(nft.tables(doc(), NOWHERE), "::1", 80).hits == []

@@ -48,6 +48,7 @@ FIREWALL = FactType("firewall", "A packet-filter rule (or chain policy) that dro
     "handle": Field("str", "nft handle"),
     "number": Field("int", "its position in the chain (iptables)"),
     "packets": Field("int", "the rule's counter: packets it matched"),
+    "counted": Field("str", "the counter in words, for rules whose text has none (iptables)"),
     "comment": Field("str", "the rule's comment"),
     "conditional": Field("bool", "it blocks only under a condition"),
     "condition": Field("str", "when it blocks, in words"),

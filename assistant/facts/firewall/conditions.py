@@ -70,14 +70,31 @@ def cgroup(path: str) -> Maybe:
 
 def owner_nft(key: str, right: Any, text: str) -> Result:
     """`meta skuid 1000`, `meta skgid { 1, 2 }`, `socket cgroupv2 level 1 "x"`."""
+    first = _first_id(right)
     if key == "skuid" and isinstance(right, int):
         return owner(uid=right)
     if key == "skgid" and isinstance(right, int):
         return owner(gid=right)
+    if key in ("skuid", "skgid") and first is not None:
+        # a set or range of ids: say which, and test with the first of them
+        who = "uid" if key == "skuid" else "gid"
+        shown = text.split(" ", 2)[-1]
+        return Maybe("owner", f"the client's {who} is in {shown}",
+                     f"the client's {who} is not in {shown}",
+                     uid=first if key == "skuid" else -1, gid=first if key == "skgid" else -1)
     if key == "cgroupv2" and isinstance(right, str):
         return cgroup("/" + right.strip("/"))
     return Maybe("cgroup" if "cgroup" in key else "owner", f"`{text}` matches the client",
                  f"`{text}` does not match the client")
+
+
+def _first_id(right: Any) -> int | None:
+    if isinstance(right, dict) and "set" in right:
+        items = [x for x in right["set"] if isinstance(x, int)]
+        return next((x for x in items if x != 0), items[0] if items else None)
+    if isinstance(right, dict) and "range" in right and isinstance(right["range"][0], int):
+        return int(right["range"][0])
+    return None
 
 
 def limit(text: str, over: bool) -> Maybe:

@@ -163,4 +163,4 @@ class Table:
     def sees(self, family: int) -> bool:
         if self.family in ("inet", "netdev"):
             return True
-        return (self.family == "ip") == (family == 4)
+        return self.family == ("ip" if family == 4 else "ip6")  # not bridge or arp

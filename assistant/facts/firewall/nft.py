@@ -111,7 +111,7 @@ def decide(expr: list[dict[str, Any]], pkt: Packet, sets: Sets, world: cond.Worl
             if result is True:
                 _rewrite(pkt, name, arg or {})
         elif name == "vmap":
-            r, verdict, vmap_index = _vmap(arg, pkt, sets)
+            r, verdict, vmap_index = _vmap(arg, pkt, sets, via)
         elif name == "xt":
             if arg.get("type") == "target":
                 xt_name = str(arg.get("name")).upper()
@@ -175,7 +175,8 @@ def _mangle(pkt: Packet, arg: dict[str, Any]) -> None:
         pkt.mark = arg["value"]
 
 
-def _vmap(arg: dict[str, Any], pkt: Packet, sets: Sets) -> tuple[Result, Verdict | None, int]:
+def _vmap(arg: dict[str, Any], pkt: Packet, sets: Sets,
+          via: list[tuple[str, str]]) -> tuple[Result, Verdict | None, int]:
     key = value_of(arg.get("key"), pkt)
     if key is MISMATCH:
         return False, None, -1
@@ -187,6 +188,8 @@ def _vmap(arg: dict[str, Any], pkt: Packet, sets: Sets) -> tuple[Result, Verdict
         if not (isinstance(item, list) and len(item) == 2):
             continue
         if in_set(key, [item[0]]) is True:
+            if isinstance(data, str):  # a named map: its element can go on its own
+                via.append((data[1:], prefers(key, [item[0]])))
             v = item[1]
             if not isinstance(v, dict):
                 return True, None, -1

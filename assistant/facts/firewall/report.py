@@ -78,6 +78,8 @@ def fact(hit: Hit, port: int, address: str, direct: DirectRules,
         f["undo"], f["undo_why"] = fx.bypass, "accept loopback traffic before the policy"
     if hit.rule is not None and hit.rule.packets >= 0:
         f["packets"] = hit.rule.packets
+        if t.syntax == "iptables":  # nft prints its counters in the rule itself
+            f["counted"] = f" (its counter: {hit.rule.packets} packets)"
     if hit.rule is not None and hit.rule.comment:
         f["comment"] = hit.rule.comment
     if hit.conditional:
