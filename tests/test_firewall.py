@@ -472,3 +472,12 @@ def test_a_set_of_groups_in_words_and_tested_with_one_of_them() -> None:
 
 def test_bridge_and_arp_tables_never_see_a_loopback_packet() -> None:
     assert walk(nft.tables(doc(), NOWHERE), "::1", 80).hits == []
+
+
+def test_netdev_devices_from_nft_text() -> None:
+    """`nft -j` 1.0.6 leaves out the device of an ingress chain; its text has it."""
+    text = ('table netdev n {\n\tchain c {\n\t\ttype filter hook ingress device "lo" priority '
+            'filter; policy accept;\n\t}\n\n\tchain c2 {\n\t\ttype filter hook ingress devices = '
+            '{ d0, lo } priority filter; policy accept;\n\t}\n\n\tchain c3 {\n\t\ttype filter '
+            'hook egress device "eth0" priority filter; policy accept;\n\t}\n}\n')
+    assert reader.devices(text) == {"c": ["lo"], "c2": ["d0", "lo"], "c3": ["eth0"]}

@@ -225,6 +225,17 @@ nft add rule ip raw prerouting tcp dport $PORT counter drop
     worked(run)
 
 
+def test_netdev_ingress_on_lo(tmp_path: Path) -> None:
+    need("nft", "curl")
+    run = scenario(tmp_path, """
+nft add table netdev n
+nft add chain netdev n c '{ type filter hook ingress device lo priority 0; }'
+nft add rule netdev n c tcp dport $PORT counter drop
+""", fix="sudo nft insert rule netdev n c iifname lo accept")
+    assert run.top["rule"] == "firewall.rule_blocks" and "hook ingress" in run.top["summary"]
+    worked(run)
+
+
 def test_output_hook_gets_an_output_interface(tmp_path: Path) -> None:
     need("nft", "curl")
     run = scenario(tmp_path, """

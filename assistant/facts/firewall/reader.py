@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from typing import Any
 
@@ -103,6 +104,31 @@ def compat(native: list[Table], saved: list[Table]) -> list[Table]:
     return out
 
 
+DEVICE = re.compile(r'^\s*chain (\S+) \{\n\s*type \S+ hook (?:ingress|egress) '
+                    r'(?:device "?([^"\s;]+)"?|devices = \{ ([^}]*) \})', re.M)
+
+
+def devices(text: str) -> dict[str, list[str]]:
+    """Pure: chain -> the devices its ingress/egress hook is bound to, from
+    `nft list table` text (`nft -j` 1.0.6 leaves the device out)."""
+    return {m.group(1): ([m.group(2)] if m.group(2) else
+                         [d.strip().strip('"') for d in m.group(3).split(",")])
+            for m in DEVICE.finditer(text)}
+
+
+def _bind_devices(tables: list[Table]) -> None:
+    for t in tables:
+        unbound = [c for c in t.chains.values() if c.hook in ("ingress", "egress")
+                   and not c.device]
+        if t.tool != "nft" or not unbound:
+            continue
+        family, name = t.family, t.name
+        text, _ = run_command(["nft", "list", "table", family, name])
+        found = devices(text or "")
+        for c in unbound:
+            c.device = "lo" if "lo" in found.get(c.name, []) else "?"
+
+
 def read(world: World) -> tuple[list[Table], list[str]]:
     """Every table that filters loopback traffic, and why any could not be read."""
     reasons: list[str] = []
@@ -126,6 +152,7 @@ def read(world: World) -> tuple[list[Table], list[str]]:
                     native = compat(native, iptables.tables(text, tools[f"{fam}nft"], world))
                 elif why6:
                     reasons.append(why6)
+            _bind_devices(native)
             found += native
     elif why:
         reasons.append(why)
