@@ -481,3 +481,18 @@ def test_netdev_devices_from_nft_text() -> None:
             '{ d0, lo } priority filter; policy accept;\n\t}\n\n\tchain c3 {\n\t\ttype filter '
             'hook egress device "eth0" priority filter; policy accept;\n\t}\n}\n')
     assert reader.devices(text) == {"c": ["lo"], "c2": ["d0", "lo"], "c3": ["eth0"]}
+
+
+def test_a_rule_added_beside_ufw_is_not_ufws() -> None:
+    """ufw's own rule for lo would come after a rule inserted into INPUT itself."""
+    name = "28-ufw-lo-accept-removed"
+    text = (FIELD / name / "iptables-save.txt").read_text().replace(
+        "-A INPUT -j ufw-before-logging-input",
+        "-A INPUT -p tcp -m tcp --dport 8028 -j DROP\n-A INPUT -j ufw-before-logging-input", 1)
+    tables = reader.compat(nft.tables(json.loads((FIELD / name / "nft.json").read_text()),
+                                      NOWHERE), [])
+    tables = [t for t in tables if t.family != "ip"] + [
+        t for t in iptables.tables(text, "iptables", NOWHERE) if t.name == "filter"]
+    f = report.facts(tables, ["127.0.0.1"], 8028, lambda: None, here=lambda n: True)[0]
+    assert (f["chain"], f["rule"], "frontend" in f) == (
+        "INPUT", "-A INPUT -p tcp -m tcp --dport 8028 -j DROP", False)

@@ -67,6 +67,8 @@ def _ufw(hit: Hit) -> Frontend | None:
     six = "6" if hit.table.family == "ip6" else ""
     incoming = hit.hook in RECEIVING
     name = hit.chain.name
+    if not name.startswith(("ufw-", "ufw6-")) and hit.rule is not None:
+        return None  # a rule someone added to INPUT itself runs before all of ufw's
     why = ("ufw writes these rules; an iptables change is lost at its next reload or reboot")
     if "-before-" in name or name.endswith("-not-local"):
         where = f"/etc/ufw/before{six}.rules"
