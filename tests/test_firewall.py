@@ -285,6 +285,15 @@ def test_a_recent_list_without_the_address_does_not_block() -> None:
     assert f["condition_now"] == "no"
 
 
+@pytest.mark.parametrize("credit,now", [(549755813888, "yes"), (8246337180000000, "no")])
+def test_a_hashlimit_bucket_says_whether_the_next_syn_is_over(credit: int, now: str) -> None:
+    listing = f"59 127.0.0.1:0->0.0.0.0:0 {credit} 8246337180000000 8246337180000000\n"
+    world = conditions.World(hashlimit=lambda name, family: listing if name == "web" else None)
+    f = report.facts(field_tables("23-ipt-nft-hashlimit", world), ["127.0.0.1"], 8023,
+                     lambda: None)[0]
+    assert (f["condition_kind"], f["condition_now"]) == ("hashlimit", now)
+
+
 def test_an_owner_rule_is_tested_as_its_user() -> None:
     tried: list[tuple[int, int, str, int]] = []
 

@@ -24,6 +24,8 @@ class World:
     connections: Callable[[str, int, int], int | None] | None = None
     # recent(name): the text of /proc/net/xt_recent/NAME (None: unreadable)
     recent: Callable[[str], str | None] | None = None
+    # hashlimit(name, family): the text of /proc/net/ip{,6}t_hashlimit/NAME
+    hashlimit: Callable[[str, int], str | None] | None = None
 
 
 def user_name(uid: int) -> str:
@@ -104,9 +106,20 @@ def limit(text: str, over: bool) -> Maybe:
     return within.negate() if over else within
 
 
-def hashlimit(text: str, pkt: Packet, over: bool) -> Maybe:
+def hashlimit(text: str, pkt: Packet, over: bool, name: str = "",
+              world: World | None = None) -> Maybe:
+    """A rate per source. xt_hashlimit shows each bucket's credit: below the
+    cost of one packet, the next one is over the rate."""
+    now = "unknown"
+    listing = world.hashlimit(name, pkt.family) if world and world.hashlimit and name else None
+    for line in (listing or "").splitlines():
+        parts = line.split()
+        source = parts[1] if len(parts) >= 5 else ""
+        if source.startswith((f"{pkt.saddr}:", f"[{pkt.saddr}]")) and parts[2].isdigit() \
+                and parts[4].isdigit():
+            now = "no" if int(parts[2]) < int(parts[4]) else "yes"
     within = Maybe("hashlimit", f"{pkt.saddr} stays within `{text}`",
-                   f"{pkt.saddr} sends more than `{text}` lets through")
+                   f"{pkt.saddr} sends more than `{text}` lets through", now)
     return within if not over else within.negate()
 
 

@@ -63,6 +63,16 @@ def recent(name: str) -> str | None:
     return None
 
 
+def hashlimit(name: str, family: int) -> str | None:
+    if "/" in name or name.startswith("."):
+        return None
+    try:
+        with open(f"/proc/net/{'ipt' if family == 4 else 'ip6t'}_hashlimit/{name}") as fh:
+            return fh.read(1 << 16)
+    except OSError:
+        return None
+
+
 def me() -> Me:
     """This assistant's own user, groups and cgroup (v2): whom its probe speaks for."""
     cgroup = ""
@@ -77,7 +87,7 @@ def me() -> Me:
 
 
 def world() -> World:
-    return World(connections=connections, recent=recent)
+    return World(connections=connections, recent=recent, hashlimit=hashlimit)
 
 
 def connect_as(uid: int, gid: int, address: str, port: int, timeout: float) -> str | None:

@@ -160,7 +160,8 @@ def _stateful(name: str, opts: list[Option], pkt: Packet, text: str,
     if name == "limit":
         r = cond.limit(text, over=False)
     elif name == "hashlimit":
-        r = cond.hashlimit(text, pkt, over=_opt(opts, "--hashlimit-above") is not None)
+        r = cond.hashlimit(text, pkt, over=_opt(opts, "--hashlimit-above") is not None,
+                           name=_opt(opts, "--hashlimit-name") or "", world=world)
     elif name == "connlimit":
         above = _opt(opts, "--connlimit-above")
         mask = _opt(opts, "--connlimit-mask")
