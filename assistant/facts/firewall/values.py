@@ -17,6 +17,7 @@ class _Token:
         return self.name
 
 
+PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58, "sctp": 132}
 MISMATCH = _Token("MISMATCH")   # the field does not exist in this packet: the match fails
 UNKNOWN = _Token("UNKNOWN")     # the rule set alone cannot tell
 
@@ -71,8 +72,9 @@ def matches(val: Any, right: Any) -> bool:
         if right.endswith("*") and right != "*":  # interface wildcard: "eth*"
             return val.startswith(right[:-1])
         return val == right
-    if isinstance(right, int) and isinstance(val, str) and val.isdigit():
-        return int(val) == right
+    if isinstance(right, int) and isinstance(val, str):
+        # `meta l4proto 6` is `meta l4proto tcp`
+        return int(val) == right if val.isdigit() else PROTOCOLS.get(val) == right
     return bool(val == right)
 
 
