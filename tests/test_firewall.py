@@ -212,7 +212,8 @@ def test_every_situation_has_an_expectation() -> None:
 def test_field_situation(name: str) -> None:
     want = FIELD_EXPECTED[name]
     addresses = ("127.0.0.1", "::1") if name in BOTH else (want[0][0] if want else "127.0.0.1",)
-    facts = [f for f in field_facts(name, addresses) if f["type"] == "firewall"]
+    facts = [f for f in field_facts(name, addresses) if f["type"] == "firewall"
+             and not f["behind"]]
     got = [(f["address"], f["tool"], f["table"], f["chain"], f["verdict"],
             f.get("condition_kind"), f.get("frontend_fix") or f["undo"]) for f in facts]
     assert got == want
@@ -237,6 +238,21 @@ def test_evidence_is_in_the_users_syntax() -> None:
         in rules
     assert "-P INPUT DROP" in rules and "type filter hook output priority -291; policy drop;" \
         in rules
+
+
+def test_what_blocks_once_the_first_block_is_undone() -> None:
+    """firewalld's panic mode drops in raw_output and again in raw_prerouting:
+    bypassing the first alone changes nothing."""
+    facts = [f for f in field_facts("37-firewalld-panic-mode", ("127.0.0.1",))
+             if f["type"] == "firewall"]
+    assert [(f["chain"], f["behind"], f.get("behind_chain")) for f in facts] == [
+        ("raw_output", False, None), ("raw_prerouting", True, "raw_output")]
+    text = ("*filter\n:INPUT DROP [0:0]\n:OUTPUT DROP [0:0]\n"
+            "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 8080 -j DROP\n"
+            "COMMIT\n")
+    w = walk(iptables.tables(text, "iptables", NOWHERE), "127.0.0.1", 8080)
+    assert [(h.chain.name, h.rule.number if h.rule else 0, h.behind is not None)
+            for h in w.hits] == [("OUTPUT", 0, False), ("INPUT", 2, True), ("INPUT", 0, True)]
 
 
 def test_mangle_output_is_a_route_chain_and_still_filters() -> None:
@@ -345,8 +361,9 @@ IPT = (DATA / "iptables-save.txt").read_text()
 
 
 def hits(tables: list[Table], addr: str, port: int) -> list[tuple[str, str, str]]:
+    """The first block the packet meets (those behind it are tested on their own)."""
     return [(h.chain.name, h.verdict, h.rule.handle or str(h.rule.number) if h.rule else "policy")
-            for h in walk(tables, addr, port).hits]
+            for h in walk(tables, addr, port).hits if h.behind is None]
 
 
 @pytest.mark.parametrize("port,verdict", [

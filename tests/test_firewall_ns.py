@@ -485,12 +485,19 @@ def test_fail2ban_ban(tmp_path: Path, action: str) -> None:
     worked(run)
 
 
-def test_firewalld_panic_mode(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fix", ["sudo firewall-cmd", "sudo nft insert rule"])
+def test_firewalld_panic_mode(tmp_path: Path, fix: str) -> None:
+    """Panic mode drops on the way out and again on the way in: the raw fixes
+    come for both chains, and only both together do it."""
     need("firewalld", "firewall-cmd", "dbus-daemon", "curl")
-    run = scenario(tmp_path, "firewall-cmd --panic-on >/dev/null", fix="sudo firewall-cmd",
-                   private=FIREWALLD)
-    assert run.top["rule"] == "firewall.frontend_blocks"
-    assert run.fix == "sudo firewall-cmd --panic-off"
+    run = scenario(tmp_path, "firewall-cmd --panic-on >/dev/null", fix=fix, private=FIREWALLD,
+                   every=fix.startswith("sudo nft"))
+    assert [d["rule"] for d in run.report["diagnoses"]] == [
+        "firewall.frontend_blocks", "firewall.then_frontend_blocks"]
+    assert run.fix == ("sudo firewall-cmd --panic-off" if fix == "sudo firewall-cmd" else
+                       "sudo nft insert rule inet firewalld_policy_drop raw_output oifname lo accept\n"
+                       "sudo nft insert rule inet firewalld_policy_drop raw_prerouting iifname lo "
+                       "accept")
     worked(run)
 
 

@@ -51,6 +51,9 @@ FIREWALL = FactType("firewall", "A packet-filter rule (or chain policy) that dro
     "counted": Field("str", "the counter in words, for rules whose text has none (iptables)"),
     "comment": Field("str", "the rule's comment"),
     "conditional": Field("bool", "it blocks only under a condition"),
+    "behind": Field("bool", "another block comes first: this one applies once that is undone"),
+    "behind_rule": Field("str", "the block that comes first"),
+    "behind_chain": Field("str", "the chain of the block that comes first"),
     "condition": Field("str", "when it blocks, in words"),
     "condition_kind": Field("str", "what the condition depends on", KINDS),
     "condition_now": Field("str", "whether the condition holds now, as far as the facts tell",
@@ -139,7 +142,7 @@ def _other_loopback(ctx: Context, dials: list[str], port: int) -> list[str]:
 
 def summarise(facts: list[Fact], target: Target) -> Summary:
     blocks = [f for f in facts if f["type"] == "firewall"]
-    certain = [f for f in blocks if not f.get("conditional")]
+    certain = [f for f in blocks if not f.get("conditional") and not f.get("behind")]
     if certain:
         parts = [f"{f['where']}, chain {f['chain']}, rule: {f['rule']}" for f in certain[:3]]
         return Summary("problem", "blocked by " + "; ".join(parts))

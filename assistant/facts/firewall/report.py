@@ -23,19 +23,20 @@ ConnectAs = Callable[[int, int, str, int], "str | None"]
 
 
 def _kind(hit: Hit) -> str:
-    kinds = [a.maybe.kind for a in hit.path]
+    kinds = [a.maybe.kind for a in hit.conditions]
     return next((k for k in KIND_ORDER if k in kinds), "unknown")
 
 
 def _rank(hit: Hit) -> tuple[bool, int, int]:
     now = {"yes": 0, "unknown": 1, "no": 2}[hit.now]
-    return (_kind(hit) == "unknown", now, len(hit.path))
+    return (_kind(hit) == "unknown", now, len(hit.conditions))
 
 
 def select(w: Walk) -> list[Hit]:
-    """Certain blocks, then the likeliest conditional ones."""
+    """Certain blocks (the first, then those behind it), then the likeliest
+    conditional ones."""
     certain = [h for h in w.hits if not h.conditional]
-    maybe = sorted((h for h in w.hits if h.conditional), key=_rank)
+    maybe = sorted((h for h in w.hits if h.conditional and h.behind is None), key=_rank)
     seen: set[tuple[int, str]] = set()
     chosen: list[Hit] = []
     for h in maybe:
@@ -65,7 +66,8 @@ def fact(hit: Hit, port: int, address: str, direct: DirectRules,
         "rule": hit.rule.text if hit.rule else f"policy {hit.verdict}",
         "handle": hit.rule.handle if hit.rule else "",
         "number": hit.rule.number if hit.rule else 0,
-        "conditional": hit.conditional, "bypass": fx.bypass, "show": fx.show,
+        "conditional": hit.conditional, "behind": hit.behind is not None,
+        "bypass": fx.bypass, "show": fx.show,
         "address": address, "port": port,
     }
     if hit.rule is None:
@@ -82,18 +84,24 @@ def fact(hit: Hit, port: int, address: str, direct: DirectRules,
             f["counted"] = f" (its counter: {hit.rule.packets} packets)"
     if hit.rule is not None and hit.rule.comment:
         f["comment"] = hit.rule.comment
+    first = hit.behind
+    if first is not None:
+        f["behind_rule"] = first.rule.text if first.rule else f"policy of {first.chain.name}"
+        f["behind_chain"] = first.chain.name
     if hit.conditional:
         f.update(condition=hit.condition, condition_kind=_kind(hit), condition_now=hit.now)
-        others = [a.rule.text for a in hit.path if a.rule is not hit.rule]
+        others = [a.rule.text for a in hit.conditions if a.rule is not None
+                  and a.rule is not hit.rule]
         if others:
             f["condition_rule"] = others[0]
-        fixes = [a.maybe for a in hit.path if a.maybe.fix]
+        fixes = [a.maybe for a in hit.conditions if a.maybe.fix]
         if fixes:
             f["condition_fix"] = fixes[0].fix
             f["condition_fix_why"] = FIX_WHY.get(fixes[0].kind, "")
         else:
-            f["condition_fix"] = commands.fixes(Hit(hit.table, hit.base, hit.path[0].chain,
-                                                    None, "drop", hit.hook, hit.packet)).show
+            f["condition_fix"] = commands.fixes(Hit(hit.table, hit.base,
+                                                    hit.conditions[0].chain, None, "drop",
+                                                    hit.hook, hit.packet)).show
             f["condition_fix_why"] = "the rule that makes it conditional, in its chain"
         _probe_as(f, hit, connect_as)
         _applies_here(f, hit, me)
@@ -105,7 +113,7 @@ def fact(hit: Hit, port: int, address: str, direct: DirectRules,
 
 def _probe_as(f: dict[str, Any], hit: Hit, connect_as: ConnectAs | None) -> None:
     """An owner rule: connect as the user it names, when the assistant can."""
-    owners = [a.maybe for a in hit.path if a.maybe.kind == "owner" and a.holds]
+    owners = [a.maybe for a in hit.conditions if a.maybe.kind == "owner" and a.holds]
     if not owners or connect_as is None:
         return
     m = owners[0]
@@ -116,13 +124,13 @@ def _probe_as(f: dict[str, Any], hit: Hit, connect_as: ConnectAs | None) -> None
         return
     who = f"uid {m.uid}" if m.uid >= 0 else f"gid {m.gid}"
     f["tested_as"], f["tested"] = who, result
-    if len(hit.path) == 1:
+    if len(hit.conditions) == 1:
         f["condition_now"] = "no" if result == "ok" else "yes"
 
 
 def _applies_here(f: dict[str, Any], hit: Hit, me: Me | None) -> None:
     """A rule on the sender: does it hold for this assistant's own connects?"""
-    senders = [a for a in hit.path if a.maybe.kind in ("owner", "cgroup")]
+    senders = [a for a in hit.conditions if a.maybe.kind in ("owner", "cgroup")]
     if not senders or me is None:
         return
     verdicts = [applies_to(a.maybe, me) for a in senders]
@@ -160,12 +168,12 @@ def facts(tables: list[Table], addresses: list[str], port: int, direct: DirectRu
         w = walk(tables, address, port)
         for hit in select(w):
             f = fact(hit, port, address, direct, connect_as, here, me)
-            key = (f["tool"], f["table"], f["chain"], f["rule"], f.get("condition"))
+            key = (f["tool"], f["table"], f["chain"], f["rule"], f.get("condition"), f["behind"])
             if key not in seen:
                 seen.add(key)
                 out.append(f)
         for p in passes(w, port, address, direct, here):
-            key = ("pass", p["table"], p["chain"], p["rule"], p["shadowed"])
+            key = ("pass", p["table"], p["chain"], p["rule"], p["shadowed"], False)
             if key not in seen:
                 seen.add(key)
                 out.append(p)

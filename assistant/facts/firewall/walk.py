@@ -30,6 +30,10 @@ from assistant.facts.firewall.model import (
 
 MAX_BRANCHES = 64
 MAX_DEPTH = 32
+MAX_BEHIND = 3
+# A marker in a path: the walk went on past a certain block, as if it were
+# undone, to find what would block next (INPUT and OUTPUT both dropping).
+BEHIND = Maybe("behind", "", "")
 
 
 class Assume(NamedTuple):
@@ -37,7 +41,11 @@ class Assume(NamedTuple):
     holds: bool
     table: Table
     chain: Chain
-    rule: Rule
+    rule: Rule | None
+
+    @property
+    def real(self) -> bool:
+        return self.maybe.kind != "behind"
 
     @property
     def words(self) -> str:
@@ -76,16 +84,25 @@ class Hit:
     decision: Decision | None = None
 
     @property
+    def conditions(self) -> Path:
+        return tuple(a for a in self.path if a.real)
+
+    @property
     def conditional(self) -> bool:
-        return bool(self.path)
+        return bool(self.conditions)
+
+    @property
+    def behind(self) -> Assume | None:
+        """The block this one sits behind (None: the first one the packet meets)."""
+        return next((a for a in self.path if not a.real), None)
 
     @property
     def condition(self) -> str:
-        return " and ".join(dict.fromkeys(a.words for a in self.path))
+        return " and ".join(dict.fromkeys(a.words for a in self.conditions))
 
     @property
     def now(self) -> str:
-        states = {a.now for a in self.path}
+        states = {a.now for a in self.conditions}
         return "no" if "no" in states else ("yes" if states == {"yes"} else "unknown")
 
 
@@ -109,6 +126,11 @@ class Walk:
 
 def _key(m: Maybe) -> tuple[str, str]:
     return (m.kind, m.when)
+
+
+def _past(path: Path) -> bool:
+    """May the walk go on past a block on this path (to find the next one)?"""
+    return all(not a.real for a in path) and len(path) < MAX_BEHIND
 
 
 def bases(tables: list[Table], family: int, hook: str) -> list[tuple[Table, Chain]]:
@@ -154,6 +176,8 @@ def walk(tables: list[Table], address: str, port: int) -> Walk:
                 if base.policy == "drop":
                     result.hits.append(Hit(table, base, base, None, "drop", hook, _copy(pkt),
                                            path))
+                    if _past(path):
+                        nxt.append(path + (Assume(BEHIND, True, table, base, None),))
                 else:
                     nxt.append(path)
             live = nxt[:MAX_BRANCHES]
@@ -208,6 +232,9 @@ def _chain(table: Table, chain: Chain, pkt: Packet, live: list[Path], depth: int
         v = d.verdict
         if v.kind in ("accept", "drop", "reject", "nat", "queue"):
             ends += [End(v.kind, p, chain, rule, d) for p in taken]
+            if v.kind in ("drop", "reject"):  # and what if this rule were deleted?
+                kept += [p + (Assume(BEHIND, True, table, chain, rule),) for p in taken
+                         if _past(p) and skip is None]
         elif v.kind == "return":
             falls += taken
         elif v.kind in ("jump", "goto"):
