@@ -284,7 +284,7 @@ def test_the_moment_settles_a_connection_limit() -> None:
                                  port_of(name), lambda: None)
             assert [(f["condition_kind"], f["condition_now"]) for f in facts] == [
                 ("connlimit", now)], (name, open_now)
-            assert f"({open_now} open now)" in facts[0]["condition"]
+            assert f"({open_now} open now, `" in facts[0]["condition"]
 
 
 def test_a_recent_list_without_the_address_does_not_block() -> None:
@@ -295,7 +295,7 @@ def test_a_recent_list_without_the_address_does_not_block() -> None:
     listed = ("src=127.0.0.1 ttl: 64 last_seen: 4295258048 oldest_pkt: 3 4295257526, "
               "4295257535, 4295258048\n")
     f = report.facts(field_tables(name, world(listed)), ["127.0.0.1"], 8025, lambda: None)[0]
-    assert f["condition_now"] == "unknown" and "3 recent packets" in f["condition"]
+    assert f["condition_now"] == "unknown" and "(there now with 3 packets; `" in f["condition"]
     assert f["condition_fix"] == "echo -127.0.0.1 | sudo tee /proc/net/xt_recent/web"
     f = report.facts(field_tables(name, world("")), ["127.0.0.1"], 8025, lambda: None)[0]
     assert f["condition_now"] == "no"

@@ -143,9 +143,10 @@ def connlimit(text: str, pkt: Packet, limit: int, above: bool, world: World,
     count = world.connections(pkt.saddr, prefix, pkt.dport) if world.connections else None
     if count is not None:
         now = "yes" if count + 1 > limit else "no"  # the new connection counts too
-    opened = f" ({count} open now)" if count is not None else ""
-    over = Maybe("connlimit", f"more than {limit} connections from {src} are open{opened} "
-                 f"(`{text}`)", f"{limit} or fewer connections from {src} are open{opened}", now,
+    opened = f"{count} open now, " if count is not None else ""
+    over = Maybe("connlimit", f"more than {limit} connections from {src} are open ({opened}"
+                 f"`{text}`)", f"{limit} or fewer connections from {src} are open ({opened}"
+                 f"`{text}`)", now,
                  fix=f"ss -tnp state established '( dport = :{pkt.dport} )'")
     return over if above else over.negate()
 
@@ -166,10 +167,10 @@ def recent(text: str, pkt: Packet, name: str, seconds: int, hits: int, world: Wo
             now = "no"
         else:
             stamps = entry.split("oldest_pkt:", 1)[-1].split()[1:]
-            note = f" (it is there now, {len(stamps)} recent packets)"
+            note = f"there now with {len(stamps)} packets; "
             if not hits and not seconds:
                 now = "yes"
-    return Maybe("recent", f"{what}{note} (`{text}`)", f"{pkt.saddr} is not on the recent "
+    return Maybe("recent", f"{what} ({note}`{text}`)", f"{pkt.saddr} is not on the recent "
                  f"list {name} (or not often enough)", now,
                  fix=f"echo -{pkt.saddr} | sudo tee /proc/net/xt_recent/{name}")
 
