@@ -95,6 +95,10 @@ def connect_as(uid: int, gid: int, address: str, port: int, timeout: float) -> s
     refused, timeout, ... or None when it cannot be done."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or uid < 0 and gid < 0:
         return None
+    from assistant.understand.addresses import is_loopback
+
+    if not is_loopback(address):
+        return None  # the same etiquette as the probe's: loopback only
     import pwd
 
     if uid < 0:
