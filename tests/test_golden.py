@@ -35,8 +35,8 @@ def diagnosis() -> Report:
                         "cmdline": "postgres -D /var/lib/postgres/data -c listen_addresses=::1"}],
             fix=[Command("any", "connect to ::1 port 55432 instead of 127.0.0.1",
                          "dial the family the server listens on"),
-                 Command("windows", "netstat -ano | findstr :55432", "confirm"),
-                 Command("linux", "ss -ltnp 'sport = :55432'", "confirm")],
+                 Command("windows", "Get-NetTCPConnection -LocalPort 55432 -State Listen", "confirm"),
+                 Command("linux", "sudo ss -ltnp 'sport = :55432'", "confirm")],
             kb=["ipv6-ipv4-localhost", "bind-address"],
             links=[Link("Runbook: the team database", "https://wiki.example.com/runbooks/db"),
                    Link("", "https://wiki.example.com/runbooks/ipv6-only-servers-and-why-"

@@ -338,3 +338,15 @@ def test_cache_is_used_invalidated_and_private(tmp_path: Path, monkeypatch: pyte
         f.write_text("{not json")
     kb.load([src], cache)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("apostrophe", ["can’t", "can't", "cannot"])
+def test_seed_faq_questions_through_the_cli(apostrophe: str) -> None:
+    """The seed's FAQ asked as a user types it, through --ask: each question's
+    own entry is the first answer (a live diagnosis may come beside it)."""
+    items = yaml.safe_load((DATA / "kb_seed_faq.yaml").read_text())
+    for it in items:
+        q = it["q"].replace("can’t", apostrophe)
+        r = run_cli("--ask", q, "--json", "--timeout", "0.2")
+        answers = [a["kb"] for a in r.json["answers"]]
+        assert answers and answers[0] == it["id"], (q, answers)

@@ -135,3 +135,29 @@ def test_macos_firewall_warning_for_a_phone(pretend: Any) -> None:
     r = run_cli("--ask", "my phone cannot open localhost:3999", "--json", "--timeout", "0.3")
     rules = [d["rule"] for d in r.json["diagnoses"]]
     assert rules[0] == "remote.loopback_from_text" and "macos.app_firewall_on" in rules
+
+
+def test_macos_privileged_only_for_a_specific_address(pretend: Any) -> None:
+    """macOS 10.14+: port 80 on 127.0.0.1 needs root, on the wildcard it does not."""
+    pretend("darwin")
+    r = run_cli("--ask", "Error: listen EACCES: permission denied 127.0.0.1:80", "--json")
+    top = r.json["diagnoses"][0]
+    assert (top["rule"], top["category"]) == ("bind.privileged_address_macos", "privileged-port")
+    assert "bind.privileged_port" not in [d["rule"] for d in r.json["diagnoses"]]
+    info = next(f for f in r.json["findings"] if f["check"] == "port_info")
+    assert "privileged below 1024" in info["summary"]
+    assert not any("setcap" in f["command"] or "sysctl" in f["command"] for f in top["fix"])
+    r = run_cli("--ask", "Error: listen EACCES: permission denied 0.0.0.0:80", "--json")
+    assert "privileged-port" not in [d["category"] for d in r.json["diagnoses"]]
+
+
+def test_port_info_wildcard_exemption_is_macos_only() -> None:
+    from assistant.facts.ports import port_facts
+
+    mac = port_facts(80, (49152, 65535), 1024, False, wildcard_exempt=True, host="127.0.0.1")[0]
+    assert mac["privileged"] is True and mac["wildcard_exempt"] is True
+    for wild in ("0.0.0.0", "::"):
+        assert port_facts(80, (49152, 65535), 1024, False, True, wild)[0]["privileged"] is False
+    assert port_facts(80, (49152, 65535), 1024, False, True, None)[0]["privileged"] is True
+    linux = port_facts(80, (32768, 60999), 1024, False, wildcard_exempt=False, host="0.0.0.0")[0]
+    assert linux["privileged"] is True

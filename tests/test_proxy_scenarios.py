@@ -126,8 +126,8 @@ def test_curl_bare_line_is_the_dead_http_proxy(web: int, dead: str, tmp_path: Pa
     assert rules(rep)[0] == "client.proxy_down" and rep["diagnoses"][0]["category"] == "proxy"
     assert "port.nothing_listening" not in rules(rep)  # the proxy's port, not the server's
     assert "exceptions: no_proxy and NO_PROXY are unset" in rep["diagnoses"][0]["evidence"]
-    assert fix(rep, "linux")[0] == APPEND and fix(rep, "windows") == [POWERSHELL]
-    assert fix(rep, "any")[0] == "unset http_proxy"
+    assert fix(rep, "linux")[0] == APPEND and fix(rep, "windows")[0] == POWERSHELL
+    assert fix(rep, "linux")[1] == "unset http_proxy" and fix(rep, "any") == []
     # Pasted after exceptions someone already set: they stay, and curl goes direct.
     env_before = {**env, "NO_PROXY": "example.com", "no_proxy": "example.com"}
     shown = paste(APPEND, f"echo \"$no_proxy\"; curl -sS -o /dev/null -w '%{{http_code}}' {url}",
@@ -143,7 +143,7 @@ def test_curl_with_its_command_line_names_the_url(web: int, dead: str, tmp_path:
     code, rep = ask(text, env)
     assert code == 1 and rules(rep)[0] == "client.proxy_failed"
     assert rep["target"]["host"] == "localhost" and rep["target"]["port"] == web
-    oneshot = fix(rep, "any")[0]
+    oneshot = fix(rep, "linux")[1]
     assert oneshot == f"curl --noproxy localhost {url}"
     assert "the wanted server" in run(shlex.split(oneshot), env)
     assert "port.reachable" in rules(rep)  # the server itself is fine
@@ -169,7 +169,7 @@ def test_wget_reads_http_proxy(web: int, dead: str, tmp_path: Path) -> None:
     code, rep = ask(out, env)
     assert code == 1 and rules(rep)[0] == "client.proxy_failed"
     assert fix(rep, "linux")[0] == APPEND
-    oneshot = fix(rep, "any")[0]
+    oneshot = fix(rep, "linux")[1]
     assert oneshot == f"wget --no-proxy -O- {url}"
     assert "the wanted server" in run(shlex.split(oneshot), env)
 
@@ -186,7 +186,7 @@ def test_python_requests_reads_upper_case_HTTP_PROXY_console_script(web: int, de
     top = r.json["diagnoses"][0]
     assert (top["rule"], top["category"]) == ("client.proxy_failed", "proxy")
     assert "read by Python requests" in top["summary"]
-    oneshot = [f["command"] for f in top["fix"] if f["os"] == "any"][0]
+    oneshot = [f["command"] for f in top["fix"] if f["os"] == "linux"][1]
     assert oneshot.startswith("env -u HTTP_PROXY python3 -c")
     assert paste(oneshot, "", env).strip() == "200"
 
@@ -224,7 +224,7 @@ def test_go_through_a_dead_proxy_to_a_host_that_is_not_local(goget: Path, dead: 
     assert "proxyconnect tcp" in out
     code, rep = ask(out, env)
     assert code == 1 and rules(rep)[0] == "client.proxy_failed_remote"
-    assert fix(rep, "linux")[0] == f"ss -ltnp 'sport = :{dead.rsplit(':', 1)[1]}'"
+    assert fix(rep, "linux")[0] == f"ss -ltn 'sport = :{dead.rsplit(':', 1)[1]}'"
 
 
 # --- a live proxy that cannot reach this machine's localhost -----------------

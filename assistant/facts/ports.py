@@ -20,7 +20,9 @@ PORT_INFO = FactType("port_info", "What kind of port it is, and who may bind it.
     "ephemeral": Field("bool", "inside this system's ephemeral (client) port range"),
     "ephemeral_range": Field("str", "that range", example="32768-60999"),
     "unprivileged_start": Field("int", "the first port any user may bind", example=1024),
-    "privileged": Field("bool", "below the unprivileged start"),
+    "privileged": Field("bool", "below the unprivileged start, for the address being bound"),
+    "wildcard_exempt": Field("bool", "binding the wildcard address (0.0.0.0, ::) below the start "
+                             "needs no privilege: macOS 10.14 and later"),
     "can_bind_privileged": Field("bool", "this process may bind privileged ports"),
     "excluded": Field("bool", "Windows reserves the port (excluded port range)"),
     "excluded_range": Field("str", "the reserved range holding it"),
@@ -48,9 +50,9 @@ def unprivileged_start() -> int:
     text = _read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
     if text and text.strip().isdigit():
         return int(text)
-    if platform.system().startswith("linux"):
-        return 1024
-    return 0 if platform.system() in ("darwin", "win32") else 1024
+    # macOS keeps 1024 for specific addresses such as 127.0.0.1; only its
+    # wildcard binds are exempt (wildcard_exempt). Windows has no privileged ports.
+    return 0 if platform.system() == "win32" else 1024
 
 
 def can_bind_privileged() -> bool:
@@ -74,12 +76,19 @@ def port_class(port: int) -> str:
     return "registered" if port < 49152 else "dynamic"
 
 
-def port_facts(port: int, eph: tuple[int, int], start: int, can_bind: bool) -> list[Fact]:
-    """Pure: the port_info fact."""
+WILDCARDS = ("0.0.0.0", "::", "[::]", "*")
+
+
+def port_facts(port: int, eph: tuple[int, int], start: int, can_bind: bool,
+               wildcard_exempt: bool = False, host: str | None = None) -> list[Fact]:
+    """Pure: the port_info fact. With `wildcard_exempt` (macOS 10.14+), a port
+    below the start is privileged only for a specific address; an unknown host
+    counts as specific, since a refused bind says it was not the wildcard."""
+    exempt = wildcard_exempt and host in WILDCARDS
     return [{"type": "port_info", "port": port, "port_class": port_class(port),
              "ephemeral": eph[0] <= port <= eph[1], "ephemeral_range": f"{eph[0]}-{eph[1]}",
-             "unprivileged_start": start, "privileged": port < start,
-             "can_bind_privileged": can_bind}]
+             "unprivileged_start": start, "privileged": port < start and not exempt,
+             "wildcard_exempt": wildcard_exempt, "can_bind_privileged": can_bind}]
 
 
 def excluded(port: int, ranges: list[tuple[int, int]]) -> str | None:
@@ -94,7 +103,7 @@ def collect(ctx: Context) -> list[Fact]:
     if ctx.target.port is None:
         return []
     facts = port_facts(ctx.target.port, ephemeral_range(), unprivileged_start(),
-                       can_bind_privileged())
+                       can_bind_privileged(), platform.system() == "darwin", ctx.target.host)
     if platform.system() == "win32":
         from assistant.facts.system import ostools
 
