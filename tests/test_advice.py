@@ -22,13 +22,6 @@ from assistant.knowledge.entries import load_entries
 from tests.commandlint import Fix, lint
 from tests.test_rule_files import CASES, RULESET
 
-# Problems another branch owns: the packet-filter rules (rules/firewall*.yaml)
-# and their fixes are rewritten under issue 18 (branch issue-firewall). Each
-# entry is (rule file, problem); the walk fails on any problem not listed.
-ELSEWHERE = {
-    ("firewall", "Get-NetFirewallRule | Get-NetFirewallPortFilter loses"),
-}
-
 BAD = [
     (Fix("windows", "netstat -ano | findstr :3000"), "also matches port 30000"),
     (Fix("windows", "netstat -ano -p tcp | findstr /C:\":3000 \""), "hides IPv6"),
@@ -116,9 +109,7 @@ def test_every_builtin_fix_passes_the_linter() -> None:
                 for p in lint(fix, earlier, d.category, unix):
                     problems.add((stem, f"{d.rule}: {p}: [{fx.os}] {fx.command}"))
                 linted.add(d.rule)
-    unexplained = sorted(p for p in problems
-                         if not any(p[0] == f and text in p[1] for f, text in ELSEWHERE))
-    assert unexplained == [], "\n".join(m for _, m in unexplained)
+    assert not problems, "\n".join(m for _, m in sorted(problems))
     # Every rule that prints a fix was rendered by some case.
     with_fixes = {r.id for r in RULESET.rules if any(
         getattr(s, "fix", None) for s in r.steps)}
