@@ -36,14 +36,15 @@ class Running:
         return self.proc.pid
 
 
-def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 15) -> None:
+def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 15,
+                   host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
             raise RuntimeError(f"{what} exited with {proc.returncode}: {out[-2000:]}")
         try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            socket.create_connection((host, port), 0.2).close()
             return
         except OSError:
             time.sleep(0.05)
@@ -51,11 +52,12 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout:
 
 
 @contextmanager
-def started(argv: list[str], port: int, what: str, **kw: object) -> Iterator[Running]:
+def started(argv: list[str], port: int, what: str, host: str = "127.0.0.1",
+            **kw: object) -> Iterator[Running]:
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             **kw)  # type: ignore[call-overload]
     try:
-        wait_listening(port, proc, what)
+        wait_listening(port, proc, what, host=host)
         yield Running(port, proc)
     finally:
         if proc.poll() is None:
@@ -89,11 +91,11 @@ def private_dir(owner: str | None = None) -> Iterator[Path]:
 
 
 @contextmanager
-def http_server() -> Iterator[Running]:
+def http_server(bind: str = "127.0.0.1") -> Iterator[Running]:
     """Python's http.server: plain HTTP."""
     port = free_port()
-    with private_dir() as d, started([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
-                                      str(port)], port, "http.server", cwd=d) as s:
+    with private_dir() as d, started([sys.executable, "-m", "http.server", "--bind", bind,
+                                      str(port)], port, "http.server", host=bind, cwd=d) as s:
         yield s
 
 

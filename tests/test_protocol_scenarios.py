@@ -67,9 +67,26 @@ def test_curl_https_to_plain_http() -> None:
         assert "wrong version number" in text
         code, rep = ask(text)
     assert (code, top(rep)) == (1, ("protocol-mismatch", "protocol.tls_to_plain"))
-    assert commands(rep)[0] == f"curl -v http://127.0.0.1:{s.port}/"
+    assert commands(rep)[0] == f'curl -v "http://127.0.0.1:{s.port}/"'
     assert protocol(rep)["sent"] == "http-request" and protocol(rep)["status"] == 200
     assert not rep["questions"]
+
+
+def test_ipv6_fix_pastes_into_every_shell() -> None:
+    """`http://[::1]:N/` unquoted is a glob to zsh ("no matches found"): the
+    printed command works pasted into zsh, bash and dash alike."""
+    with rs.http_server(bind="::1") as s:
+        text = client("curl", "-sS", f"https://[::1]:{s.port}/")
+        code, rep = ask(text)
+        assert (code, top(rep)) == (1, ("protocol-mismatch", "protocol.tls_to_plain"))
+        fix = commands(rep)[0]
+        assert fix == f'curl -v "http://[::1]:{s.port}/"'
+        for shell in ("zsh", "bash", "dash"):
+            path = shutil.which(shell)
+            if path is None:
+                pytest.skip(f"{shell} is not installed")
+            pasted = subprocess.run([path, "-c", fix], capture_output=True, text=True, timeout=30)
+            assert pasted.returncode == 0 and "200 OK" in pasted.stderr, (shell, pasted.stderr)
 
 
 def test_python_requests_https_to_plain_http() -> None:
@@ -80,7 +97,7 @@ def test_python_requests_https_to_plain_http() -> None:
         assert "WRONG_VERSION_NUMBER" in text
         code, rep = ask(text)
     assert (code, top(rep)) == (1, ("protocol-mismatch", "protocol.tls_to_plain"))
-    assert commands(rep)[0] == f"curl -v http://localhost:{s.port}/"
+    assert commands(rep)[0] == f'curl -v "http://localhost:{s.port}/"'
 
 
 def test_node_https_to_plain_http() -> None:
@@ -101,7 +118,7 @@ def test_curl_http_to_openssl_s_server() -> None:
         assert "Empty reply from server" in text
         code, rep = ask(text)
     assert (code, top(rep)) == (1, ("protocol-mismatch", "protocol.plain_to_tls"))
-    assert commands(rep)[0] == f"curl -vk https://127.0.0.1:{s.port}/"
+    assert commands(rep)[0] == f'curl -vk "https://127.0.0.1:{s.port}/"'
     assert protocol(rep)["sent"] == "tls-hello" and protocol(rep)["speaks"] == "tls"
     # The client reached a server: where it runs is not asked.
     assert rep["questions"] == []
@@ -126,7 +143,7 @@ def test_nginx_says_plain_http_to_its_https_port() -> None:
         for text in (page, failed):
             code, rep = ask(text)
             assert (code, top(rep)) == (1, ("protocol-mismatch", "protocol.plain_to_tls"))
-            assert commands(rep)[0] == f"curl -vk https://127.0.0.1:{n.tls_port}/"
+            assert commands(rep)[0] == f'curl -vk "https://127.0.0.1:{n.tls_port}/"'
         # The fix, pasted, gets nginx's answer over TLS.
         pasted = subprocess.run(shlex.split(commands(rep)[0]), capture_output=True, text=True,
                                 timeout=30)
@@ -150,7 +167,7 @@ def test_https_kept_when_the_port_does_speak_tls() -> None:
         assert "certificate" in text
         code, rep = ask(text)
     assert (code, top(rep)) == (0, ("reachable", "port.reachable"))
-    assert commands(rep)[0] == f"curl -v https://127.0.0.1:{s.port}/"
+    assert commands(rep)[0] == f'curl -v "https://127.0.0.1:{s.port}/"'
     assert not [d for d in rep["diagnoses"] if d["category"] == "protocol-mismatch"]
 
 

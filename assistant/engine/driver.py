@@ -58,19 +58,37 @@ class Outcome(NamedTuple):
     errors: list[str]
 
 
-def render_template(text: str, matched: Matched) -> str:
+def render_template(text: str, matched: Matched, shell_os: str | None = None) -> str:
     """Replace `{alias.field}` (or `{alias.field|fallback}`) with matched values.
 
     No other formatting exists: values are inserted as text, never evaluated.
+    With `shell_os` the text is a command for that OS: each value is quoted
+    for its shell (engine/shellquote.py) unless its field is verbatim shell text.
     """
+    powershell = shell_os == "windows"
 
     def sub(m: re.Match[str]) -> str:
-        value = matched.get(m.group(1), {}).get(m.group(2))
+        fact = matched.get(m.group(1), {})
+        value = fact.get(m.group(2))
         if value is None or value == "":
             return m.group(3) if m.group(3) is not None else "?"
-        return shortened(str(value))
+        shown = shortened(str(value))
+        if shell_os is None or _is_shell_text(fact.get("type"), m.group(2)):
+            return shown
+        from assistant.engine import shellquote
+
+        return shellquote.quote(shown, shellquote.context(text, m.start(), powershell),
+                                powershell)
 
     return TEMPLATE_REF.sub(sub, text)
+
+
+def _is_shell_text(fact_type: object, field: str) -> bool:
+    from assistant.facts.catalogue import fact_type as declared
+
+    t = declared(fact_type) if isinstance(fact_type, str) else None
+    spec = t.fields.get(field) if t is not None else None
+    return bool(spec and spec.verbatim)
 
 
 class Compiled:
@@ -253,8 +271,9 @@ def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
         if text not in d.evidence:
             d.evidence.append(text)
     for fx in step.fix:
-        item = Command(fx.os, render_template(fx.command, matched),
-                       render_template(fx.why, matched))
+        # Commands are redacted too: a value may carry a proxy's password.
+        item = Command(fx.os, clean(render_template(fx.command, matched, fx.os)),
+                       clean(render_template(fx.why, matched)))
         if item not in d.fix:
             d.fix.append(item)
     for fact in matched.values():

@@ -40,6 +40,10 @@ class Field(NamedTuple):
     # Words people write for one of `values` ("postgres" for the client psql),
     # for the "did you mean" of an error.
     synonyms: tuple[tuple[str, str], ...] = ()
+    # The value is shell text (a whole command, or words for one), written by
+    # a collector: a fix command takes it verbatim. Any other value is quoted
+    # there when it holds more than letters, digits and @%+=:,./-
+    verbatim: bool = False
 
     def accepts(self, value: object) -> bool:
         """The value has this field's JSON type and is one of its values."""

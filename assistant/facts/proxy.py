@@ -67,9 +67,9 @@ PROXY = FactType("proxy", "A proxy variable in the client's environment, as that
     "url": Field("str", "the URL the client was asked for, when the text says",
                  example="http://localhost:8000/"),
     "unset": Field("str", "the variables to remove for this client, space-separated",
-                   example="http_proxy"),
+                   example="http_proxy", verbatim=True),
     "oneshot": Field("str", "one command that makes the request without the proxy",
-                     example="curl --noproxy localhost http://localhost:8000/"),
+                     example="curl --noproxy localhost http://localhost:8000/", verbatim=True),
 }, lambda f: f"{f.get('variable')}={f.get('proxy')} (client {f.get('client')}: uses "
              f"{f.get('uses')}, applies {f.get('applies')}, failed at it {f.get('at_proxy')})")
 
