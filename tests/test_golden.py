@@ -13,6 +13,7 @@ import pytest
 
 from assistant.render import jsondoc as json_render
 from assistant.render import markdown, text
+from assistant.render.options import RenderOptions
 from assistant.report import Answer, Command, Diagnosis, Finding, Link, Question, Report
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -64,7 +65,9 @@ def answer() -> Report:
 
 CASES = {"diagnosis": diagnosis, "answer": answer}
 RENDERERS = {
-    "txt": lambda r: text.render(r, color=False, width=80, platform="linux"),
+    "txt": lambda r: text.render(r, RenderOptions("terminal", False, 80, "linux")),
+    # the chat: no command-line flags, no rule ids, its questions asked apart
+    "chat.txt": lambda r: text.render(r, RenderOptions("chat", False, 80, "linux")),
     "json": lambda r: json_render.render(r) + "\n",
     "md": markdown.render,
 }
@@ -81,7 +84,7 @@ def test_golden(case: str, ext: str) -> None:
 
 
 def test_text_respects_width_and_no_color() -> None:
-    out = text.render(diagnosis(), color=False, width=80, platform="linux")
+    out = text.render(diagnosis(), RenderOptions("terminal", False, 80, "linux", all_os=True))
     assert "\x1b[" not in out
     # A link's address is never split (a terminal could not open half of
     # it): it stands alone on its line, however long.
@@ -89,7 +92,7 @@ def test_text_respects_width_and_no_color() -> None:
     assert "    https://wiki.example.com/runbooks/ipv6-only-servers-and-why-clients-dial-127.0.0" \
         ".1-first" in lines
     assert max(len(line) for line in lines if not line.strip().startswith("https://")) <= 80
-    coloured = text.render(diagnosis(), color=True, width=80, platform="linux")
+    coloured = text.render(diagnosis(), RenderOptions("terminal", True, 80, "linux"))
     assert "\x1b[31m" in coloured
 
 

@@ -217,9 +217,15 @@ def test_text_rendering_of_an_answer() -> None:
     lines = r.out.splitlines()
     assert lines[0].startswith("How do I find out which process")
     assert all(len(line) <= 80 for line in lines), max(lines, key=len)
-    assert any(line.lstrip().startswith("linux ") for line in lines)
-    assert any(line.lstrip().startswith("windows ") for line in lines)
     assert any("Related:" in line for line in lines)
+    # this machine's OS (the suite runs on Linux) and any; the rest on request
+    assert any(line.lstrip().startswith("linux ") for line in lines)
+    assert not any(line.lstrip().startswith(("windows ", "macos ")) for line in lines)
+    assert "    For macOS and Windows: add --all-os" in lines
+    every = run_cli("--ask", "how do I find which app uses a port?", "--all-os").out.splitlines()
+    assert any(line.lstrip().startswith("windows ") for line in every)
+    assert any(line.lstrip().startswith("macos ") for line in every)
+    assert not any("--all-os" in line for line in every)
 
 
 def write_entry(d: Path, name: str, body: str) -> Path:
