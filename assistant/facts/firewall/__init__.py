@@ -50,4 +50,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("firewall", "Linux packet-filter rules that drop or reject the connection.",
-                      (FIREWALL,), collect, summarise, timeout=8.0)
+                      (FIREWALL,), collect, summarise, timeout=8.0,
+                      asks=lambda t: f"does a firewall rule drop connections to {t.port}?")
