@@ -36,14 +36,26 @@ def test_diagnosis_then_why_and_how(server: Any) -> None:
     c, out = chat()
     c.handle(f"cannot connect to 127.0.0.1:{s.port}")
     shown = text(out)
-    assert "… checking listeners" in shown  # each check as it runs
+    # each check as it runs, as the plain question it answers
+    assert f"  … is anything listening on {s.port}?" in out
+    assert f"  … does 127.0.0.1:{s.port} take a connection?" in out
+    assert "checking listeners" not in shown
     assert "address-family-mismatch" in shown and "Diagnosis" in shown
+    assert "address.family_mismatch" not in shown  # rule ids are for /how --trace
     out.clear()
     c.handle("/why")
-    assert "address.family_mismatch" in text(out) and "→" in text(out)
+    said = text(out)
+    assert said.startswith("What I checked, and what led where:")
+    assert f"Is anything listening on {s.port}? Listening: [::1]:{s.port}" in said
+    assert "So: The server listens on ::1 (IPv6) only" in said
+    assert "gather." not in said  # no engine trace
+    assert out[-1].startswith("(Rule address.family_mismatch decided it; /how --trace shows")
+    out.clear()
+    c.handle("/how --trace")
+    assert any(line.startswith("  → address.family_mismatch: ") for line in out)
     out.clear()
     c.handle("how do you know?")
-    assert "address.family_mismatch" in text(out) and f"{s.pid}" in text(out)
+    assert "So: The server listens on ::1 (IPv6) only" in text(out) and f"{s.pid}" in text(out)
 
 
 def test_question_why_choices_and_answer_feed_the_next_round(server: Any) -> None:
@@ -51,13 +63,16 @@ def test_question_why_choices_and_answer_feed_the_next_round(server: Any) -> Non
     c, out = chat()
     c.handle(f"my app on 127.0.0.1:{s.port} says connection refused")
     assert c.pending is not None and c.pending.id == "client_location"
-    assert "another machine" in text(out)
+    assert out[-1].startswith("This machine accepts connections on that address. Where does")
+    assert "[this machine / another machine / a container or VM, or skip]" in out[-1]
+    assert "--answer" not in text(out) and "I need to know" not in text(out)
     out.clear()
     c.handle("why?")
-    assert "ask.client_location" in text(out) and "127.0.0.1" in text(out)
+    assert text(out).startswith("I'm asking because: Something here accepts connections")
     out.clear()
     c.handle("somewhere")  # not a choice: asked again, not guessed
-    assert "Please answer one of" in text(out) and c.pending is not None
+    assert text(out).startswith("That is not one of the choices. Please answer this machine")
+    assert c.pending is not None
     out.clear()
     c.handle("another")  # a unique prefix picks the choice
     assert "remote-loopback" in text(out) and c.pending is None
@@ -68,8 +83,10 @@ def test_skip_and_dont_know_are_always_allowed(server: Any) -> None:
     c, out = chat()
     c.handle(f"cannot connect to localhost:{s.port}, refused")
     assert c.pending is not None
+    out.clear()
     c.handle("don't know")
-    assert "Skipped" in text(out) and c.pending is None
+    assert out[0] == "OK, I will go on without that: the checks decide alone."
+    assert c.pending is None and "unknown" not in text(out)
 
 
 def test_a_skipped_rule_question_is_recorded_as_skipped(server: Any) -> None:
@@ -105,19 +122,21 @@ def test_a_skipped_host_means_the_usual_local_addresses(tmp_path: Path, server: 
     assert any("host skipped" in n for n in report.notes)
 
 
-def test_a_skipped_port_is_asked_again_with_what_listens(tmp_path: Path, server: Any) -> None:
+def test_the_port_question_offers_what_listens_and_a_skip_ends_it(tmp_path: Path,
+                                                                   server: Any) -> None:
     s = server("127.0.0.1")
     c, out = chat(tmp_path)
     c.handle("the connection is refused")
     c.handle("127.0.0.1")
-    assert c.pending is not None and c.pending.id == "port" and not c.pending.choices
-    out.clear()
-    c.handle("skip")
-    assert "is not a port number" not in text(out)
     assert c.pending is not None and c.pending.id == "port"
     assert str(s.port) in c.pending.choices and "Listening now" in c.pending.text
-    c.handle("skip")  # skipped twice: it stops asking
-    assert c.pending is None and "nothing more to check" in text(out)
+    assert f"{s.port} (python" in c.pending.text
+    out.clear()
+    c.handle("skip")  # no port: nothing to run, and it is not asked again
+    assert out == ["OK. Without a port there is nothing I can check yet. When you know it, "
+                   "tell me\n  the address (localhost:3000, say) or paste the error the client "
+                   "printed."]
+    assert c.pending is None and "port" in c.skipped
 
 
 def test_missing_address_questions(tmp_path: Path) -> None:
@@ -152,8 +171,11 @@ def test_commands(tmp_path: Path, server: Any) -> None:
     c.handle("/rules")
     assert "port.nothing_listening" in text(out)
     out.clear()
+    out.clear()
     c.handle("/again")
-    assert "wrong-bind-address" in text(out)
+    assert out[0] == "  … checking again"
+    assert out[1].startswith("The checks show the same as before. The server on port")
+    assert "127.0.0.2" in out[1]
     report = tmp_path / "ticket.md"
     c.handle(f"/report {report}")
     body = report.read_text()
@@ -216,7 +238,7 @@ def test_real_terminal(tmp_path: Path, server: Any) -> None:
     child.expect("address-family-mismatch")
     child.expect(prompt)
     child.sendline("/why")
-    child.expect("address.family_mismatch matched")
+    child.expect("So: The server listens on ::1")
     child.expect(prompt)
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
