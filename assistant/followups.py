@@ -79,9 +79,22 @@ def again(chat: Chat, why: str) -> None:
     chat.show(report, chat.last_text)
 
 
+def fresh(chat: Chat) -> Report | None:
+    """The last problem looked at again, quietly: who holds a port changes
+    (a server started, a process stopped), so the answer is read now."""
+    before = chat.last(diagnosis=True)
+    if before is None or chat.last_text is None:
+        return None
+    report = chat.ask(chat.last_text, quiet=True)
+    if report is None or report.kind != "diagnosis":
+        return before
+    chat.history.append(_exchange(chat, report))
+    return report
+
+
 def who(chat: Chat) -> None:
-    """Who listens on the diagnosed port, from the last diagnosis."""
-    report = chat.last(diagnosis=True)
+    """Who listens on the diagnosed port now."""
+    report = fresh(chat)
     if report is None:
         return
     port = report.target.get("port")
@@ -109,8 +122,8 @@ def who(chat: Chat) -> None:
 
 
 def process(chat: Chat) -> None:
-    """Everything the diagnosis saw of the process(es) on the port."""
-    report = chat.last(diagnosis=True)
+    """Everything the diagnosis sees of the process(es) on the port now."""
+    report = fresh(chat)
     if report is None:
         return
     found = stopping.holders(report)
@@ -159,8 +172,8 @@ def fix(chat: Chat, arg: str) -> None:
 
 
 def stop(chat: Chat) -> None:
-    """Offer to stop the process holding the port; it stops only after a yes."""
-    report = chat.last(diagnosis=True)
+    """Offer to stop the process holding the port now; it stops only after a yes."""
+    report = fresh(chat)
     if report is None:
         return
     found = stopping.holders(report)

@@ -245,3 +245,104 @@ def test_real_terminal(tmp_path: Path, server: Any) -> None:
     child.close()
     assert child.exitstatus == 0
     assert first_prompt < 5  # the figure itself is a benchmark (README)
+
+
+def test_plain_word_follow_ups_against_a_real_server(tmp_path: Path) -> None:
+    from tests.support import start_server
+
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.platform = "linux"
+    c.handle(f"curl: (7) Failed to connect to 127.0.0.1 port {port}: Connection refused")
+    assert "nothing-listening" in text(out)
+    assert "    For macOS and Windows: /fix all (or ask \"how do I do that on a mac?\")" in \
+        text(out).splitlines()
+    out.clear()
+    c.handle("still failing")  # nothing changed
+    assert out[0] == "  … checking again"
+    assert out[1].startswith("The checks show the same as before. Nothing listens on port")
+    s = start_server("127.0.0.1", port)
+    try:
+        out.clear()
+        c.handle("try again")
+        assert out[1].startswith(f"It works now: 127.0.0.1:{port} accepts connections (python")
+        assert f"pid {s.pid})." in out[1].replace("\n  ", " ")
+        out.clear()
+        c.handle("what's using that port?")
+        assert len(out) == 1 and out[0].startswith("python")
+        assert out[0].endswith(f"(pid {s.pid}, user {_user()}) is listening on 127.0.0.1:{port}.")
+        out.clear()
+        c.handle("show me the process")
+        assert out[0].startswith("python") and out[0].endswith(f", pid {s.pid}")
+        assert f"  listening on: 127.0.0.1:{port}" in out and any(
+            line.startswith("  command: ") and "-c" in line for line in out)
+    finally:
+        s.stop()
+    out.clear()
+    c.handle("it works now")  # the server is gone again: not confirmed
+    assert out[1] == "Not quite: something changed, but it does not work yet." or \
+        out[1].startswith("Not yet: the checks show the same as before.")
+
+
+def test_commands_for_another_os_and_every_os(tmp_path: Path) -> None:
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.platform = "linux"
+    c.handle(f"cannot connect to 127.0.0.1:{port}")
+    out.clear()
+    c.handle("how do I do that on a mac?")
+    assert out[0] == "On macOS:"
+    shown = text(out)
+    assert f"    macos    lsof -nP -iTCP:{port} -sTCP:LISTEN" in shown and "linux " not in shown
+    out.clear()
+    c.handle("/fix all")
+    shown = text(out)
+    assert all(f"    {name} " in shown for name in ("linux", "macos", "windows", "any"))
+    assert "/fix all" not in shown
+    out.clear()
+    c.handle("/fix beos")
+    assert out == ["Say /fix, /fix all, or /fix linux, /fix macos, /fix windows."]
+
+
+def test_watch_in_the_chat_ends_when_a_real_server_starts(tmp_path: Path) -> None:
+    import threading
+
+    from tests.support import start_server
+
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.handle(f"cannot connect to 127.0.0.1:{port}")
+    started: list[Any] = []
+    timer = threading.Timer(2.0, lambda: started.append(start_server("127.0.0.1", port)))
+    timer.start()
+    out.clear()
+    try:
+        c.handle("tell me when it works")
+    finally:
+        timer.join()
+        for s in started:
+            s.stop()
+    assert out[0].startswith("Watching (every second, up to 60 s; Ctrl-C stops).")
+    assert any(f"✓ connect: 127.0.0.1:{port} ok" in line for line in out)
+    assert out[-1].startswith(f"127.0.0.1:{port} now accepts connections (python")
+    assert out[-1].endswith(f"pid {started[0].pid}): fixed.")
+
+
+def test_a_near_tie_is_asked_with_numbers(tmp_path: Path) -> None:
+    c, out = chat(tmp_path)
+    c.handle("is it safe to expose my dev server")
+    assert c.pending is not None and c.pending.id == "topic"
+    assert "dev-server-host-flag" in c.pending.choices
+    assert "Did you mean" in text(out) and "--answer" not in text(out)
+    assert out[-1].startswith("Which one did you mean? Answer 1")
+    n = c.pending.choices.index("dev-server-host-flag") + 1
+    out.clear()
+    c.handle(str(n))
+    assert out[0].startswith("How do I make my dev server reachable from other devices?")
+    assert c.pending is None
+
+
+def _user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name

@@ -43,7 +43,7 @@ _PATTERNS: list[tuple[Kind, str]] = [
               r"no luck|nope|not fixed|still nothing"),
     ("who", r"(?:what|who)(?:'s| is| are)? (?:using|holding|on|listening on|bound to|sitting "
             rf"on|occupying|behind|has|owns) (?:{_PORT_REF})|"
-            rf"(?:what|who)(?:'s| is) (?:listening|there|running there)|who has it|"
+            rf"(?:what|who)(?:'s| is) (?:(?:listening|running)(?: there| on it)?|there)|who has it|"
             rf"what(?:'s| is) (?:on|using) it|which (?:app|program|process) (?:is )?"
             rf"(?:using|holding|on|has) (?:{_PORT_REF})"),
     ("process", r"(?:show|tell|give)(?: me)? (?:about |more about )?(?:the|that|this) "
