@@ -119,6 +119,13 @@ class Chat:
         if said is not None:
             followups.act(self, said)
             return True
+        if text.lower().rstrip(".!") in SKIP:
+            self.tell("There is no open question to skip. Describe the problem, or /help.")
+            return True
+        if text.isdigit():
+            self.tell(f"Is {text} a port? Tell me the address the client uses "
+                      f"(localhost:{text}, say), or paste the error it printed.")
+            return True
         self.answers, self.skipped = {}, set()
         self.run(text)
         return True
@@ -215,7 +222,7 @@ class Chat:
             return q.choices[int(value) - 1]  # the chat numbers the entries it offers
         if not q.choices or (q.id == "port" and value.isdigit()):
             return value  # the port choices are what listens now; any port will do
-        low = value.lower()
+        low = value.lower().rstrip("?!. ")  # "this machine?" is still an answer
         if low in _YES and _YES[low] in [c.lower() for c in q.choices]:
             low = _YES[low]
         exact = [c for c in q.choices if c.lower() == low]

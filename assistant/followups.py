@@ -41,8 +41,13 @@ def act(chat: Chat, said: FollowUp) -> None:
         stop(chat)
     elif said.kind == "watch":
         watch_command(chat, "")
+    elif said.kind == "thanks":
+        chat.tell("Glad to help. Describe another problem any time; Ctrl-D leaves.")
+    elif said.kind == "hello":
+        chat.tell("Hello. Describe the connection that fails (or paste the error), or ask a "
+                  "question about localhost and ports.")
     else:  # a bare yes with nothing offered
-        chat.tell("Yes to what? I have not asked anything. Describe the problem, or /help.")
+        chat.tell("OK.")
 
 
 def again(chat: Chat, why: str) -> None:
@@ -114,11 +119,19 @@ def who(chat: Chat) -> None:
         chat.tell("The last problem has no port to look at.")
         return
     chat.tell(f"Nothing listens on port {port} right now.")
+    for line in _near(report):
+        chat.tell(f"Close by: {line}.", "  ")
+
+
+def _near(report: Report) -> list[str]:
+    """`port 3001 has python3, pid 6941 (one digit off)` for each near listener."""
     near = [f for f in report.findings if f.check == "near_listeners"]
+    out = []
     for fact in (near[0].data.get("facts", []) if near else [])[:3]:
         pid = f", pid {fact['pid']}" if fact.get("pid") else ""
-        chat.tell(f"Close by: port {fact['port']} has {fact.get('process') or 'a process'}"
-                  f"{pid} ({_relation(fact)}).", "  ")
+        out.append(f"port {fact['port']} has {fact.get('process') or 'a process'}{pid} "
+                   f"({_relation(fact)})")
+    return out
 
 
 def process(chat: Chat) -> None:
@@ -186,6 +199,9 @@ def stop(chat: Chat) -> None:
         else:
             chat.tell(f"Nothing holds port {port}, so there is nothing to stop."
                       if port else "There is no process in the last diagnosis to stop.")
+            near = _near(report)
+            if near:
+                chat.tell(f"({near[0]}: that one may be the server you meant.)", "  ")
         return
     h = found[0]
     reason = stopping.refusal(h) or stopping.needs_sudo(h)

@@ -44,7 +44,8 @@ class Holder:
 
 
 def holders(report: Report) -> list[Holder]:
-    """The processes listening on the report's port, then those the diagnosis names."""
+    """The processes listening on the report's port (only those: a process the
+    diagnosis names on a near port is not the one holding this port)."""
     port = report.target.get("port")
     found: dict[int, Holder] = {}
     for f in report.findings:
@@ -53,11 +54,6 @@ def holders(report: Report) -> list[Holder]:
         for fact in f.data.get("facts", []):
             if fact.get("pid") and fact["pid"] not in found:
                 found[fact["pid"]] = _holder(fact, port)
-    for d in report.diagnoses[:1]:
-        for p in d.processes:
-            if p.get("pid") and p["pid"] not in found:
-                found[p["pid"]] = Holder(p["pid"], str(p.get("name") or "?"), port,
-                                         user=p.get("user"), cmdline=p.get("cmdline"))
     return list(found.values())
 
 

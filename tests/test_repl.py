@@ -346,3 +346,31 @@ def _user() -> str:
     import pwd
 
     return pwd.getpwuid(os.getuid()).pw_name
+
+
+def test_small_talk_and_stray_words_read_well(tmp_path: Path) -> None:
+    c, out = chat(tmp_path)
+    for said, reply in [("skip", "There is no open question to skip. Describe the problem, or "
+                                 "/help."),
+                        ("3000", "Is 3000 a port? Tell me the address the client uses "
+                                 "(localhost:3000, say), or\n  paste the error it printed."),
+                        ("thanks!", "Glad to help. Describe another problem any time; Ctrl-D "
+                                    "leaves."),
+                        ("yes", "OK.")]:
+        out.clear()
+        c.handle(said)
+        assert out == [reply]
+    assert c.history == []  # none of it was taken for a problem or a question
+
+
+def test_kill_it_on_a_typo_port_points_at_the_near_listener(tmp_path: Path, server: Any) -> None:
+    s = server("127.0.0.1")
+    asked = s.port + 1 if s.port % 10 != 9 else s.port - 1
+    c, out = chat(tmp_path)
+    c.handle(f"curl: (7) Failed to connect to 127.0.0.1 port {asked}: Connection refused")
+    assert "port-typo" in text(out)
+    out.clear()
+    c.handle("kill it")
+    assert out[0] == f"Nothing holds port {asked}, so there is nothing to stop."
+    assert out[1].startswith(f"  (port {s.port} has python") and "one digit off" in out[1]
+    assert c.offer is None and s.proc.poll() is None

@@ -13,7 +13,7 @@ import re
 from typing import Literal, NamedTuple
 
 Kind = Literal["again", "works", "still", "who", "process", "os", "stop", "watch", "all-os",
-               "yes", "no"]
+               "yes", "no", "thanks", "hello"]
 
 
 class FollowUp(NamedTuple):
@@ -59,6 +59,9 @@ _PATTERNS: list[tuple[Kind, str]] = [
               r"(?:'s| is)? (?:works?|up|running|fixed)"),
     ("all-os", r"(?:show )?(?:all|every|other) (?:os(?:es)?|systems|platforms)|"
                r"(?:the )?commands for (?:all|every|other) (?:os(?:es)?|systems|platforms)"),
+    ("thanks", r"thanks?(?: you)?(?: so much| a lot)?|thx|ty|cheers|great,? thanks|perfect|"
+               r"awesome|cool|nice|great"),
+    ("hello", r"hi|hello|hey|hey there|good (?:morning|afternoon|evening)|yo"),
     ("yes", r"y|yes|yep|yeah|sure|do it|go ahead|ok|okay|confirm|yes please"),
     ("no", r"n|no|nope|don'?t|cancel|never ?mind|leave it|no thanks"),
 ]

@@ -50,3 +50,11 @@ def test_another_os(text: str, os: str) -> None:
 ])
 def test_not_follow_ups(text: str) -> None:
     assert read(text) is None
+
+
+@pytest.mark.parametrize(("text", "kind"), [("thanks!", "thanks"), ("thank you so much", "thanks"),
+                                            ("cool", "thanks"), ("hi", "hello"),
+                                            ("hey there", "hello")])
+def test_small_talk(text: str, kind: str) -> None:
+    got = read(text)
+    assert got is not None and got.kind == kind
