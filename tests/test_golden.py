@@ -63,7 +63,20 @@ def answer() -> Report:
                  Answer("what-is-loopback", "What is 127.0.0.1, the loopback address?", "x", 0.41)])
 
 
-CASES = {"diagnosis": diagnosis, "answer": answer}
+def did_you_mean() -> Report:
+    """A near tie: two entries fit, the assistant asks which (never an answer)."""
+    return Report(
+        kind="needs-input", input="is it safe to expose my dev server",
+        target={"host": None, "port": None, "scheme": None, "error": None, "client": None},
+        answers=[Answer("dev-server-host-flag", "How do I make my dev server reachable from "
+                        "other devices?", "x", 0.52),
+                 Answer("loopback-safety", "Is it safe to run development services on "
+                        "127.0.0.1?", "y", 0.5)],
+        questions=[Question("topic", "That fits more than one answer. Which did you mean? "
+                            "(answer with the id)", ["dev-server-host-flag", "loopback-safety"])])
+
+
+CASES = {"diagnosis": diagnosis, "answer": answer, "did-you-mean": did_you_mean}
 RENDERERS = {
     "txt": lambda r: text.render(r, RenderOptions("terminal", False, 80, "linux")),
     # the chat: no command-line flags, no rule ids, its questions asked apart

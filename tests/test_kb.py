@@ -348,3 +348,21 @@ def test_cache_is_used_invalidated_and_private(tmp_path: Path, monkeypatch: pyte
         f.write_text("{not json")
     kb.load([src], cache)
     assert len(calls) == 2
+
+
+def test_a_near_tie_is_a_did_you_mean_in_json_and_text() -> None:
+    """Two entries fit about equally: ask which (needs-input, schema 1), not guess."""
+    question = "is it safe to expose my dev server"
+    r = run_cli("--ask", question, "--json")
+    assert r.code == 3
+    rep = r.json
+    assert rep["kind"] == "needs-input" and rep["schema"] == 1
+    topic = rep["questions"][0]
+    assert topic["id"] == "topic" and len(rep["questions"]) == 1
+    assert topic["choices"] == [a["kb"] for a in rep["answers"]]
+    assert {"dev-server-host-flag", "loopback-safety"} <= set(topic["choices"])
+    text = run_cli("--ask", question)
+    assert text.code == 3 and "Did you mean" in text.out
+    assert "  Answer with --answer topic=ID, or rephrase the question." in text.out.splitlines()
+    done = run_cli("--ask", question, "--answer", "topic=loopback-safety", "--json")
+    assert done.code == 0 and done.json["answers"][0]["kb"] == "loopback-safety"
