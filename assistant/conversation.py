@@ -54,6 +54,13 @@ class Exchange:
 
 
 @dataclass
+class Problem:
+    text: str
+    answers: dict[str, str]
+    skipped: set[str]
+
+
+@dataclass
 class Offer:
     """A yes/no the chat itself asked (never a rule's): what yes does."""
 
@@ -72,6 +79,9 @@ class Chat:
     pending: Question | None = None
     offer: Offer | None = None
     last_text: str | None = None
+    # The last problem diagnosed, with the answers it had: what "try again",
+    # "kill it" and /watch are about, even after a knowledge-base question.
+    problem: Problem | None = None
     answers: dict[str, str] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
 
@@ -157,19 +167,29 @@ class Chat:
                                   platform=self.platform or platform.system())
         return opts if os_name is None else RenderOptions("chat", self.color, self.width, os_name)
 
-    def ask(self, text: str, quiet: bool = False) -> Report | None:
-        """One Session round for `text` with the answers so far; None after a
-        message the user has already seen (bad input)."""
+    def ask(self, text: str, quiet: bool = False, problem: Problem | None = None
+            ) -> Report | None:
+        """One Session round for `text` with the answers so far (or the last
+        problem's, again); None after a message the user has already seen."""
 
         def progress(name: str, result: CheckResult | None) -> None:
             if result is None and not quiet:
                 self.say(f"  … {self.session.check_question(name)}")
 
+        answers, skipped = (problem.answers, problem.skipped) if problem else \
+            (self.answers, self.skipped)
         try:
-            return self.session.ask(text, self.answers, progress=progress, skipped=self.skipped)
+            return self.session.ask(problem.text if problem else text, answers,
+                                    progress=progress, skipped=skipped)
         except UserError as exc:
             self.say(str(exc))
             return None
+
+    def recheck(self) -> Report | None:
+        """The last problem diagnosed, checked again quietly (None: there is none)."""
+        if self.problem is None:
+            return None
+        return self.ask(self.problem.text, quiet=True, problem=self.problem)
 
     def run(self, text: str) -> None:
         self.last_text = text
@@ -186,6 +206,8 @@ class Chat:
                 and not any(q.id == "topic" for q in report.questions):
             shown = replace(report, answers=[])  # said a moment ago: only the next question
         self.history.append(Exchange(clean(text), report))
+        if report.kind == "diagnosis":
+            self.problem = Problem(text, dict(self.answers), set(self.skipped))
         text_out = render(shown, self.options()).rstrip("\n")
         if text_out:
             self.say(text_out)
@@ -298,6 +320,7 @@ class Chat:
         self.history.clear()
         self.pending, self.offer, self.last_text, self.answers, self.skipped = \
             None, None, None, {}, set()
+        self.problem = None
         self.say("\x1b[2J\x1b[H" if self.color else "Cleared.")
 
     def help(self) -> None:

@@ -53,10 +53,10 @@ def act(chat: Chat, said: FollowUp) -> None:
 def again(chat: Chat, why: str) -> None:
     """Run the last problem again and say what that showed, against what it was."""
     before = chat.last(diagnosis=True)
-    if before is None or chat.last_text is None:
+    if before is None or chat.problem is None:
         return
     chat.say("  … checking again")
-    report = chat.ask(chat.last_text, quiet=True)
+    report = chat.recheck()
     if report is None:
         return
     if watch.works(report):
@@ -81,16 +81,18 @@ def again(chat: Chat, why: str) -> None:
         return
     if why == "works":
         chat.say("Not quite: something changed, but it does not work yet.")
-    chat.show(report, chat.last_text)
+    chat.last_text = chat.problem.text
+    chat.answers, chat.skipped = dict(chat.problem.answers), set(chat.problem.skipped)
+    chat.show(report, chat.problem.text)
 
 
 def fresh(chat: Chat) -> Report | None:
     """The last problem looked at again, quietly: who holds a port changes
     (a server started, a process stopped), so the answer is read now."""
     before = chat.last(diagnosis=True)
-    if before is None or chat.last_text is None:
+    if before is None:
         return None
-    report = chat.ask(chat.last_text, quiet=True)
+    report = chat.recheck()
     if report is None or report.kind != "diagnosis":
         return before
     chat.history.append(_exchange(chat, report))
@@ -238,14 +240,13 @@ def watch_command(chat: Chat, arg: str) -> None:
     if not 0 < timeout <= watch.MAX_TIMEOUT:
         chat.tell(f"/watch takes between 1 and {watch.MAX_TIMEOUT:g} seconds.")
         return
-    if chat.last(diagnosis=True) is None or chat.last_text is None:
+    if chat.last(diagnosis=True) is None or chat.problem is None:
         return
-    text = chat.last_text
     chat.tell(f"Watching (every second, up to {timeout:g} s; Ctrl-C stops). I will only say "
               "what changes.")
     last = None
     try:
-        for r in watch.watch(lambda: _quiet(chat, text), timeout=timeout):
+        for r in watch.watch(lambda: _quiet(chat), timeout=timeout):
             last = r
             for line in r.changes:
                 chat.tell(f"after {r.elapsed:.0f} s: {line}", "  ")
@@ -314,10 +315,10 @@ def phrase(chat: Chat, report: Report) -> Callable[[str], str]:
     return ask
 
 
-def _quiet(chat: Chat, text: str) -> Report:
-    report = chat.ask(text, quiet=True)
+def _quiet(chat: Chat) -> Report:
+    report = chat.recheck()
     if report is None:
-        raise KeyboardInterrupt  # bad input was already said; nothing to watch
+        raise KeyboardInterrupt  # cannot happen after a diagnosis; stop watching if it does
     return report
 
 

@@ -374,3 +374,14 @@ def test_kill_it_on_a_typo_port_points_at_the_near_listener(tmp_path: Path, serv
     assert out[0] == f"Nothing holds port {asked}, so there is nothing to stop."
     assert out[1].startswith(f"  (port {s.port} has python") and "one digit off" in out[1]
     assert c.offer is None and s.proc.poll() is None
+
+
+def test_try_again_after_a_kb_question_is_about_the_problem(tmp_path: Path) -> None:
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.handle(f"cannot connect to 127.0.0.1:{port}")
+    c.handle("what is the difference between localhost and 127.0.0.1?")
+    out.clear()
+    c.handle("try again")
+    assert out[0] == "  … checking again"
+    assert out[1].startswith(f"The checks show the same as before. Nothing listens on port {port}")
