@@ -304,24 +304,22 @@ def test_commands_for_another_os_and_every_os(tmp_path: Path) -> None:
     assert out == ["Say /fix, /fix all, or /fix linux, /fix macos, /fix windows."]
 
 
-def test_watch_in_the_chat_ends_when_a_real_server_starts(tmp_path: Path) -> None:
-    import threading
-
-    from tests.support import start_server
-
+def test_watch_in_the_chat_ends_when_a_real_server_starts(tmp_path: Path, server: Any) -> None:
     port = free_port_without_neighbours()
     c, out = chat(tmp_path)
     c.handle(f"cannot connect to 127.0.0.1:{port}")
     started: list[Any] = []
-    timer = threading.Timer(2.0, lambda: started.append(start_server("127.0.0.1", port)))
-    timer.start()
+    ask = c.session.ask
+
+    def ask_then_start(*args: Any, **kwargs: Any) -> Any:
+        report = ask(*args, **kwargs)
+        if not started:  # after the watch's first round: the server comes up
+            started.append(server("127.0.0.1", port))
+        return report
+
+    c.session.ask = ask_then_start  # type: ignore[method-assign]
     out.clear()
-    try:
-        c.handle("tell me when it works")
-    finally:
-        timer.join()
-        for s in started:
-            s.stop()
+    c.handle("tell me when it works")
     assert out[0].startswith("Watching (every second, up to 60 s; Ctrl-C stops).")
     assert any(f"✓ connect: 127.0.0.1:{port} ok" in line for line in out)
     assert out[-1].startswith(f"127.0.0.1:{port} now accepts connections (python")

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import threading
 import time
 from typing import Any
 
 from assistant import watch
 from assistant.report import Diagnosis, Finding, Report
-from tests.support import console_script, free_port_without_neighbours, start_server
+from tests.support import console_script, free_port_without_neighbours
 
 
 def report(listening: bool, ms: float = 1.0) -> Report:
@@ -81,28 +80,32 @@ def test_timeout_and_what_cannot_be_watched() -> None:
 
 def test_watch_ends_with_0_when_a_real_server_starts(server: Any) -> None:
     port = free_port_without_neighbours()
-    started: list[Any] = []
-    timer = threading.Timer(2.5, lambda: started.append(start_server("127.0.0.1", port)))
     begin = time.monotonic()
     proc = subprocess.Popen(
         [str(console_script()), "--ask", f"curl: (7) Failed to connect to 127.0.0.1 port {port}: "
          "Connection refused", "--watch", "30"], stdout=subprocess.PIPE, text=True,
         env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "HOME": "/tmp"})
-    timer.start()
+    assert proc.stdout is not None
+    lines: list[str] = []
     try:
-        out, _ = proc.communicate(timeout=40)
+        # The first round's report is printed whole; the server starts after it.
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Watching"):
+                break
+        s = server("127.0.0.1", port)
+        rest, _ = proc.communicate(timeout=40)
     finally:
-        timer.cancel()
-        for s in started:
-            s.stop()
+        if proc.poll() is None:
+            proc.kill()
+    lines += rest.splitlines()
+    out = "\n".join(lines)
     assert proc.returncode == 0, out
     assert time.monotonic() - begin < 15  # it ended by itself, long before the 30 s
-    lines = out.splitlines()
     assert "Diagnosis  [nothing-listening · port.nothing_listening]" in lines
     assert "Watching (every second, up to 30 s; Ctrl-C stops): only changes are shown." in lines
-    pid = started[0].pid
     assert re.fullmatch(rf"127\.0\.0\.1:{port} now accepts connections \(python[0-9.]*, pid "
-                        rf"{pid}\): fixed", lines[-1]), lines[-1]
+                        rf"{s.pid}\): fixed", lines[-1]), lines[-1]
     changed = [ln for ln in lines if ln.startswith("  after ")]
     assert any(f"✓ connect: 127.0.0.1:{port} ok" in ln for ln in changed), out
 
