@@ -344,8 +344,13 @@ class Chat:
             kind = ex.report.kind
             if (not diagnosis or kind == "diagnosis") and (not settled or kind != "needs-input"):
                 return ex.report
-        self.tell("I have not looked at a connection yet: describe the problem or paste the "
-                  "error first." if diagnosis or not self.history else "Nothing asked yet.")
+        if diagnosis:
+            self.tell("I have not looked at a connection yet: describe the problem or paste "
+                      "the error first.")
+        elif self.history:
+            self.tell("There is no answer yet: pick one of the choices above, or ask again.")
+        else:
+            self.tell("Nothing asked yet: describe the problem or paste the error first.")
         return None
 
     def rule(self, rule_id: str) -> Rule | None:

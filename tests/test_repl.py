@@ -383,3 +383,14 @@ def test_try_again_after_a_kb_question_is_about_the_problem(tmp_path: Path) -> N
     c.handle("try again")
     assert out[0] == "  … checking again"
     assert out[1].startswith(f"The checks show the same as before. Nothing listens on port {port}")
+
+
+def test_follow_ups_before_any_answer_say_what_is_missing(tmp_path: Path) -> None:
+    c, out = chat(tmp_path)
+    c.handle("/fix all")
+    assert out == ["Nothing asked yet: describe the problem or paste the error first."]
+    c.handle("is it safe to expose my dev server")  # a near tie: a choice is pending
+    out.clear()
+    c.handle("how do I do that on a mac?")
+    assert out == ["There is no answer yet: pick one of the choices above, or ask again."]
+    assert c.pending is not None and c.pending.id == "topic"  # still open
