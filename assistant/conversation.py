@@ -1,44 +1,49 @@
 """The conversation behind the terminal chat: plain functions over a Session.
 
 No prompt_toolkit here: `Chat.handle(line)` takes what the user typed and
-writes what to show through `say`. The REPL (repl.py) only reads lines and
-prints; tests drive this class directly.
+writes what to show through `say`. The REPL (cli/chat.py) only reads lines
+and prints; tests drive this class directly. Follow-ups in plain words
+("try again", "kill it") are understood by understand/followup.py and
+carried out by followups.py.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant import followups
 from assistant.errors import UserError
+from assistant.render.options import RenderOptions
 from assistant.render.text import render
 from assistant.report import Question, Report
+from assistant.understand.followup import FollowUp, read
+from assistant.understand.redact import clean
 
 if TYPE_CHECKING:
     from assistant.engine.model import Rule
     from assistant.facts.base import CheckResult
     from assistant.session import Session
-from assistant.understand.redact import clean
 
 COMMANDS = {
     "/help": "this list",
-    "/why": "while a question is pending: who asks and why; after a diagnosis: how it was reached",
-    "/how": "how the last diagnosis was reached: rules fired, with the facts they matched",
+    "/why": "while a question is pending: why I ask; after a diagnosis: how I got there",
+    "/how": "how the last diagnosis was reached (/how --trace: the engine's raw trace)",
+    "/fix": "the fix commands again (/fix all: every OS; /fix macos, /fix windows)",
+    "/again": "check the last problem again (after starting the server, say)",
+    "/watch": "/watch [SECONDS]: check every second until it works (Ctrl-C stops)",
     "/facts": "what was gathered for the last diagnosis, and how long each check took",
     "/rules": "the rules in use and where they come from",
-    "/again": "run the last diagnosis again (after starting the server, say)",
     "/report": "/report [FILE]: a Markdown report of this conversation, for a ticket",
     "/clear": "forget the conversation so far",
     "/quit": "leave (Ctrl-D does too)",
 }
-SKIP = ("skip", "don't know", "dont know", "no idea", "not sure", "?")
-_WHY = re.compile(r"^\s*(why\??|why is that\??|why do you ask\??|how\??|how do you know\??|"
-                  r"explain( that)?|how so\??)\s*$", re.I)
+PLAIN_WORDS = ("try again · it works now · still failing · what's using that port? · "
+               "show me the process · kill it · how do I do that on a mac? · watch it · why?")
+SKIP = ("skip", "don't know", "dont know", "do not know", "no idea", "not sure", "?", "idk",
+        "dunno", "pass")
 _YES = {"y": "yes", "yes": "yes", "n": "no", "no": "no"}
 
 
@@ -49,14 +54,34 @@ class Exchange:
 
 
 @dataclass
+class Problem:
+    text: str
+    answers: dict[str, str]
+    skipped: set[str]
+
+
+@dataclass
+class Offer:
+    """A yes/no the chat itself asked (never a rule's): what yes does."""
+
+    text: str
+    on_yes: Callable[[], None]
+
+
+@dataclass
 class Chat:
     session: Session
     say: Callable[[str], None]
     color: bool = False
     width: int = 80
+    platform: str | None = None  # sys.platform; tests pretend to be another OS
     history: list[Exchange] = field(default_factory=list)
     pending: Question | None = None
+    offer: Offer | None = None
     last_text: str | None = None
+    # The last problem diagnosed, with the answers it had: what "try again",
+    # "kill it" and /watch are about, even after a knowledge-base question.
+    problem: Problem | None = None
     answers: dict[str, str] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
 
@@ -68,10 +93,48 @@ class Chat:
             return True
         if text.startswith("/"):
             return self.command(text)
-        if _WHY.match(text):
+        said = read(text)
+        if self.offer is not None:
+            offer, self.offer = self.offer, None
+            if said is not None and said.kind in ("yes", "no"):
+                if said.kind == "yes":
+                    offer.on_yes()
+                else:
+                    self.say("OK, I left it alone.")
+                return True
+        if said is not None and said.kind == "no" and self.pending is None:
+            self.say("OK.")
+            return True
+        if text.lower().rstrip("?!. ") in ("why", "how", "how so", "why is that",
+                                           "why do you ask", "how do you know", "explain",
+                                           "explain that"):
             return self.command("/why")
         if self.pending is not None:
-            self.answer(text)
+            q = self.pending
+            skip = text.lower().rstrip(".!") in SKIP
+            # A choice, or for a free-text question (host, port) a short reply
+            # that is no follow-up, answers it.
+            fits = skip or (self._choice(q, text) is not None if q.choices else
+                            said is None and not self._new_topic(text))
+            if fits:
+                self.answer(text)
+                return True
+            if said is not None and said.kind not in ("yes", "no"):
+                followups.act(self, said)  # the question stays open
+                return True
+            if q.choices and q.id != "topic" and not self._new_topic(text):
+                self.answer(text)  # says it is not one of the choices
+                return True
+            self.pending = None  # a new problem, not an answer: start over
+        if said is not None:
+            followups.act(self, said)
+            return True
+        if text.lower().rstrip(".!") in SKIP:
+            self.tell("There is no open question to skip. Describe the problem, or /help.")
+            return True
+        if text.isdigit():
+            self.tell(f"Is {text} a port? Tell me the address the client uses "
+                      f"(localhost:{text}, say), or paste the error it printed.")
             return True
         self.answers, self.skipped = {}, set()
         self.run(text)
@@ -79,12 +142,17 @@ class Chat:
 
     def command(self, text: str) -> bool:
         name, _, arg = text.partition(" ")
-        name = name.lower()
+        name, arg = name.lower(), arg.strip()
         if name in ("/quit", "/exit"):
             return False
-        handler = {"/help": self.help, "/why": self.why, "/how": self.how, "/facts": self.facts,
-                   "/rules": self.rules, "/again": self.again, "/clear": self.clear,
-                   "/report": lambda: self.report(arg.strip())}.get(name)
+        handlers: dict[str, Callable[[], None]] = {
+            "/help": self.help, "/why": self.why, "/how": lambda: self.how(arg),
+            "/facts": self.facts, "/rules": self.rules, "/clear": self.clear,
+            "/again": lambda: followups.act(self, FollowUp("again")),
+            "/fix": lambda: followups.fix(self, arg),
+            "/watch": lambda: followups.watch_command(self, arg),
+            "/report": lambda: followups.report(self, arg)}
+        handler = handlers.get(name)
         if handler is None:
             self.say(f"Unknown command {clean(name)}; /help lists them.")
         else:
@@ -92,22 +160,59 @@ class Chat:
         return True
 
     # -- diagnosing ----------------------------------------------------------
-    def run(self, text: str) -> None:
-        self.last_text = text
+    def options(self, all_os: bool = False, os_name: str | None = None) -> RenderOptions:
+        from assistant.facts.system import platform
+
+        opts = RenderOptions.here("chat", color=self.color, width=self.width, all_os=all_os,
+                                  platform=self.platform or platform.system())
+        return opts if os_name is None else RenderOptions("chat", self.color, self.width, os_name)
+
+    def ask(self, text: str, quiet: bool = False, problem: Problem | None = None
+            ) -> Report | None:
+        """One Session round for `text` with the answers so far (or the last
+        problem's, again); None after a message the user has already seen."""
 
         def progress(name: str, result: CheckResult | None) -> None:
-            if result is None:
-                self.say(f"  … checking {name.replace('_', ' ')}")
+            if result is None and not quiet:
+                self.say(f"  … {self.session.check_question(name)}")
 
+        answers, skipped = (problem.answers, problem.skipped) if problem else \
+            (self.answers, self.skipped)
         try:
-            report = self.session.ask(text, self.answers, progress=progress, skipped=self.skipped)
+            return self.session.ask(problem.text if problem else text, answers,
+                                    progress=progress, skipped=skipped)
         except UserError as exc:
             self.say(str(exc))
-            return
+            return None
+
+    def recheck(self) -> Report | None:
+        """The last problem diagnosed, checked again quietly (None: there is none)."""
+        if self.problem is None:
+            return None
+        return self.ask(self.problem.text, quiet=True, problem=self.problem)
+
+    def run(self, text: str) -> None:
+        self.last_text = text
+        report = self.ask(text)
+        if report is not None:
+            self.show(report, text)
+
+    def show(self, report: Report, text: str) -> None:
+        """Record and print a report, then ask its first open question."""
+        prev = self.history[-1].report if self.history else None
+        shown = report
+        if report.kind == "needs-input" and prev is not None and prev.kind == "needs-input" \
+                and [a.kb for a in prev.answers] == [a.kb for a in report.answers] \
+                and not any(q.id == "topic" for q in report.questions):
+            shown = report.replaced(answers=[])  # said a moment ago: only the next question
         self.history.append(Exchange(clean(text), report))
-        self.say(render(report, color=self.color, width=self.width).rstrip("\n"))
+        if report.kind == "diagnosis":
+            self.problem = Problem(text, dict(self.answers), set(self.skipped))
+        text_out = render(shown, self.options()).rstrip("\n")
+        if text_out:
+            self.say(text_out)
         pending = [q for q in report.questions if q.id not in self.answers
-                   and (q.id not in self.skipped or q.choices)]
+                   and q.id not in self.skipped]
         self.pending = pending[0] if pending else None
         if self.pending is not None:
             self.tell(self._question_line(self.pending))
@@ -116,19 +221,18 @@ class Chat:
         q = self.pending
         assert q is not None
         value = text.strip()
-        if value.lower() in SKIP:
-            if q.id in self.skipped:
-                # Asked again (with choices) and skipped again: stop asking.
-                self.pending = None
-                self.say("Without it there is nothing more to check. Paste the error, or "
-                         "describe the failing connection with its host and port.")
-                return
-            self.say(f"Skipped ({q.id}).")
+        if value.lower().rstrip(".!") in SKIP:
+            self.tell(_skipped(q))
             self.skipped.add(q.id)
+            if q.id in ("port", "topic"):
+                # Nothing to run without it: the next message starts afresh.
+                self.pending = None
+                return
         else:
             chosen = self._choice(q, value)
             if chosen is None:
-                self.say(f"Please answer one of: {', '.join(q.choices)} (or skip).")
+                self.tell(f"That is not one of the choices. Please answer "
+                          f"{_choices(q)}, or say skip.")
                 return
             self.answers[q.id] = chosen
         self.pending = None
@@ -136,9 +240,11 @@ class Chat:
             self.run(self.last_text)
 
     def _choice(self, q: Question, value: str) -> str | None:
+        if q.id == "topic" and value.isdigit() and 1 <= int(value) <= len(q.choices):
+            return q.choices[int(value) - 1]  # the chat numbers the entries it offers
         if not q.choices or (q.id == "port" and value.isdigit()):
             return value  # the port choices are what listens now; any port will do
-        low = value.lower()
+        low = value.lower().rstrip("?!. ")  # "this machine?" is still an answer
         if low in _YES and _YES[low] in [c.lower() for c in q.choices]:
             low = _YES[low]
         exact = [c for c in q.choices if c.lower() == low]
@@ -151,48 +257,50 @@ class Chat:
             return low
         return None
 
+    @staticmethod
+    def _new_topic(text: str) -> bool:
+        """A message that is plainly not an answer: a pasted error or a sentence
+        where a host, a port or one of a few choices was asked for."""
+        return len(text.split()) >= 4 or "\n" in text
+
     def _question_line(self, q: Question) -> str:
-        choices = f" [{' / '.join(q.choices)}, or skip]" if q.choices else " (or skip)"
-        return f"? {q.text}{choices}"
+        if q.id == "topic" and q.choices:
+            n = len(q.choices)
+            return f"Which one did you mean? Answer 1{'–' + str(n) if n > 1 else ''}, or " \
+                   "ask it another way."
+        if not q.choices or all(c in q.text for c in q.choices):
+            return f"{q.text} (or skip)"  # the text already names its choices
+        return f"{q.text} [{_choices(q)}, or skip]"
 
     # -- explanations --------------------------------------------------------
     def why(self) -> None:
+        from assistant import explain
+
         if self.pending is not None:
             q = self.pending
-            if q.asked_by == "session":
-                reason = ("without a host and port there is nothing to check"
-                          if q.id in ("host", "port") else
-                          "the question matched no knowledge-base entry well enough")
-                self.tell(f"I ask '{q.id}' because {reason}.")
-                return
-            rule = self._rule(q.asked_by)
-            goal = (rule.description or rule.title) if rule else q.asked_by
-            self.tell(f"Rule {q.asked_by} asks '{q.id}'. It is trying to establish: "
-                      f"{' '.join(goal.split())}")
+            rule = self.rule(q.asked_by) if q.asked_by != "session" else None
+            self.tell(explain.why_asked(q, rule))
             return
-        self.how()
+        self.how("")
 
-    def how(self) -> None:
-        report = self._last()
+    def how(self, arg: str = "") -> None:
+        from assistant import explain
+
+        report = self.last()
         if report is None:
             return
-        if not report.diagnoses:
-            self.say("No conclusion yet: " + (report.kind if report.kind != "diagnosis"
-                                               else "the checks found nothing to blame."))
+        if arg == "--trace":
+            lines = explain.trace(report) or ["No rule fired for the last message."]
+            for line in lines:
+                self.tell(line, "  ")
             return
-        top = report.diagnoses[0]
-        rule = self._rule(top.rule)
-        self.tell(f"I concluded {top.category} because rule {top.rule} matched"
-                  + (f" ({rule.title})" if rule else "") + ":")
-        for step in report.trace:
-            marker = "→" if step["rule"] == top.rule else "·"
-            facts = "; ".join(step["facts"])
-            self.tell(f"{marker} {step['rule']}: {facts}", "  ")
-        for e in top.evidence:
-            self.tell(f"evidence: {e}", "  ")
+        rule = self.rule(report.diagnoses[0].rule) if report.diagnoses else None
+        for line in explain.how(report, rule, followups.providers(), followups.phrase(self,
+                                                                                      report)):
+            self.tell(line, "  " if line.startswith("- ") else "")
 
     def facts(self) -> None:
-        report = self._last()
+        report = self.last()
         if report is None:
             return
         if not report.findings:
@@ -208,58 +316,44 @@ class Chat:
         for w in self.session.warnings:
             self.say(f"  note: {w}")
 
-    def again(self) -> None:
-        if self.last_text is None:
-            self.say("Nothing to run again yet.")
-            return
-        self.run(self.last_text)
-
     def clear(self) -> None:
         self.history.clear()
-        self.pending, self.last_text, self.answers, self.skipped = None, None, {}, set()
+        self.pending, self.offer, self.last_text, self.answers, self.skipped = \
+            None, None, None, {}, set()
+        self.problem = None
         self.say("\x1b[2J\x1b[H" if self.color else "Cleared.")
-
-    def report(self, target: str) -> None:
-        from assistant.render.markdown import render as markdown
-
-        if not self.history:
-            self.say("Nothing to report yet.")
-            return
-        parts = [markdown(ex.report, title=f"{n}. {ex.text[:60]}")
-                 for n, ex in enumerate(self.history, 1)]
-        text = "# Connection troubleshooting report\n\n" + "\n".join(parts)
-        if not target:
-            self.say(text.rstrip("\n"))
-            return
-        path = Path(target).expanduser()
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as exc:
-            self.say(f"Cannot write {path}: {exc.strerror}")
-            return
-        self.say(f"Report written to {path} ({len(self.history)} exchange(s)).")
 
     def help(self) -> None:
         self.say("Describe the problem or paste the error; ask plain questions too.")
         for name, text in COMMANDS.items():
             self.say(f"  {name:<8} {text}")
-        self.say("  why? / how do you know?  work like /why and /how")
+        self.tell("Plain words work too: " + PLAIN_WORDS, "  ")
 
     # -- helpers -------------------------------------------------------------
     def tell(self, text: str, indent: str = "") -> None:
         """Say prose, wrapped to the terminal (rendered reports are already)."""
         self.say("\n".join(textwrap.wrap(text, width=max(40, self.width), initial_indent=indent,
                                          subsequent_indent=indent + "  ",
-                                         break_on_hyphens=False)) or indent)
-    def _last(self) -> Report | None:
-        if not self.history:
-            self.say("Nothing asked yet: describe a problem first.")
-            return None
-        return self.history[-1].report
+                                         break_on_hyphens=False, break_long_words=False))
+                 or indent)
 
-    def _rule(self, rule_id: str) -> Rule | None:
+    def last(self, diagnosis: bool = False, settled: bool = False) -> Report | None:
+        """The last report (the last diagnosis with `diagnosis`; the last diagnosis
+        or answer with `settled`), or None after saying so."""
+        for ex in reversed(self.history):
+            kind = ex.report.kind
+            if (not diagnosis or kind == "diagnosis") and (not settled or kind != "needs-input"):
+                return ex.report
+        if diagnosis:
+            self.tell("I have not looked at a connection yet: describe the problem or paste "
+                      "the error first.")
+        elif self.history:
+            self.tell("There is no answer yet: pick one of the choices above, or ask again.")
+        else:
+            self.tell("Nothing asked yet: describe the problem or paste the error first.")
+        return None
+
+    def rule(self, rule_id: str) -> Rule | None:
         try:
             return {r.id: r for r in self.session.ruleset().rules}.get(rule_id)
         except UserError:
@@ -273,7 +367,7 @@ class Chat:
             state = f" · {t.get('error')}" if t.get("error") else ""
         else:
             where, state = "no target yet", ""
-        pending = f" · answering {self.pending.id}" if self.pending else ""
+        pending = " · answering a question" if self.pending else ""
         return f" {where}{state}{pending} · /help · Ctrl-D leaves "
 
     def completions(self) -> list[str]:
@@ -281,3 +375,20 @@ class Chat:
         if self.pending is not None:
             words = [*self.pending.choices, "skip", "don't know", *words]
         return words
+
+
+def _choices(q: Question) -> str:
+    shown = " / ".join(q.choices)
+    return f"{shown}, or another number" if q.id == "port" else shown
+
+
+def _skipped(q: Question) -> str:
+    """What skipping a question means for the checks, in the conversation's words."""
+    if q.id == "host":
+        return "OK: I will check the usual local addresses, 127.0.0.1 and ::1."
+    if q.id == "port":
+        return ("OK. Without a port there is nothing I can check yet. When you know it, tell "
+                "me the address (localhost:3000, say) or paste the error the client printed.")
+    if q.id == "topic":
+        return "OK. Ask it another way, or describe the failing connection."
+    return "OK, I will go on without that: the checks decide alone."

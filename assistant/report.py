@@ -98,6 +98,12 @@ class Report:
         self.trace = trace if trace is not None else []
         self.notes = notes if notes is not None else []
 
+    def replaced(self, **changes: Any) -> Report:
+        """A copy with some fields changed (dataclasses.replace's job)."""
+        fields = {k: getattr(self, k) for k in self.__slots__}
+        fields.update(changes)
+        return Report(**fields)
+
     def __repr__(self) -> str:
         return f"Report({self.kind!r}, {self.input!r}, diagnoses={self.diagnoses!r})"
 

@@ -29,6 +29,7 @@ ANSWER_THRESHOLD = 0.3
 ALSO_THRESHOLD = 0.3
 DID_YOU_MEAN = 0.12
 PORT_QUESTION = "Which port? (the number after the colon, e.g. 3000 in localhost:3000)"
+TIED_QUESTION = "That fits more than one answer. Which did you mean? (answer with the id)"
 USUAL_LOCAL = ("127.0.0.1", "::1")
 _QUESTION_WORDS = re.compile(
     r"^\s*(?:what|how|why|when|where|which|who|can|could|should|is|are|do|does|will|would|"
@@ -69,6 +70,7 @@ class Session:
         self.warnings: list[str] = []
         self._progress: Progress | None = None
         self._text = ""  # the question being diagnosed, for the symptom's `text`
+        self._target: symptoms.Target | None = None  # the target being diagnosed
 
     # -- lazily loaded parts ------------------------------------------------
     def ruleset(self) -> RuleSet:
@@ -191,24 +193,25 @@ class Session:
         if target.host is None and "host" not in skipped:
             questions.append(Question("host", "Which host or address does the client connect "
                                       "to? (e.g. localhost, 127.0.0.1, ::1)"))
-        questions.append(self._port_question() if "port" in skipped else
-                         Question("port", PORT_QUESTION))
+        if "port" not in skipped:
+            questions.append(self._port_question())
         return Report("needs-input", echo, target.to_json(), questions=questions,
                       answers=self._answers(text))
 
     def _port_question(self, text: str | None = None) -> Question:
         """The port question, offering what listens on this machine now (the most
-        recently started first)."""
+        recently started first): the user's server is likely among them."""
         from assistant.facts.listeners import listening_ports
 
         ports = listening_ports(Context(target=symptoms.Target(), env=self.options.env))
-        lead = text or "Without a port there is nothing to check."
+        lead = text or PORT_QUESTION
         if not ports:
-            return Question("port", f"{lead} Nothing listens on this machine right now."
-                            + ("" if text else " " + PORT_QUESTION))
-        shown = ", ".join(f"{port} ({name or 'a process'})" for port, name in ports)
+            return Question("port", f"{lead} Nothing listens on this machine right now.")
+        named = [f"{port} ({name or 'a process'})" for port, name in ports]
+        shown = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
         return Question("port", f"{lead} Listening now: {shown}."
-                        + ("" if text else " Which one is yours, or which port should it be?"),
+                        + ("" if text else (" Is it that one?" if len(ports) == 1 else
+                                            " Is it one of those?")),
                         [str(port) for port, _ in ports])
 
     def _kb_report(self, text: str, echo: str, target: symptoms.Target) -> Report | None:
@@ -218,6 +221,12 @@ class Session:
         if not hits or hits[0][1] < DID_YOU_MEAN:
             return None
         if hits[0][1] >= ANSWER_THRESHOLD:
+            tied = self.kb().near_ties(text)
+            if tied:
+                # Two entries answer it about equally well: ask rather than guess.
+                return Report("needs-input", echo, target.to_json(),
+                              answers=[_answer(e, score) for e, score in tied],
+                              questions=[Question("topic", TIED_QUESTION, [e.id for e, _ in tied])])
             return Report("answer", echo, target.to_json(), answers=[
                 _answer(e, score) for e, score in hits[:3] if score >= ALSO_THRESHOLD or e is hits[0][0]])
         choices = [e for e, score in hits[:4] if score >= DID_YOU_MEAN]
@@ -243,10 +252,21 @@ class Session:
         return [_answer(e, score) for e, score in self.kb().search(text, limit=3)
                 if score >= ANSWER_THRESHOLD]
 
+    def check_question(self, name: str) -> str:
+        """A running check as a plain question about the current target, for
+        progress lines ("is anything listening on 3000?")."""
+        from assistant.facts.collectors import get
+
+        collector = get(name)
+        if collector is None or self._target is None:
+            return f"checking {name.replace('_', ' ')}"
+        return collector.question(self._target)
+
     def _diagnose(self, target: symptoms.Target, answers: dict[str, str],
                   skipped: frozenset[str]) -> Outcome:
         from assistant.engine import driver
 
+        self._target = target
         ctx = Context(target=target, env=self.options.env, probe_timeout=self.options.probe_timeout,
                       hosts_path=self.options.hosts_path, services=self.ruleset().services)
 

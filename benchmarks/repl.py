@@ -14,7 +14,10 @@ PROMPT = r"\r?\n[^\n]{0,40}>"
 QUESTIONS = ["cannot connect to 127.0.0.1:62893", "connect ECONNREFUSED ::1:3000",
              "Error: listen EADDRINUSE: address already in use :::8080",
              "what is the difference between localhost and 127.0.0.1?",
-             "curl: (6) Could not resolve host: localhsot", "how do I find which app uses a port?"]
+             "curl: (6) Could not resolve host: localhsot", "how do I find which app uses a port?",
+             # follow-ups in plain words and explanations (issue 15): they keep
+             # reports, re-run diagnoses and read the socket table again
+             "try again", "what's using that port?", "/how", "how do I do that on a mac?"]
 
 
 def rss_kb(pid: int) -> int:

@@ -162,3 +162,18 @@ def test_environment_classify(files: dict, exists: set, environ: dict, expected:
 
     f = classify(files, exists, environ)
     assert (f["kind"], f["container"], f["wsl"]) == expected
+
+
+def test_every_check_asks_a_plain_question() -> None:
+    """The chat's progress lines and explanations: each check's question,
+    about the target at hand, in words (never the check's identifier)."""
+    from assistant.facts.collectors import all_collectors
+    from assistant.understand.symptoms import Target
+
+    target = Target(host="localhost", port=3000, path="/run/app.sock")
+    asked = {c.name: c.question(target) for c in all_collectors()}
+    assert asked["listeners"] == "is anything listening on 3000?"
+    assert asked["probe"] == "does localhost:3000 take a connection?"
+    assert asked["near_listeners"] == "is something listening on a port close to 3000?"
+    for name, question in asked.items():
+        assert question.endswith("?") and not question.startswith("checking "), name

@@ -13,6 +13,7 @@ import pytest
 
 from assistant.render import jsondoc as json_render
 from assistant.render import markdown, text
+from assistant.render.options import RenderOptions
 from assistant.report import Answer, Command, Diagnosis, Finding, Link, Question, Report
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -62,9 +63,24 @@ def answer() -> Report:
                  Answer("what-is-loopback", "What is 127.0.0.1, the loopback address?", "x", 0.41)])
 
 
-CASES = {"diagnosis": diagnosis, "answer": answer}
+def did_you_mean() -> Report:
+    """A near tie: two entries fit, the assistant asks which (never an answer)."""
+    return Report(
+        kind="needs-input", input="is it safe to expose my dev server",
+        target={"host": None, "port": None, "scheme": None, "error": None, "client": None},
+        answers=[Answer("dev-server-host-flag", "How do I make my dev server reachable from "
+                        "other devices?", "x", 0.52),
+                 Answer("loopback-safety", "Is it safe to run development services on "
+                        "127.0.0.1?", "y", 0.5)],
+        questions=[Question("topic", "That fits more than one answer. Which did you mean? "
+                            "(answer with the id)", ["dev-server-host-flag", "loopback-safety"])])
+
+
+CASES = {"diagnosis": diagnosis, "answer": answer, "did-you-mean": did_you_mean}
 RENDERERS = {
-    "txt": lambda r: text.render(r, color=False, width=80, platform="linux"),
+    "txt": lambda r: text.render(r, RenderOptions("terminal", False, 80, "linux")),
+    # the chat: no command-line flags, no rule ids, its questions asked apart
+    "chat.txt": lambda r: text.render(r, RenderOptions("chat", False, 80, "linux")),
     "json": lambda r: json_render.render(r) + "\n",
     "md": markdown.render,
 }
@@ -81,7 +97,7 @@ def test_golden(case: str, ext: str) -> None:
 
 
 def test_text_respects_width_and_no_color() -> None:
-    out = text.render(diagnosis(), color=False, width=80, platform="linux")
+    out = text.render(diagnosis(), RenderOptions("terminal", False, 80, "linux", all_os=True))
     assert "\x1b[" not in out
     # A link's address is never split (a terminal could not open half of
     # it): it stands alone on its line, however long.
@@ -89,7 +105,7 @@ def test_text_respects_width_and_no_color() -> None:
     assert "    https://wiki.example.com/runbooks/ipv6-only-servers-and-why-clients-dial-127.0.0" \
         ".1-first" in lines
     assert max(len(line) for line in lines if not line.strip().startswith("https://")) <= 80
-    coloured = text.render(diagnosis(), color=True, width=80, platform="linux")
+    coloured = text.render(diagnosis(), RenderOptions("terminal", True, 80, "linux"))
     assert "\x1b[31m" in coloured
 
 

@@ -94,8 +94,15 @@ def test_macos_airplay_from_lsof(pretend: Any) -> None:
     assert top["rule"] == "macos.airplay_receiver" and "611" in top["summary"]
     assert not any(f["command"].startswith("kill") for d in r.json["diagnoses"] for f in d["fix"])
     text = run_cli("--ask", "OSError: [Errno 48] Address already in use on port 5000").out
-    fix = text[text.index("Fix or confirm"):].splitlines()
-    assert fix[1].lstrip().startswith("macos")  # this system's commands come first
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(("  Confirm", "  Fix")))
+    fix = lines[start:]
+    # this system's commands, confirming first; the rule has no other OS's
+    assert fix[0] == "  Confirm, then fix:"
+    assert fix[1] == "    macos    lsof -nP -iTCP:5000 -sTCP:LISTEN"
+    assert [line.split()[0] for line in fix[1:] if line.startswith("    ") and not
+            line.startswith("     ")] == ["macos", "macos", "any"]
+    assert "--all-os" not in text
 
 
 def test_macos_ipv6_only_listener_from_lsof(pretend: Any) -> None:

@@ -36,14 +36,26 @@ def test_diagnosis_then_why_and_how(server: Any) -> None:
     c, out = chat()
     c.handle(f"cannot connect to 127.0.0.1:{s.port}")
     shown = text(out)
-    assert "… checking listeners" in shown  # each check as it runs
+    # each check as it runs, as the plain question it answers
+    assert f"  … is anything listening on {s.port}?" in out
+    assert f"  … does 127.0.0.1:{s.port} take a connection?" in out
+    assert "checking listeners" not in shown
     assert "address-family-mismatch" in shown and "Diagnosis" in shown
+    assert "address.family_mismatch" not in shown  # rule ids are for /how --trace
     out.clear()
     c.handle("/why")
-    assert "address.family_mismatch" in text(out) and "→" in text(out)
+    said = text(out)
+    assert said.startswith("What I checked, and what led where:")
+    assert f"Is anything listening on {s.port}? Listening: [::1]:{s.port}" in said
+    assert "So: The server listens on ::1 (IPv6) only" in said
+    assert "gather." not in said  # no engine trace
+    assert out[-1].startswith("(Rule address.family_mismatch decided it; /how --trace shows")
+    out.clear()
+    c.handle("/how --trace")
+    assert any(line.startswith("  → address.family_mismatch: ") for line in out)
     out.clear()
     c.handle("how do you know?")
-    assert "address.family_mismatch" in text(out) and f"{s.pid}" in text(out)
+    assert "So: The server listens on ::1 (IPv6) only" in text(out) and f"{s.pid}" in text(out)
 
 
 def test_question_why_choices_and_answer_feed_the_next_round(server: Any) -> None:
@@ -51,13 +63,16 @@ def test_question_why_choices_and_answer_feed_the_next_round(server: Any) -> Non
     c, out = chat()
     c.handle(f"my app on 127.0.0.1:{s.port} says connection refused")
     assert c.pending is not None and c.pending.id == "client_location"
-    assert "another machine" in text(out)
+    assert out[-1].startswith("This machine accepts connections on that address. Where does")
+    assert "[this machine / another machine / a container or VM, or skip]" in out[-1]
+    assert "--answer" not in text(out) and "I need to know" not in text(out)
     out.clear()
     c.handle("why?")
-    assert "ask.client_location" in text(out) and "127.0.0.1" in text(out)
+    assert text(out).startswith("I'm asking because: Something here accepts connections")
     out.clear()
     c.handle("somewhere")  # not a choice: asked again, not guessed
-    assert "Please answer one of" in text(out) and c.pending is not None
+    assert text(out).startswith("That is not one of the choices. Please answer this machine")
+    assert c.pending is not None
     out.clear()
     c.handle("another")  # a unique prefix picks the choice
     assert "remote-loopback" in text(out) and c.pending is None
@@ -68,8 +83,10 @@ def test_skip_and_dont_know_are_always_allowed(server: Any) -> None:
     c, out = chat()
     c.handle(f"cannot connect to localhost:{s.port}, refused")
     assert c.pending is not None
+    out.clear()
     c.handle("don't know")
-    assert "Skipped" in text(out) and c.pending is None
+    assert out[0] == "OK, I will go on without that: the checks decide alone."
+    assert c.pending is None and "unknown" not in text(out)
 
 
 def test_a_skipped_rule_question_is_recorded_as_skipped(server: Any) -> None:
@@ -105,19 +122,21 @@ def test_a_skipped_host_means_the_usual_local_addresses(tmp_path: Path, server: 
     assert any("host skipped" in n for n in report.notes)
 
 
-def test_a_skipped_port_is_asked_again_with_what_listens(tmp_path: Path, server: Any) -> None:
+def test_the_port_question_offers_what_listens_and_a_skip_ends_it(tmp_path: Path,
+                                                                   server: Any) -> None:
     s = server("127.0.0.1")
     c, out = chat(tmp_path)
     c.handle("the connection is refused")
     c.handle("127.0.0.1")
-    assert c.pending is not None and c.pending.id == "port" and not c.pending.choices
-    out.clear()
-    c.handle("skip")
-    assert "is not a port number" not in text(out)
     assert c.pending is not None and c.pending.id == "port"
     assert str(s.port) in c.pending.choices and "Listening now" in c.pending.text
-    c.handle("skip")  # skipped twice: it stops asking
-    assert c.pending is None and "nothing more to check" in text(out)
+    assert f"{s.port} (python" in c.pending.text
+    out.clear()
+    c.handle("skip")  # no port: nothing to run, and it is not asked again
+    assert out == ["OK. Without a port there is nothing I can check yet. When you know it, "
+                   "tell me\n  the address (localhost:3000, say) or paste the error the client "
+                   "printed."]
+    assert c.pending is None and "port" in c.skipped
 
 
 def test_missing_address_questions(tmp_path: Path) -> None:
@@ -152,8 +171,11 @@ def test_commands(tmp_path: Path, server: Any) -> None:
     c.handle("/rules")
     assert "port.nothing_listening" in text(out)
     out.clear()
+    out.clear()
     c.handle("/again")
-    assert "wrong-bind-address" in text(out)
+    assert out[0] == "  … checking again"
+    assert out[1].startswith("The checks show the same as before. The server on port")
+    assert "127.0.0.2" in out[1]
     report = tmp_path / "ticket.md"
     c.handle(f"/report {report}")
     body = report.read_text()
@@ -216,10 +238,159 @@ def test_real_terminal(tmp_path: Path, server: Any) -> None:
     child.expect("address-family-mismatch")
     child.expect(prompt)
     child.sendline("/why")
-    child.expect("address.family_mismatch matched")
+    child.expect("So: The server listens on ::1")
     child.expect(prompt)
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     assert first_prompt < 5  # the figure itself is a benchmark (README)
+
+
+def test_plain_word_follow_ups_against_a_real_server(tmp_path: Path) -> None:
+    from tests.support import start_server
+
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.platform = "linux"
+    c.handle(f"curl: (7) Failed to connect to 127.0.0.1 port {port}: Connection refused")
+    assert "nothing-listening" in text(out)
+    assert "    For macOS and Windows: /fix all (or ask \"how do I do that on a mac?\")" in \
+        text(out).splitlines()
+    out.clear()
+    c.handle("still failing")  # nothing changed
+    assert out[0] == "  … checking again"
+    assert out[1].startswith("The checks show the same as before. Nothing listens on port")
+    s = start_server("127.0.0.1", port)
+    try:
+        out.clear()
+        c.handle("try again")
+        assert out[1].startswith(f"It works now: 127.0.0.1:{port} accepts connections (python")
+        assert f"pid {s.pid})." in out[1].replace("\n  ", " ")
+        out.clear()
+        c.handle("what's using that port?")
+        assert len(out) == 1 and out[0].startswith("python")
+        assert out[0].endswith(f"(pid {s.pid}, user {_user()}) is listening on 127.0.0.1:{port}.")
+        out.clear()
+        c.handle("show me the process")
+        assert out[0].startswith("python") and out[0].endswith(f", pid {s.pid}")
+        assert f"  listening on: 127.0.0.1:{port}" in out and any(
+            line.startswith("  command: ") and "-c" in line for line in out)
+    finally:
+        s.stop()
+    out.clear()
+    c.handle("it works now")  # the server is gone again: not confirmed
+    assert out[1] == "Not quite: something changed, but it does not work yet." or \
+        out[1].startswith("Not yet: the checks show the same as before.")
+
+
+def test_commands_for_another_os_and_every_os(tmp_path: Path) -> None:
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.platform = "linux"
+    c.handle(f"cannot connect to 127.0.0.1:{port}")
+    out.clear()
+    c.handle("how do I do that on a mac?")
+    assert out[0] == "On macOS:"
+    shown = text(out)
+    assert f"    macos    sudo lsof -nP -iTCP:{port} -sTCP:LISTEN" in shown and "linux " not in shown
+    out.clear()
+    c.handle("/fix all")
+    shown = text(out)
+    assert all(f"    {name} " in shown for name in ("linux", "macos", "windows", "any"))
+    assert "/fix all" not in shown
+    out.clear()
+    c.handle("/fix beos")
+    assert out == ["Say /fix, /fix all, or /fix linux, /fix macos, /fix windows."]
+
+
+def test_watch_in_the_chat_ends_when_a_real_server_starts(tmp_path: Path, server: Any) -> None:
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.handle(f"cannot connect to 127.0.0.1:{port}")
+    started: list[Any] = []
+    ask = c.session.ask
+
+    def ask_then_start(*args: Any, **kwargs: Any) -> Any:
+        report = ask(*args, **kwargs)
+        if not started:  # after the watch's first round: the server comes up
+            started.append(server("127.0.0.1", port))
+        return report
+
+    c.session.ask = ask_then_start  # type: ignore[method-assign]
+    out.clear()
+    c.handle("tell me when it works")
+    assert out[0].startswith("Watching (every second, up to 60 s; Ctrl-C stops).")
+    assert any(f"✓ connect: 127.0.0.1:{port} ok" in line for line in out)
+    assert out[-1].startswith(f"127.0.0.1:{port} now accepts connections (python")
+    assert out[-1].endswith(f"pid {started[0].pid}): fixed.")
+
+
+def test_a_near_tie_is_asked_with_numbers(tmp_path: Path) -> None:
+    c, out = chat(tmp_path)
+    c.handle("is it safe to expose my dev server")
+    assert c.pending is not None and c.pending.id == "topic"
+    assert "dev-server-host-flag" in c.pending.choices
+    assert "Did you mean" in text(out) and "--answer" not in text(out)
+    assert out[-1].startswith("Which one did you mean? Answer 1")
+    n = c.pending.choices.index("dev-server-host-flag") + 1
+    out.clear()
+    c.handle(str(n))
+    assert out[0].startswith("How do I make my dev server reachable from other devices?")
+    assert c.pending is None
+
+
+def _user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def test_small_talk_and_stray_words_read_well(tmp_path: Path) -> None:
+    c, out = chat(tmp_path)
+    for said, reply in [("skip", "There is no open question to skip. Describe the problem, or "
+                                 "/help."),
+                        ("3000", "Is 3000 a port? Tell me the address the client uses "
+                                 "(localhost:3000, say), or\n  paste the error it printed."),
+                        ("thanks!", "Glad to help. Describe another problem any time; Ctrl-D "
+                                    "leaves."),
+                        ("yes", "OK.")]:
+        out.clear()
+        c.handle(said)
+        assert out == [reply]
+    assert c.history == []  # none of it was taken for a problem or a question
+
+
+def test_kill_it_on_a_typo_port_points_at_the_near_listener(tmp_path: Path, server: Any) -> None:
+    s = server("127.0.0.1")
+    asked = s.port + 1 if s.port % 10 != 9 else s.port - 1
+    c, out = chat(tmp_path)
+    c.handle(f"curl: (7) Failed to connect to 127.0.0.1 port {asked}: Connection refused")
+    assert "port-typo" in text(out)
+    out.clear()
+    c.handle("kill it")
+    assert out[0] == f"Nothing holds port {asked}, so there is nothing to stop."
+    assert out[1].startswith(f"  (port {s.port} has python") and "one digit off" in out[1]
+    assert c.offer is None and s.proc.poll() is None
+
+
+def test_try_again_after_a_kb_question_is_about_the_problem(tmp_path: Path) -> None:
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.handle(f"cannot connect to 127.0.0.1:{port}")
+    c.handle("what is the difference between localhost and 127.0.0.1?")
+    out.clear()
+    c.handle("try again")
+    assert out[0] == "  … checking again"
+    assert out[1].startswith(f"The checks show the same as before. Nothing listens on port {port}")
+
+
+def test_follow_ups_before_any_answer_say_what_is_missing(tmp_path: Path) -> None:
+    c, out = chat(tmp_path)
+    c.handle("/fix all")
+    assert out == ["Nothing asked yet: describe the problem or paste the error first."]
+    c.handle("is it safe to expose my dev server")  # a near tie: a choice is pending
+    out.clear()
+    c.handle("how do I do that on a mac?")
+    assert out == ["There is no answer yet: pick one of the choices above, or ask again."]
+    assert c.pending is not None and c.pending.id == "topic"  # still open

@@ -176,10 +176,23 @@ def test_installed_script_text_output(server) -> None:
     s = server("::1")
     r = run_script("--ask", f"cannot connect to 127.0.0.1:{s.port}")
     assert r.code == 1
-    assert "✗" in r.out and "Fix or confirm" in r.out
-    for os_name in ("linux", "macos", "windows"):
-        assert os_name in r.out
+    assert "✗" in r.out and "  Confirm, then fix:" in r.out.splitlines()
+    commands = _command_oses(r.out)
+    assert commands[0] == "linux" and set(commands) == {"linux", "any"}  # this machine first
+    assert "    For macOS and Windows: add --all-os" in r.out.splitlines()
     assert "\x1b[" not in r.out  # NO_COLOR is set
+    every = run_script("--ask", f"cannot connect to 127.0.0.1:{s.port}", "--all-os")
+    assert set(_command_oses(every.out)) == {"linux", "macos", "windows", "any"}
+    assert "--all-os" not in every.out
+
+
+def _command_oses(out: str) -> list[str]:
+    """The OS column of the fix commands in a text report."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(("  Confirm", "  Fix")))
+    return [line.split()[0] for line in lines[start + 1:] if line.startswith("    ")
+            and not line.startswith("     ") and line.split()[0] in ("linux", "macos", "windows",
+                                                                       "any")]
 
 
 def test_libpq_reports_it_dialled_ipv6(server) -> None:

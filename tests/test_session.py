@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,15 @@ def test_a_port_out_of_range_is_said_to_be(session: Session) -> None:
 def test_the_last_report_is_kept(session: Session) -> None:
     r = session.ask("what is a loopback address?")
     assert session.last is r
+
+
+def test_the_port_question_offers_what_listens_now(server: Any, tmp_path: Path) -> None:
+    s = server("127.0.0.1")
+    env = {"PATH": os.environ.get("PATH", ""), "ASSISTANT_CACHE_DIR": str(tmp_path)}
+    report = Session(Options(env=env)).ask("the connection is refused",
+                                           {"host": "localhost"})
+    port = next(q for q in report.questions if q.id == "port")
+    assert str(s.port) in port.choices
+    assert port.text.startswith("Which port? (the number after the colon, e.g. 3000 in "
+                                "localhost:3000) Listening now: ")
+    assert f"{s.port} (python" in port.text

@@ -19,6 +19,8 @@ examples:
   npm start 2>&1 | assistant
   assistant --ask "connection refused" --answer host=localhost --answer port=5432
   assistant --ask "what is the difference between localhost and 127.0.0.1?"
+  assistant --ask "cannot connect to localhost:8000" --watch 120   (until it works)
+  assistant --ask "EADDRINUSE :::3000" --all-os    (fix commands for every OS)
   assistant rules list        assistant rules test        assistant kb search proxy
   assistant mcp               (tools for coding agents over MCP, on stdio)
 
@@ -80,6 +82,11 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
                    help="extra rule directory (repeatable)")
     p.add_argument("--timeout", type=float, default=1.5, metavar="SECONDS",
                    help="bound for each connect probe (default 1.5)")
+    p.add_argument("--all-os", action="store_true",
+                   help="show fix commands for every OS (default: this machine's, and any)")
+    p.add_argument("--watch", type=float, nargs="?", const=60.0, metavar="SECONDS",
+                   help="with --ask: check again about once a second until the connection "
+                   "works (exit 0) or SECONDS pass (default 60); only changes are printed")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     p.add_argument("--version", action="version",
                    version=f"assistant {__version__} (local-connection-assistant)")
@@ -109,8 +116,9 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
         p = parser(tools=bool({"rules", "kb", "mcp", "help", "completion", "-h", "--help"}
                               & set(argv)))
         args = p.parse_args(argv)
-        if args.command is not None or (args.ask is None and env.is_tty(env.stdin)):
-            gc.enable()  # a long run (chat, server, rule tests): see main_exit
+        if args.command is not None or args.watch is not None or (
+                args.ask is None and env.is_tty(env.stdin)):
+            gc.enable()  # a long run (chat, watch, server, rule tests): see main_exit
         if args.command in ("help", "completion"):
             from assistant.cli import shell
 

@@ -33,4 +33,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("app_firewall", "The macOS application firewall's state.", (APP_FIREWALL,),
-                      collect, summarise, timeout=4.0)
+                      collect, summarise, timeout=4.0,
+                      asks=lambda t: "is the macOS application firewall on?")

@@ -138,6 +138,18 @@ class Collector(NamedTuple):
     timeout: float = 3.0
     # The probe's bound grows with --timeout: (ctx) -> seconds.
     timeout_for: Callable[[Context], float] | None = None
+    # The question this check answers, in plain words, for the chat's
+    # progress lines and its explanations ("is anything listening on 3000?").
+    asks: Callable[[Target], str] | None = None
+
+    def question(self, target: Target) -> str:
+        """What this check finds out, as a short plain question."""
+        if self.asks is None:
+            return f"checking {self.name.replace('_', ' ')}"
+        try:
+            return self.asks(target)
+        except (AttributeError, TypeError, ValueError):
+            return f"checking {self.name.replace('_', ' ')}"
 
     def describe(self, fact: Fact) -> str:
         for t in self.provides:

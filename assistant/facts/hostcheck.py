@@ -56,4 +56,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("host_check", "Whether the host is a misspelt local name or address.",
-                      (HOST_CHECK,), collect, summarise, timeout=3.0)
+                      (HOST_CHECK,), collect, summarise, timeout=3.0,
+                      asks=lambda t: f"is {t.host} a slip for a local name?")

@@ -40,4 +40,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("hosts_file", "The hosts file's localhost lines.", (HOSTS_FILE,), collect,
-                      summarise, timeout=1.0)
+                      summarise, timeout=1.0,
+                      asks=lambda t: "what does the hosts file say about localhost?")

@@ -170,4 +170,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("listeners", "Listening sockets on the target port, with their processes.",
-                      (LISTENER,), collect, summarise, timeout=3.0)
+                      (LISTENER,), collect, summarise, timeout=3.0,
+                      asks=lambda t: f"is anything listening on {t.port}?")

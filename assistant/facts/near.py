@@ -93,4 +93,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("near_listeners", "Listeners on near-miss ports of the asked one.",
-                      (NEAR_LISTENER,), collect, summarise, timeout=3.0)
+                      (NEAR_LISTENER,), collect, summarise, timeout=3.0,
+                      asks=lambda t: f"is something listening on a port close to {t.port}?")

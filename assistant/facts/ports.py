@@ -122,4 +122,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("port_info", "The port's class, the ephemeral range and bind privileges.",
-                      (PORT_INFO,), collect, summarise, timeout=1.0)
+                      (PORT_INFO,), collect, summarise, timeout=1.0,
+                      asks=lambda t: f"what kind of port is {t.port}?")

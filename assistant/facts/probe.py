@@ -106,4 +106,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 COLLECTOR = Collector("probe", "One bounded TCP connect to each address the client dials.",
                       (PROBE,), collect, summarise, timeout=5.0,
                       # two rounds of connects (each bounded) and thread start-up
-                      timeout_for=lambda ctx: max(5.0, ctx.probe_timeout * 2 + 1.0))
+                      timeout_for=lambda ctx: max(5.0, ctx.probe_timeout * 2 + 1.0),
+                      asks=lambda t: f"does {hostport(t.host, t.port)} take a connection?")

@@ -310,4 +310,5 @@ COLLECTOR = Collector("protocol", "What the port speaks: one bounded exchange on
                       "(a greeting read, or one TLS ClientHello or minimal HTTP request).",
                       (PROTOCOL,), collect, summarise, timeout=5.0,
                       # up to two connects, the greeting wait and the answer's bound
-                      timeout_for=lambda ctx: ctx.probe_timeout * 3 + greeting_wait(ctx) + 1.0)
+                      timeout_for=lambda ctx: ctx.probe_timeout * 3 + greeting_wait(ctx) + 1.0,
+                      asks=lambda t: f"what does port {t.port} speak?")

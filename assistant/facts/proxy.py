@@ -291,4 +291,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 COLLECTOR = Collector("proxy", "Proxy variables as the failing client uses them, its exceptions, "
                       "and whether the address that failed is a proxy's.", (PROXY,),
-                      collect, summarise, timeout=3.0)
+                      collect, summarise, timeout=3.0,
+                      asks=lambda t: "would a proxy setting catch this connection?")

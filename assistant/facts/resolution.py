@@ -46,4 +46,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("resolution", "The system resolver's answer for the host name.",
-                      (RESOLUTION,), collect, summarise, timeout=3.0)
+                      (RESOLUTION,), collect, summarise, timeout=3.0,
+                      asks=lambda t: f"what does {t.host} resolve to?")

@@ -112,4 +112,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("services", "The team's declared services and who listens on their ports.",
-                      (SERVICE,), collect, summarise, timeout=3.0)
+                      (SERVICE,), collect, summarise, timeout=3.0,
+                      asks=lambda t: f"does a team service use port {t.port}?")

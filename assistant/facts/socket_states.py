@@ -139,4 +139,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 COLLECTOR = Collector("socket_states", "The port's sockets by TCP state, listeners' accept "
                       "queues, and sockets bound without listening.",
-                      (SOCKET_STATES, ACCEPT_QUEUE, BOUND_SOCKET), collect, summarise, timeout=3.0)
+                      (SOCKET_STATES, ACCEPT_QUEUE, BOUND_SOCKET), collect, summarise, timeout=3.0,
+                      asks=lambda t: f"what else is going on on port {t.port}?")

@@ -327,4 +327,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 COLLECTOR = Collector("unix_socket", "The UNIX socket the client failed on: file, listener, "
                       "access, and where its service listens instead.",
                       (UNIX_SOCKET, UNIX_ALTERNATIVE), collect, summarise, timeout=4.0,
-                      timeout_for=lambda ctx: max(4.0, ctx.probe_timeout * 2 + 1.0))
+                      timeout_for=lambda ctx: max(4.0, ctx.probe_timeout * 2 + 1.0),
+                      asks=lambda t: f"is anything serving {t.path}?")

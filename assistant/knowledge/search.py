@@ -84,7 +84,7 @@ _SYNONYMS = {
     "mongo": ("database",), "mongodb": ("database",), "redis": ("database",),
     # troubleshooting words
     "troubleshoot": ("debug",), "diagnose": ("debug",), "fix": ("debug",),
-    "beginner": ("mistake", "common"), "newbie": ("mistake", "common"), "pitfall": ("mistake",),
+    "pitfall": ("mistake",),
 }
 
 

@@ -1,19 +1,22 @@
-"""Terminal text: checks, diagnosis, evidence, fixes per OS, KB ids."""
+"""Terminal text: checks, diagnosis, evidence, fixes per OS, KB ids.
+
+For the terminal (`--ask`) and the chat alike; `RenderOptions` says which
+reads it (see render/options.py): the chat gets no command-line flags and
+asks its questions itself.
+"""
 
 from __future__ import annotations
 
-import sys
 import textwrap
 
-from assistant.report import Report
+from assistant.render.options import RenderOptions
+from assistant.report import Command, Report
 
 MARKS = {"ok": "✓", "warning": "!", "problem": "✗", "unknown": "?"}
 SEV_MARK = {"problem": "✗", "warning": "!", "info": "✓"}
 COLORS = {"ok": "32", "warning": "33", "problem": "31", "unknown": "90", "info": "32",
           "bold": "1", "dim": "2"}
 EXAMPLES = {"host": "localhost", "port": "3000", "topic": "ID"}
-OS_ORDER = {"linux": ("linux", "macos", "windows"), "darwin": ("macos", "linux", "windows"),
-            "win32": ("windows", "linux", "macos")}
 
 
 class Style:
@@ -60,9 +63,9 @@ def nothing_found(report: Report) -> str:
             "layer fails.")
 
 
-def render(report: Report, color: bool = False, width: int = 80,
-           platform: str = sys.platform) -> str:
-    s = Style(color)
+def render(report: Report, options: RenderOptions | None = None) -> str:
+    opts = options or RenderOptions.here()
+    s, width, chat = Style(opts.color), opts.width, opts.audience == "chat"
     out: list[str] = []
     if report.findings:
         out.append(s("Checks", "bold"))
@@ -73,7 +76,9 @@ def render(report: Report, color: bool = False, width: int = 80,
     for i, d in enumerate(report.diagnoses):
         out.append("")
         head = "Diagnosis" if i == 0 else "Also possible"
-        out.append(s(head, "bold") + s(f"  [{d.category} · {d.rule}]", "dim"))
+        # The rule id is for people who write rules: /how --trace shows it in the chat.
+        out.append(s(head, "bold") + s(f"  [{d.category}]" if chat else
+                                       f"  [{d.category} · {d.rule}]", "dim"))
         out += _wrap(f"{s(SEV_MARK.get(d.severity, '!'), d.severity)} {d.summary}", width, "  ")
         if d.evidence:
             out.append("  Evidence:")
@@ -88,19 +93,13 @@ def render(report: Report, color: bool = False, width: int = 80,
                 room = max(20, width - 13)
                 out.append("    command: " + (cmd if len(cmd) <= room else cmd[:room - 1] + "…"))
         if d.fix and i == 0:
-            out.append("  Fix or confirm:")
-            # This system's commands first, then any, then the others; the
-            # rule's own order within each.
-            order = OS_ORDER.get(platform, OS_ORDER["linux"])
-            rank = (order[0], "any", *order[1:])
-            ranked = sorted(d.fix, key=lambda f: rank.index(f.os) if f.os in rank else 9)
-            for fx in ranked:
-                # Never broken across lines: a command copied from the terminal
-                # must paste as the one command it is (the terminal soft-wraps).
-                out.append(f"    {fx.os:<8} {fx.command}")
-                if fx.why:
-                    out += [s(line, "dim") for line in
-                            _wrap(f"# {fx.why}", width, " " * 13, " " * 15)]
+            shown, hidden = opts.commands(d.fix)
+            if shown:
+                out.append(_heading(shown))
+            out += _commands(shown, s, width)
+            more = opts.more_commands(hidden)
+            if more:
+                out += [s(line, "dim") for line in _wrap(more, width, "    ")]
         if d.kb:
             out += _wrap("Knowledge base: " + ", ".join(d.kb), width, "  ")
         for link in d.links:
@@ -114,9 +113,19 @@ def render(report: Report, color: bool = False, width: int = 80,
     if topic is not None and report.answers:
         out.append("")
         out.append(s("Did you mean", "bold"))
-        for a in report.answers:
-            out += _wrap(f"- {a.question}  [{a.kb}]", width, "  ", "    ")
-        out += _wrap("Answer with --answer topic=ID, or rephrase the question.", width, "  ")
+        for n, a in enumerate(report.answers, 1):
+            # The chat answers with a number; the command line with the id.
+            out += _wrap(f"{n}. {a.question}" if chat else f"- {a.question}  [{a.kb}]",
+                         width, "  ", "     " if chat else "    ")
+        if not chat:
+            out += _wrap("Answer with --answer topic=ID, or rephrase the question.", width, "  ")
+        return "\n".join(out).lstrip("\n") + "\n"
+    if chat and report.kind == "needs-input" and report.answers and report.questions:
+        # The chat is about to ask for the address: background reading is a
+        # pointer here, not the whole entry.
+        out.append("")
+        out.append(s("Meanwhile, these may help (ask me about one):", "bold"))
+        out += [line for a in report.answers for line in _wrap(f"- {a.question}", width, "  ")]
         return "\n".join(out).lstrip("\n") + "\n"
     for n, a in enumerate(report.answers):
         if n == 0:
@@ -128,12 +137,13 @@ def render(report: Report, color: bool = False, width: int = 80,
                 out += [s(line, "bold") for line in _wrap(a.question, width, "", "  ")]
                 out.append("  " + s(tag, "dim"))
             out += _paragraphs(a.answer, width, "  ")
-            if a.commands:
+            shown, hidden = opts.commands(a.commands)
+            if shown:
                 out.append("")
-            for c in a.commands:
-                out.append(f"    {c.os:<8} {c.command}")  # one line, as above
-                if c.why:
-                    out += [s(line, "dim") for line in _wrap(f"# {c.why}", width, " " * 13)]
+            out += _commands(shown, s, width)
+            more = opts.more_commands(hidden)
+            if more:
+                out += [s(line, "dim") for line in _wrap(more, width, "    ")]
             if a.related:
                 out += _wrap("Related: " + ", ".join(a.related), width, "  ")
         else:
@@ -141,7 +151,8 @@ def render(report: Report, color: bool = False, width: int = 80,
                 out.append("")
                 out.append(s("Also relevant", "bold"))
             out += _wrap(f"- {a.question}  [{a.kb}]", width, "  ", "    ")
-    if report.questions:
+    if report.questions and not chat:
+        # The chat asks its questions itself, one at a time, with choices.
         out.append("")
         out.append(s("I need to know", "bold"))
         for q in report.questions:
@@ -152,3 +163,21 @@ def render(report: Report, color: bool = False, width: int = 80,
             example = " ".join(f"--answer {i}={EXAMPLES.get(i, 'VALUE')}" for i in ids)
             out += _wrap(f"Answer with {example}", width, "  ")
     return "\n".join(out).lstrip("\n") + "\n"
+
+
+def _heading(commands: list[Command]) -> str:
+    confirms = sum(c.why.lower().startswith("confirm") for c in commands)
+    if confirms == len(commands):
+        return "  Confirm:"
+    return "  Confirm, then fix:" if confirms else "  Fix:"
+
+
+def _commands(commands: list[Command], s: Style, width: int) -> list[str]:
+    out: list[str] = []
+    for c in commands:
+        # Never broken across lines: a command copied from the terminal
+        # must paste as the one command it is (the terminal soft-wraps).
+        out.append(f"    {c.os:<8} {c.command}")
+        if c.why:
+            out += [s(line, "dim") for line in _wrap(f"# {c.why}", width, " " * 13, " " * 15)]
+    return out

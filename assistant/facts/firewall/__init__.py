@@ -161,4 +161,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("firewall", "Linux packet-filter rules that drop or reject the connection.",
-                      (FIREWALL, FIREWALL_PASS), collect, summarise, timeout=10.0)
+                      (FIREWALL, FIREWALL_PASS), collect, summarise, timeout=10.0,
+                      asks=lambda t: f"does a firewall rule drop connections to {t.port}?")

@@ -1,0 +1,85 @@
+"""Who reads a rendering, and what follows from that.
+
+One object answers every "it depends who reads it" question a renderer
+has, so the text renderer never guesses from flags:
+
+- `terminal`: `assistant --ask` on a console. Commands for this machine's
+  OS (and `any`), the rest behind `--all-os`; questions are answered on
+  the command line, so the hint names `--answer`.
+- `chat`: the conversation. Never a command-line flag: the chat asks its
+  questions itself, with choices, and `/fix all` shows the other OSes.
+- `ticket`: the Markdown report, read on another machine: every OS.
+- `json`: programs: every OS, every field (the schema-1 contract).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.report import Command
+
+Audience = Literal["terminal", "chat", "ticket", "json"]
+# sys.platform -> the OS names of fix commands (report.OS)
+OS_OF_PLATFORM = {"linux": "linux", "darwin": "macos", "win32": "windows", "cygwin": "windows"}
+OS_LABEL = {"linux": "Linux", "macos": "macOS", "windows": "Windows", "any": "any OS"}
+
+
+def os_of(platform: str) -> str:
+    """The fix-command OS name for a sys.platform value (Linux for the other Unixes)."""
+    return OS_OF_PLATFORM.get(platform, "linux")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    audience: Audience = "terminal"
+    color: bool = False
+    width: int = 80
+    os: str = "linux"  # this machine's OS, as fix commands name it
+    all_os: bool = False  # --all-os, /fix all: every OS's commands
+
+    @classmethod
+    def here(cls, audience: Audience = "terminal", *, color: bool = False, width: int = 80,
+             all_os: bool = False, platform: str | None = None) -> RenderOptions:
+        """Options for this machine (its OS from sys.platform unless given)."""
+        return cls(audience, color, width, os_of(platform or sys.platform), all_os)
+
+    @property
+    def every_os(self) -> bool:
+        # A ticket or a program may be read anywhere: it keeps every OS.
+        return self.all_os or self.audience in ("ticket", "json")
+
+    def commands(self, commands: Sequence[Command]) -> tuple[list[Command], list[str]]:
+        """The commands to show, in reading order, and the OSes left out.
+
+        This machine's OS and `any`, the commands that confirm before those
+        that change something (look before you fix); with every OS, grouped
+        by OS, this one first, confirming first within each.
+        """
+        rank = [self.os, "any", *(o for o in ("linux", "macos", "windows") if o != self.os)]
+        shown = [c for c in commands if self.every_os or c.os in (self.os, "any")]
+        hidden = [o for o in rank if any(c.os == o for c in commands)
+                  and not any(c.os == o for c in shown)]
+
+        def key(item: tuple[int, Command]) -> tuple[int, int, int]:
+            n, c = item
+            confirm = 0 if c.why.lower().startswith("confirm") else 1
+            place = rank.index(c.os) if c.os in rank else len(rank)
+            return (place, confirm, n) if self.every_os else (confirm, place, n)
+
+        return [c for _, c in sorted(enumerate(shown), key=key)], hidden
+
+    def more_commands(self, hidden: list[str]) -> str | None:
+        """How to see the other OSes' commands, in the reader's terms."""
+        if not hidden:
+            return None
+        names = " and ".join(OS_LABEL.get(o, o) for o in hidden)
+        if self.audience == "chat":
+            return f"For {names}: /fix all (or ask \"how do I do that on {_example(hidden)}?\")"
+        return f"For {names}: add --all-os"
+
+
+def _example(hidden: list[str]) -> str:
+    return {"macos": "a mac", "windows": "windows", "linux": "linux"}.get(hidden[0], hidden[0])
