@@ -183,8 +183,9 @@ def as_user(user: str = "nobody") -> tuple[list[str], str | None]:
 
 
 @contextmanager
-def postgres(user: str = "nobody") -> Iterator[Running]:
-    """PostgreSQL from initdb in a private directory, as an ordinary user."""
+def postgres(user: str = "nobody", listen: str = "127.0.0.1") -> Iterator[Running]:
+    """PostgreSQL from initdb in a private directory, as an ordinary user
+    (ssl = off, as initdb leaves it)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]))
     initdb = need("initdb", *found[-1:])
@@ -195,7 +196,7 @@ def postgres(user: str = "nobody") -> Iterator[Running]:
         subprocess.run([*prefix, initdb, "-D", str(d / "data"), "-A", "trust", "-U", "postgres"],
                        check=True, capture_output=True, timeout=120)
         with started([*prefix, postgres_bin, "-D", str(d / "data"), "-p", str(port), "-k", str(d),
-                      "-c", "listen_addresses=127.0.0.1"], port, "postgres") as s:
+                      "-c", f"listen_addresses={listen}"], port, "postgres", host=listen) as s:
             yield s
 
 
@@ -268,3 +269,94 @@ def gone_forwarder() -> Iterator[Running]:
         script.chmod(0o755)
         with started([str(script), str(port)], port, "docker-proxy stand-in") as s:
             yield s
+
+
+@contextmanager
+def mariadb() -> Iterator[Running]:
+    """MariaDB on 127.0.0.1 as its packages leave it: no TLS (have_ssl DISABLED)."""
+    server = need("mariadbd", "/usr/sbin/mariadbd")
+    install = need("mariadb-install-db")
+    port = free_port()
+    as_root = os.geteuid() == 0
+    with private_dir("mysql" if as_root else None) as d:
+        user = ["--user=mysql"] if as_root else []
+        subprocess.run([install, "--no-defaults", f"--datadir={d / 'data'}",
+                        "--auth-root-authentication-method=normal", "--skip-test-db", *user],
+                       check=True, capture_output=True, timeout=180)
+        with started([server, "--no-defaults", f"--datadir={d / 'data'}",
+                      f"--socket={d / 'mysqld.sock'}", f"--port={port}",
+                      "--bind-address=127.0.0.1", f"--pid-file={d / 'mysqld.pid'}",
+                      f"--log-error={d / 'err.log'}", *user], port, "mariadbd") as s:
+            yield s
+
+
+HTTPS = """
+import http.server, ssl, sys
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
+                                      http.server.SimpleHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+"""
+
+
+@contextmanager
+def https_server(files: dict[str, str] | None = None) -> Iterator[Running]:
+    """A local HTTPS app: http.server behind TLS, with a self-signed
+    certificate, serving `files` (name: content)."""
+    port = free_port()
+    with private_dir() as d:
+        cert, key = certificate(d)
+        (d / "www").mkdir()
+        for name, content in (files or {}).items():
+            (d / "www" / name).write_text(content)
+        with started([sys.executable, "-c", HTTPS, str(port), str(cert), str(key)], port,
+                     "https server", cwd=d / "www") as s:
+            yield s
+
+
+TINYPROXY = """Port {port}
+Listen 127.0.0.1
+Timeout 60
+LogFile "{d}/tinyproxy.log"
+LogLevel Info
+PidFile "{d}/tinyproxy.pid"
+MaxClients 10
+Allow 127.0.0.1
+ConnectPort 443
+ConnectPort 563
+"""
+
+
+@contextmanager
+def tinyproxy() -> Iterator[Running]:
+    """tinyproxy in the foreground with its Debian defaults that matter here:
+    CONNECT only to ports 443 and 563 (a 403 for any other)."""
+    binary = need("tinyproxy", "/usr/bin/tinyproxy")
+    port = free_port()
+    owner = "nobody" if os.geteuid() == 0 else None
+    with private_dir(owner) as d:
+        conf = TINYPROXY.format(port=port, d=d)
+        if owner is not None:
+            conf = "User nobody\nGroup nogroup\n" + conf  # it refuses to run as root
+        (d / "tinyproxy.conf").write_text(conf)
+        with started([binary, "-d", "-c", str(d / "tinyproxy.conf")], port, "tinyproxy") as s:
+            yield s
+
+
+CRASHES = """
+const http = require('http');
+const cfg = undefined;
+http.createServer((req, res) => { res.end(cfg.greeting); })
+  .listen(Number(process.argv[1]), '127.0.0.1', () => console.log('listening'));
+"""
+
+
+@contextmanager
+def crashing_on_request() -> Iterator[Running]:
+    """A Node.js app whose request handler throws: the first request kills it."""
+    node = need("node")
+    port = free_port()
+    with started([node, "-e", CRASHES, str(port)], port, "node app") as s:
+        yield s

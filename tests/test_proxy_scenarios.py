@@ -144,7 +144,7 @@ def test_curl_with_its_command_line_names_the_url(web: int, dead: str, tmp_path:
     assert code == 1 and rules(rep)[0] == "client.proxy_failed"
     assert rep["target"]["host"] == "localhost" and rep["target"]["port"] == web
     oneshot = fix(rep, "linux")[1]
-    assert oneshot == f"curl --noproxy localhost {url}"
+    assert oneshot == f"curl --noproxy localhost -sS {url}"  # the user's command, its options kept
     assert "the wanted server" in run(shlex.split(oneshot), env)
     assert "port.reachable" in rules(rep)  # the server itself is fine
 
@@ -274,7 +274,9 @@ def test_curl_says_its_tunnel_through_the_proxy_failed(web: int, proxy_502: str,
     out = run(["curl", "-sS", url], env)
     assert "CONNECT tunnel failed, response 502" in out or "502 from proxy" in out
     code, rep = ask(f"$ curl -sS {url}\n{out}", env)
-    assert code == 1 and rules(rep)[0] == "client.proxy_in_the_way"
+    # The proxy answered CONNECT with a status: said so, not "reset".
+    assert code == 1 and rules(rep)[0] == "client.proxy_tunnel_refused"
+    assert "client.proxy_in_the_way" not in rules(rep)
     assert "port.reachable" not in rules(rep)
 
 

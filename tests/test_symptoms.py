@@ -220,7 +220,8 @@ def test_proxy_variables_on_the_pasted_command_line() -> None:
 def test_curl_says_its_proxy_tunnel_failed() -> None:
     t = symptoms.parse("$ curl -sS https://localhost:8443/\ncurl: (56) CONNECT tunnel failed, "
                        "response 502")
-    assert (t.host, t.port, t.scheme, t.signals) == ("localhost", 8443, "https", ["proxy"])
+    assert (t.host, t.port, t.scheme, t.signals) == ("localhost", 8443, "https",
+                                                     ["proxy", "proxy-connect-refused"])
 
 
 def test_python_library_and_requests_https_through_a_proxy() -> None:

@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     from assistant.understand.symptoms import Target
 
 # What the client spoke, as the protocol check compares it with the port.
-CLIENT_SPEAKS = ("http", "tls", "postgres", "mysql", "redis", "ssh", "unknown")
+CLIENT_SPEAKS = ("http", "tls", "http2", "postgres", "mysql", "redis", "ssh", "unknown")
 USUAL_PORTS = {"http": 80, "tls": 443, "postgres": 5432, "mysql": 3306, "redis": 6379, "ssh": 22}
-CLIENT_NAMES = {"http": "plain HTTP", "tls": "TLS (https)", "postgres": "PostgreSQL",
+CLIENT_NAMES = {"http": "plain HTTP", "tls": "TLS (https)",
+                "http2": "HTTP/2 without negotiation (gRPC, h2c)", "postgres": "PostgreSQL",
                 "mysql": "MySQL/MariaDB", "redis": "Redis", "ssh": "SSH", "unknown": "unknown"}
 # Server programs by the protocol they speak: the evidence when the exchange
 # cannot tell, and where the server a database client wanted really listens.
@@ -92,10 +93,15 @@ class Exchanged(NamedTuple):
 
 
 def client_protocol(target: Target) -> str:
-    """What the client spoke: its own protocol (psql, redis-cli...), the
-    URL's scheme, what its words imply, or HTTP for a web client."""
+    """What the client spoke: its own protocol (psql, redis-cli...), HTTP/2
+    straight away (gRPC, curl --http2-prior-knowledge: before the URL's
+    http://, which it does not speak), the URL's scheme, what its words
+    imply, or HTTP for a web client."""
     if target.client in _DATABASE_CLIENTS:
         return _DATABASE_CLIENTS[target.client]
+    if "http2-client" in target.signals and _SCHEMES.get(target.scheme or "") != "tls":
+        # Over TLS, HTTP/2 is negotiated inside the handshake: the port speaks TLS first.
+        return "http2"
     if target.scheme in _SCHEMES:
         return _SCHEMES[target.scheme]
     said = next((speaks for name, speaks in _SIGNALS if name in target.signals), None)

@@ -11,11 +11,12 @@ client is asked and the fact says which ones it would affect.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.facts.oneshot import oneshot, oneshot_windows
 from assistant.facts.proxyrules import (
     LOCAL_NAMES,
     UNVERIFIED,
@@ -68,8 +69,12 @@ PROXY = FactType("proxy", "A proxy variable in the client's environment, as that
                  example="http://localhost:8000/"),
     "unset": Field("str", "the variables to remove for this client, space-separated",
                    example="http_proxy", verbatim=True),
-    "oneshot": Field("str", "one command that makes the request without the proxy",
+    "oneshot": Field("str", "one command that makes the request without the proxy (for curl "
+                     "and wget, the user's own command with its options, less its proxy ones)",
                      example="curl --noproxy localhost http://localhost:8000/", verbatim=True),
+    "oneshot_windows": Field("str", "the same with curl.exe, quoted for PowerShell",
+                             example='curl.exe --noproxy "*" -sS http://localhost:8000/',
+                             verbatim=True),
 }, lambda f: f"{f.get('variable')}={f.get('proxy')} (client {f.get('client')}: uses "
              f"{f.get('uses')}, applies {f.get('applies')}, failed at it {f.get('at_proxy')})")
 
@@ -87,6 +92,8 @@ class Request:
     platform: str = "linux"
     # Assignments on the pasted command line (None: `env -u NAME`, `unset NAME`).
     assigned: Mapping[str, str | None] = field(default_factory=dict)
+    # The command lines pasted with the output, as typed.
+    lines: Sequence[str] = ()
 
 
 def split_address(text: str, default_port: int | None = None) -> tuple[str, int | None]:
@@ -144,23 +151,6 @@ def _exceptions_text(decisions: list[Decision], env: Mapping[str, str]) -> str:
                and n not in d.model.no_proxy]
     return text + (f" ({d.model.label} ignores {ignored[0]}='{clean(env[ignored[0]])[:200]}')"
                    if ignored else "")
-
-
-def _oneshot(decisions: list[Decision], host: str, url: str, unset: str) -> str:
-    """One pasteable command that makes this request without the proxy."""
-    labels = {d.model.label for d in decisions}
-    without = " ".join(f"-u {v}" for v in unset.split())
-    if labels == {"curl"}:
-        return f"curl --noproxy {host} {url}"
-    if labels == {"wget"}:
-        return f"wget --no-proxy -O- {url}"
-    if labels == {"Python requests"}:
-        return (f"env {without} python3 -c \"import requests; "
-                f"print(requests.get('{url}').status_code)\"")
-    if labels and labels <= {"Python requests", "Python urllib"}:
-        return (f"env {without} python3 -c \"import urllib.request; "
-                f"print(urllib.request.urlopen('{url}').status)\"")
-    return f"curl --noproxy '*' -sS {url}"
 
 
 def proxy_facts(req: Request, env: Mapping[str, str],
@@ -233,8 +223,10 @@ def proxy_facts(req: Request, env: Mapping[str, str],
         if host and req.port is not None:
             scheme = (req.scheme or "http").lower().replace("ws", "http")
             fact["url"] = f"{scheme}://{_hostport(host, req.port)}/"
-            fact["oneshot"] = _oneshot(applying or using or decisions, host.strip("[]"),
-                                       fact["url"], fact["unset"])
+            labels = {d.model.label for d in (applying or using or decisions)}
+            fact["oneshot"] = oneshot(labels, host.strip("[]"), fact["url"], fact["unset"],
+                                      req.lines)
+            fact["oneshot_windows"] = oneshot_windows(labels, fact["url"], req.lines)
         facts.append(fact)
     return facts
 
@@ -269,7 +261,7 @@ def collect(ctx: Context) -> list[Fact]:
         return bool(addrs) and all(is_local(a) for a in addrs)
 
     req = Request(t.host, t.port, t.scheme, t.client, t.library, t.via, platform.system(),
-                  t.proxy_env)
+                  t.proxy_env, t.command_lines)
     return proxy_facts(req, ctx.env, local_name)
 
 

@@ -239,6 +239,22 @@ SIGNALS: list[tuple[str, Rx]] = [
                  r"CONNECT tunnel failed",
                  ("proxyerror", "to proxy", "proxyconnect", "proxy env", "from proxy", "proxy connect",
                   "resolve proxy", "the proxy", "proxy server", "err_proxy", "connect tunnel"), re.I)),
+    # The proxy answered the client's tunnel request (CONNECT) with an error
+    # status instead of opening the tunnel: curl (new and old wording), Python's
+    # http.client (requests, urllib), wget, undici's ProxyAgent.
+    ("proxy-connect-refused", Rx(r"CONNECT tunnel failed, response \d{3}|Received HTTP code \d{3} "
+                                 r"from proxy after CONNECT|Tunnel connection failed: \d{3}|"
+                                 r"Proxy tunneling failed|Proxy response \(\d{3}\) !== 200",
+                                 ("connect tunnel failed", "from proxy after connect",
+                                  "tunnel connection failed", "proxy tunneling failed",
+                                  "proxy response ("), re.I)),
+    # ... with 403 Forbidden: the proxy's own rules refuse the destination (most
+    # proxies allow CONNECT only to port 443).
+    ("proxy-forbidden", Rx(r"CONNECT tunnel failed, response 403\b|Received HTTP code 403 from proxy|"
+                           r"Tunnel connection failed: 403\b|Proxy tunneling failed: Forbidden|"
+                           r"Proxy response \(403\)",
+                           ("response 403", "code 403 from proxy", "failed: 403",
+                            "failed: forbidden", "response (403)"), re.I)),
     # TLS spoken to a plain port, or plain HTTP to a TLS port.
     ("tls-to-plain", Rx(r"wrong version number|WRONG_VERSION_NUMBER|SSL_ERROR_RX_RECORD_TOO_LONG|"
                         r"server gave HTTP response to HTTPS client|first record does not look like a "
@@ -271,6 +287,31 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("pg-protocol", Rx(r"received invalid response to SSL negotiation|expected authentication "
                        r"request from server|invalid response to SSL negotiation",
                        ("ssl negotiation", "expected authentication request"), re.I)),
+    # The client requires TLS and the PostgreSQL server said it has none: libpq
+    # (psql, psycopg) with sslmode=require or stricter, node-postgres, JDBC, pgx.
+    ("pg-tls-required", Rx(r"server does not support SSL|server refused TLS connection",
+                           ("does not support ssl", "refused tls connection"), re.I)),
+    # The same from MySQL/MariaDB: their clients' ERROR 2026 (--ssl-mode=REQUIRED,
+    # --ssl-verify-server-cert), Node's mysql and mysql2, Go's driver.
+    ("mysql-tls-required", Rx(r"SSL is required,? but the server does(?: not|n't) support it|"
+                              r"HANDSHAKE_NO_SSL_SUPPORT|server does not support secure conn+ection|"
+                              r"TLS requested but server does not support TLS",
+                              ("ssl is required", "no_ssl_support", "support secure conn",
+                               "tls requested but"), re.I)),
+    # redis-cli --tls, or a rediss:// URL: the client speaks TLS to Redis.
+    ("redis-tls", Rx(r"\bredis-cli\b[^\n]{0,300}?\s--tls\b|\brediss://", ("--tls", "rediss://"),
+                     re.I)),
+    # Redis refused a client that is not on loopback (no password set).
+    ("redis-protected", Rx(r"DENIED Redis is running in protected mode", ("protected mode",),
+                           re.I)),
+    # HTTP/2 spoken without negotiation (gRPC, curl --http2-prior-knowledge, h2c),
+    # or its client saying the answer was not HTTP/2 (an HTTP/1.x server).
+    ("http2-client", Rx(r"Failed parsing HTTP/2|Trying to connect an http1\.x server|"
+                        r"server preface: http2: frame too large|"
+                        r"Error in the HTTP2 framing layer|"
+                        r"\bcurl\b[^\n]{0,300}?\s--http2-prior-knowledge\b",
+                        ("parsing http/2", "http1.x server", "server preface", "http2 framing",
+                         "--http2-prior-knowledge"), re.I)),
     # A port outside 0-65535 (the server's own check, or a tool wrapping it).
     ("bad-port", Rx(r"ERR_SOCKET_BAD_PORT|port must be 0-65535|should be >= 0 and < 65536|"
                     r"OverflowError: [^\n]{0,40}port", ("bad_port", "0-65535", "< 65536",

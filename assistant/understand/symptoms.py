@@ -94,6 +94,9 @@ class Target:
     # The output was plainly produced on this machine: a command line was
     # pasted with it, or the client is a command-line tool run here.
     here: bool = False
+    # The command lines pasted with the output, as typed (not redacted): a fix
+    # that repeats the user's command keeps their options (curl -k, -H ...).
+    command_lines: list[str] = field(default_factory=list)
     # For a Python client, the HTTP library its traceback names: requests | urllib.
     library: str | None = None
     # Proxy variables the pasted command line sets (None: removes), e.g.
@@ -201,7 +204,8 @@ def parse(text: str) -> Target:
         target.proxy_env = commands.env_assignments(text)
     cmds = commands.from_text(text)
     target.role = _role(target, cmds, text)
-    target.here = target.client in CLI_CLIENTS or bool(commands.command_lines(text))
+    target.command_lines = commands.command_lines(text)
+    target.here = target.client in CLI_CLIENTS or bool(target.command_lines)
     path = _socket_path(text, low) or next((c.path for c in cmds if c.path), None)
     if target.error == "missing" and path is None:
         # "No such file or directory" is about a socket only when there is one

@@ -173,10 +173,12 @@ def test_fix_material_appends_and_names_this_client() -> None:
     assert upper["ignored_by"] == "Python requests uses http_proxy instead"
     f = lower
     assert f["unset"] == "http_proxy HTTP_PROXY"  # removing one would let the other take over
-    assert f["oneshot"].startswith("env -u http_proxy -u HTTP_PROXY python3 -c \"import requests")
+    assert f["oneshot"] == ("env -u http_proxy -u HTTP_PROXY python3 -c 'import requests; "
+                            "print(requests.get(\"http://localhost:8000/\").status_code)'")
     f, = proxy_facts(Request("::1", 8000, "http", "curl"), {"http_proxy": PX})
+    # Quoted: zsh reads an unquoted [::1] as a glob ("no matches found").
     assert (f["url"], f["oneshot"]) == ("http://[::1]:8000/",
-                                        "curl --noproxy ::1 http://[::1]:8000/")
+                                        "curl --noproxy ::1 'http://[::1]:8000/'")
     assert f["bypass"] == "localhost,127.0.0.1,::1,[::1]"  # urllib wants the brackets
 
 
