@@ -1,0 +1,171 @@
+"""Does the packet filter let loopback connections through?
+
+A checkup has no target port, so this walks a loopback SYN (127.0.0.1 and
+::1) to a few ports through the firewall check (facts/firewall): a typical
+development port, which any rule against loopback as a whole meets, and the
+ports the team declares or this machine listens on, where a rule against
+one port would bite. The walk reads the rules; it sends nothing.
+
+The firewall check is reused through its Collector, so this module keeps
+only what a checkup line needs from its facts: where the block is, what
+undoes it, and which frontend (ufw, firewalld) wrote it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+
+if TYPE_CHECKING:
+    from assistant.understand.symptoms import Target
+
+# What any loopback connection meets: a typical development port.
+CANARY = 8080
+LOOPBACK = ("127.0.0.1", "::1")
+MAX_PORTS = 8  # each port is one read of the rule set
+
+LOOPBACK_BLOCK = FactType("loopback_block", "A packet-filter rule (or chain policy) that drops "
+                          "or rejects loopback connections to a port.", {
+    "port": Field("int", "the port walked"),
+    "address": Field("str", "the loopback address walked", ("127.0.0.1", "::1")),
+    "tool": Field("str", "the command that lists and changes the rule", example="nft"),
+    "table": Field("str", "the table", example="inet filter"),
+    "chain": Field("str", "the chain", example="input"),
+    "where": Field("str", "the tool and table in words", example="nftables inet filter"),
+    "verdict": Field("str", "what it does to the packet", ("drop", "reject")),
+    "rule": Field("str", "the rule as text"),
+    "policy": Field("bool", "it is the chain's policy, not a rule"),
+    "conditional": Field("bool", "it blocks only under a condition (a rate limit, an owner)"),
+    "condition": Field("str", "when it blocks, in words"),
+    "frontend": Field("str", "the tool that manages it", ("ufw", "firewalld", "fail2ban")),
+    "undo": Field("str", "the command that removes it"),
+    "bypass": Field("str", "the command that accepts loopback before it"),
+}, lambda f: f"{f.get('where')}, chain {f.get('chain')}: {f.get('rule')} "
+             f"({f.get('verdict')}s {f.get('address')} port {f.get('port')})")
+
+PACKET_FILTER = FactType("packet_filter", "What the loopback walk covered.", {
+    "ports": Field("str", "the ports walked, comma-separated", example="8080, 5432"),
+    "blocked": Field("bool", "some rule or policy drops or rejects one of them"),
+}, lambda f: f"packet filter walked for ports {f.get('ports')}")
+
+
+def ports_to_walk(declared: list[int], listening: list[int]) -> list[int]:
+    """Pure: the canary, then declared services' ports, then listening ports."""
+    out: list[int] = []
+    for p in [CANARY, *declared, *sorted(listening)]:
+        if p not in out and len(out) < MAX_PORTS:
+            out.append(p)
+    return out
+
+
+def _frontend(f: Fact) -> str | None:
+    """The frontend that wrote a rule: the firewall check's word, else its names."""
+    if f.get("frontend"):
+        return str(f["frontend"])
+    chain, table = str(f.get("chain", "")).lower(), str(f.get("table", "")).lower()
+    if chain.startswith("ufw"):
+        return "ufw"
+    if "firewalld" in table or chain.startswith(("filter_in_", "in_public")):
+        return "firewalld"
+    return None
+
+
+def block_fact(f: Fact) -> Fact:
+    """Pure: a loopback_block fact from one firewall fact (either version of
+    its fields: `source` and handle-only, or `tool` with undo and bypass)."""
+    tool = str(f.get("tool") or f.get("source") or "nft")
+    table, chain = str(f.get("table", "")), str(f.get("chain", ""))
+    handle = str(f.get("number") or f.get("handle") or "")
+    out_hook = chain.lower() in ("output", "postrouting")
+    if tool == "nft":
+        undo = f"sudo nft delete rule {table} {chain} handle {handle}" if handle else None
+        bypass = f"sudo nft insert rule {table} {chain} {'oifname' if out_hook else 'iifname'} lo accept"
+    else:
+        undo = f"sudo {tool} -D {chain} {handle}" if handle else None
+        bypass = f"sudo {tool} -I {chain} 1 {'-o' if out_hook else '-i'} lo -j ACCEPT"
+    policy = bool(f.get("policy"))
+    return {"type": "loopback_block", "port": f.get("port"), "address": f.get("address"),
+            "tool": tool, "table": table, "chain": chain,
+            "where": f.get("where") or f"{tool} {table}".strip(), "verdict": f.get("verdict"),
+            "rule": f.get("rule"), "policy": policy, "conditional": bool(f.get("conditional")),
+            "condition": f.get("condition"), "frontend": _frontend(f),
+            "undo": f.get("undo") or (None if policy else undo),
+            "bypass": f.get("bypass") or bypass}
+
+
+def _walk(ctx: Context, port: int) -> list[Fact]:
+    """The firewall check's facts for a connection to localhost:port, both families."""
+    from assistant.facts.collectors import get
+    from assistant.understand.symptoms import Target, parse_target_host
+
+    firewall = get("firewall")
+    assert firewall is not None
+    target = Target(host="localhost", port=port, dial=list(LOOPBACK),
+                    parsed=parse_target_host("localhost"))
+    sub = Context(target=target, env=ctx.env, probe_timeout=ctx.probe_timeout,
+                  hosts_path=ctx.hosts_path, services=ctx.services)
+    return [{**f, "address": f.get("address") or LOOPBACK[f.get("family") == 6]}
+            for f in firewall.collect(sub)]
+
+
+def collect(ctx: Context) -> list[Fact]:
+    from assistant.facts.system import platform
+    from assistant.facts.system.socktable import source
+
+    if not platform.system().startswith("linux"):
+        return [{"type": "unknown", "reason": "only Linux packet filters are read"}]
+    listening = sorted({r.port for r in source(ctx).table()
+                        if r.port >= 1024 and (r.address in ("0.0.0.0", "::") or
+                                               r.address.startswith("127.") or r.address == "::1")})
+    ports = ports_to_walk([s["port"] for s in ctx.services], listening)
+    found: dict[int, list[Fact]] = {}
+    errors: list[str] = []
+
+    def walk(port: int) -> None:
+        try:
+            found[port] = _walk(ctx, port)
+        except Exception as exc:  # noqa: BLE001 - a walk that fails is "cannot tell"
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    # One walk per port, side by side: each reads the rules anew.
+    threads = [threading.Thread(target=walk, args=(p,), daemon=True) for p in ports]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + WALK_TIMEOUT
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    errors += [f"the walk for port {p} did not finish in {WALK_TIMEOUT:g} s"
+               for p in ports if p not in found and not errors]
+    facts: list[Fact] = []
+    seen: set[tuple[Any, ...]] = set()
+    for port in ports:
+        for f in found.get(port, []):
+            if f.get("type") == "unknown":
+                errors.append(str(f.get("reason")))
+            elif f.get("type") == "firewall" and not f.get("behind"):
+                fact = block_fact(f)
+                key = (fact["where"], fact["chain"], fact["rule"], fact["address"])
+                if key not in seen:  # one line per rule and family, not per port
+                    seen.add(key)
+                    facts.append(fact)
+    if errors:
+        return [*facts, {"type": "unknown", "reason": errors[0]}]
+    return [*facts, {"type": "packet_filter", "ports": ", ".join(map(str, ports)),
+                     "blocked": bool(facts)}]
+
+
+def summarise(facts: list[Fact], target: Target) -> Summary:
+    blocks = [f for f in facts if f["type"] == "loopback_block"]
+    if not blocks:
+        return Summary("ok", "no packet-filter rule drops or rejects loopback connections")
+    return Summary("problem", "; ".join(LOOPBACK_BLOCK.describe(b) for b in blocks[:3]))
+
+
+WALK_TIMEOUT = 7.0  # within the check's own bound, so its reason is ours
+COLLECTOR = Collector("loopback_filter", "Packet-filter rules that drop or reject loopback "
+                      "connections (a SYN walked to a few ports, nothing sent).",
+                      (LOOPBACK_BLOCK, PACKET_FILTER), collect, summarise,
+                      timeout=8.0)
