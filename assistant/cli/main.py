@@ -16,6 +16,7 @@ examples:
   npm start 2>&1 | assistant
   assistant --ask "connection refused" --answer host=localhost --answer port=5432
   assistant --ask "what is the difference between localhost and 127.0.0.1?"
+  assistant doctor            (a checkup of this machine, no error needed; --json)
   assistant rules list        assistant rules test        assistant kb search proxy
   assistant mcp               (tools for coding agents over MCP, on stdio)
 
@@ -61,6 +62,9 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
         sub.add_parser("rules", help="list, check, test and explain rules")
         sub.add_parser("kb", help="list, search and check the knowledge base")
         sub.add_parser("mcp", help="serve the assistant to coding agents (MCP on stdio)")
+    from assistant.cli import doctor  # its options are parsed wherever they are written
+
+    doctor.add_parser(sub)
     return p
 
 
@@ -81,6 +85,10 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
             from assistant.cli import mcp
 
             return mcp.run(args, env)
+        if args.command == "doctor":
+            from assistant.cli import doctor
+
+            return doctor.run(args, env)
         from assistant.cli import ask
 
         return ask.run(args, env)
