@@ -30,8 +30,10 @@ RUNTIMES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(rx))
 TOOLS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(rx)) for name, rx in (
     ("vite", r"(?:^|[/\s])(?:vite|astro)(?:\.js|\.mjs)?(?:\s|$)"),
     ("next", r"(?:^|[/\s])next(?:-server)?(?:\s|$)|^next-server\b"),
+    # Create React App's `react-scripts start` serves from a child, scripts/start.js.
     ("webpack", r"webpack-dev-server|webpack(?:\.js)?\s+serve\b|react-scripts(?:\.js)?\s+start|"
-                r"vue-cli-service(?:\.js)?\s+serve|(?:^|[/\s])ng\s+serve\b"),
+                r"react-scripts/scripts/start\.js|vue-cli-service(?:\.js)?\s+serve|"
+                r"(?:^|[/\s])ng\s+serve\b"),
     ("http.server", r"-m\s+http\.server\b"),
     ("flask", r"(?:^|[/\s])flask\s+run\b|-m\s+flask\s+run\b"),
     ("django", r"manage\.py\s+runserver\b|django-admin\s+runserver\b"),

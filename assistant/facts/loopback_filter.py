@@ -22,15 +22,19 @@ from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summ
 if TYPE_CHECKING:
     from assistant.understand.symptoms import Target
 
-# What any loopback connection meets: a typical development port.
-CANARY = 8080
+# What any loopback connection meets: two typical development ports, so
+# that a rule against loopback as a whole shows as blocking "every port".
+CANARIES = (3000, 8080)
 LOOPBACK = ("127.0.0.1", "::1")
 MAX_PORTS = 8  # each port is one read of the rule set
 
 LOOPBACK_BLOCK = FactType("loopback_block", "A packet-filter rule (or chain policy) that drops "
                           "or rejects loopback connections to a port.", {
-    "port": Field("int", "the port walked"),
-    "address": Field("str", "the loopback address walked", ("127.0.0.1", "::1")),
+    "port": Field("int", "the first port it blocks"),
+    "ports": Field("str", "the walked ports it blocks", example="8080, 5432"),
+    "reach": Field("str", "those ports in words: `every port walked (...)` or `port 8080`",
+                   example="every port walked (3000, 8080)"),
+    "addresses": Field("str", "the loopback addresses it blocks", example="127.0.0.1, ::1"),
     "tool": Field("str", "the command that lists and changes the rule", example="nft"),
     "table": Field("str", "the table", example="inet filter"),
     "chain": Field("str", "the chain", example="input"),
@@ -44,7 +48,7 @@ LOOPBACK_BLOCK = FactType("loopback_block", "A packet-filter rule (or chain poli
     "undo": Field("str", "the command that removes it"),
     "bypass": Field("str", "the command that accepts loopback before it"),
 }, lambda f: f"{f.get('where')}, chain {f.get('chain')}: {f.get('rule')} "
-             f"({f.get('verdict')}s {f.get('address')} port {f.get('port')})")
+             f"({f.get('verdict')}s {f.get('addresses')} to {f.get('reach')})")
 
 PACKET_FILTER = FactType("packet_filter", "What the loopback walk covered.", {
     "ports": Field("str", "the ports walked, comma-separated", example="8080, 5432"),
@@ -53,9 +57,9 @@ PACKET_FILTER = FactType("packet_filter", "What the loopback walk covered.", {
 
 
 def ports_to_walk(declared: list[int], listening: list[int]) -> list[int]:
-    """Pure: the canary, then declared services' ports, then listening ports."""
+    """Pure: the canaries, then declared services' ports, then listening ports."""
     out: list[int] = []
-    for p in [CANARY, *declared, *sorted(listening)]:
+    for p in [*CANARIES, *declared, *sorted(listening)]:
         if p not in out and len(out) < MAX_PORTS:
             out.append(p)
     return out
@@ -87,8 +91,7 @@ def block_fact(f: Fact) -> Fact:
         undo = f"sudo {tool} -D {chain} {handle}" if handle else None
         bypass = f"sudo {tool} -I {chain} 1 {'-o' if out_hook else '-i'} lo -j ACCEPT"
     policy = bool(f.get("policy"))
-    return {"type": "loopback_block", "port": f.get("port"), "address": f.get("address"),
-            "tool": tool, "table": table, "chain": chain,
+    return {"type": "loopback_block", "port": f.get("port"), "tool": tool, "table": table, "chain": chain,
             "where": f.get("where") or f"{tool} {table}".strip(), "verdict": f.get("verdict"),
             "rule": f.get("rule"), "policy": policy, "conditional": bool(f.get("conditional")),
             "condition": f.get("condition"), "frontend": _frontend(f),
@@ -96,19 +99,45 @@ def block_fact(f: Fact) -> Fact:
             "bypass": f.get("bypass") or bypass}
 
 
-def _walk(ctx: Context, port: int) -> list[Fact]:
-    """The firewall check's facts for a connection to localhost:port, both families."""
+def blocks(found: list[Fact], walked: list[int], errors: list[str]) -> list[Fact]:
+    """Pure: one loopback_block per rule from the firewall facts of every walk
+    (the ports and addresses it blocks gathered); unknown facts go to `errors`.
+    A block that applies only once another is undone (`behind`) is left out."""
+    by_rule: dict[tuple[Any, ...], tuple[Fact, list[int], list[str]]] = {}
+    for f in found:
+        if f.get("type") == "unknown":
+            errors.append(str(f.get("reason")))
+        elif f.get("type") == "firewall" and not f.get("behind"):
+            fact = block_fact(f)
+            entry = by_rule.setdefault((fact["where"], fact["chain"], fact["rule"]),
+                                       (fact, [], []))
+            if f.get("port") not in entry[1]:
+                entry[1].append(f.get("port"))
+            if f.get("address") not in entry[2]:
+                entry[2].append(f.get("address"))
+    out = []
+    for fact, ports, addresses in by_rule.values():
+        shown = ", ".join(str(p) for p in walked if p in ports)
+        every = len(walked) > 1 and all(p in ports for p in walked)
+        out.append({**fact, "ports": shown, "addresses": ", ".join(a for a in LOOPBACK
+                                                                   if a in addresses),
+                    "reach": f"every port walked ({shown})" if every else
+                    f"port{'s' if len(ports) > 1 else ''} {shown}"})
+    return out
+
+
+def _walk(ctx: Context, port: int, address: str) -> list[Fact]:
+    """The firewall check's facts for a connection to address:port. One family
+    per walk: the check names each blocking rule once, whichever family met it."""
     from assistant.facts.collectors import get
     from assistant.understand.symptoms import Target, parse_target_host
 
     firewall = get("firewall")
     assert firewall is not None
-    target = Target(host="localhost", port=port, dial=list(LOOPBACK),
-                    parsed=parse_target_host("localhost"))
+    target = Target(host=address, port=port, dial=[address], parsed=parse_target_host(address))
     sub = Context(target=target, env=ctx.env, probe_timeout=ctx.probe_timeout,
                   hosts_path=ctx.hosts_path, services=ctx.services)
-    return [{**f, "address": f.get("address") or LOOPBACK[f.get("family") == 6]}
-            for f in firewall.collect(sub)]
+    return [{**f, "address": address} for f in firewall.collect(sub)]
 
 
 def collect(ctx: Context) -> list[Fact]:
@@ -121,36 +150,26 @@ def collect(ctx: Context) -> list[Fact]:
                         if r.port >= 1024 and (r.address in ("0.0.0.0", "::") or
                                                r.address.startswith("127.") or r.address == "::1")})
     ports = ports_to_walk([s["port"] for s in ctx.services], listening)
-    found: dict[int, list[Fact]] = {}
+    walks = [(p, a) for p in ports for a in LOOPBACK]
+    found: dict[tuple[int, str], list[Fact]] = {}
     errors: list[str] = []
 
-    def walk(port: int) -> None:
+    def walk(port: int, address: str) -> None:
         try:
-            found[port] = _walk(ctx, port)
+            found[(port, address)] = _walk(ctx, port, address)
         except Exception as exc:  # noqa: BLE001 - a walk that fails is "cannot tell"
             errors.append(f"{type(exc).__name__}: {exc}")
 
-    # One walk per port, side by side: each reads the rules anew.
-    threads = [threading.Thread(target=walk, args=(p,), daemon=True) for p in ports]
+    # Side by side: each walk reads the rules anew (a subprocess or two).
+    threads = [threading.Thread(target=walk, args=w, daemon=True) for w in walks]
     for t in threads:
         t.start()
     deadline = time.monotonic() + WALK_TIMEOUT
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
     errors += [f"the walk for port {p} did not finish in {WALK_TIMEOUT:g} s"
-               for p in ports if p not in found and not errors]
-    facts: list[Fact] = []
-    seen: set[tuple[Any, ...]] = set()
-    for port in ports:
-        for f in found.get(port, []):
-            if f.get("type") == "unknown":
-                errors.append(str(f.get("reason")))
-            elif f.get("type") == "firewall" and not f.get("behind"):
-                fact = block_fact(f)
-                key = (fact["where"], fact["chain"], fact["rule"], fact["address"])
-                if key not in seen:  # one line per rule and family, not per port
-                    seen.add(key)
-                    facts.append(fact)
+               for p, a in walks if (p, a) not in found and not errors]
+    facts = blocks([f for w in walks for f in found.get(w, [])], ports, errors)
     if errors:
         return [*facts, {"type": "unknown", "reason": errors[0]}]
     return [*facts, {"type": "packet_filter", "ports": ", ".join(map(str, ports)),
