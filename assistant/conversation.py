@@ -32,6 +32,7 @@ COMMANDS = {
     "/facts": "what was gathered for the last diagnosis, and how long each check took",
     "/rules": "the rules in use and where they come from",
     "/again": "run the last diagnosis again (after starting the server, say)",
+    "/doctor": "a checkup of this machine's local networking, as `assistant doctor` gives it",
     "/report": "/report [FILE]: a Markdown report of this conversation, for a ticket",
     "/clear": "forget the conversation so far",
     "/quit": "leave (Ctrl-D does too)",
@@ -84,6 +85,7 @@ class Chat:
             return False
         handler = {"/help": self.help, "/why": self.why, "/how": self.how, "/facts": self.facts,
                    "/rules": self.rules, "/again": self.again, "/clear": self.clear,
+                   "/doctor": self.doctor,
                    "/report": lambda: self.report(arg.strip())}.get(name)
         if handler is None:
             self.say(f"Unknown command {clean(name)}; /help lists them.")
@@ -213,6 +215,18 @@ class Chat:
             self.say("Nothing to run again yet.")
             return
         self.run(self.last_text)
+
+    def doctor(self) -> None:
+        """The checkup (checkup.py), apart from the conversation: /how, /facts
+        and /again keep to the last diagnosis."""
+        from assistant.render.checkup import render as checkup_text
+
+        try:
+            report = self.session.checkup()
+        except UserError as exc:
+            self.say(str(exc))
+            return
+        self.say(checkup_text(report, color=self.color, width=self.width).rstrip("\n"))
 
     def clear(self) -> None:
         self.history.clear()
