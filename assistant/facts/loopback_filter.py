@@ -111,10 +111,11 @@ def blocks(found: list[Fact], walked: list[int], errors: list[str]) -> list[Fact
             fact = block_fact(f)
             entry = by_rule.setdefault((fact["where"], fact["chain"], fact["rule"]),
                                        (fact, [], []))
-            if f.get("port") not in entry[1]:
-                entry[1].append(f.get("port"))
-            if f.get("address") not in entry[2]:
-                entry[2].append(f.get("address"))
+            port, address = int(f.get("port") or 0), str(f.get("address"))
+            if port not in entry[1]:
+                entry[1].append(port)
+            if address not in entry[2]:
+                entry[2].append(address)
     out = []
     for fact, ports, addresses in by_rule.values():
         shown = ", ".join(str(p) for p in walked if p in ports)
