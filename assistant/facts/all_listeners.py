@@ -35,11 +35,19 @@ LISTENING = FactType("listening", "A process listening on a TCP port of this mac
     "ppid": Field("int", "the parent's pid"),
     "parent": Field("str", "the parent's name", example="npm"),
     "parent_zombie": Field("bool", "the parent is a zombie: it exited, and nobody reaped it"),
+    "orphaned": Field("bool", "a development server whose parent is an init process (what "
+                      "started it exited and it was handed over), outside any service unit"),
     "runtime": Field("str", "the runtime it runs on, when recognised", RUNTIME_NAMES),
     "tool": Field("str", "the development server it runs, when recognised", TOOL_NAMES),
     "dev_server": Field("bool", "it looks like a development server (a runtime or a tool "
                         "above, outside a system service)"),
 }, lambda f: f"listening {hostport(f.get('address'), f.get('port'))}{process_words(f)}")
+
+
+# What an orphan is handed to: pid 1 or a subreaper (launchd aside: on macOS
+# every app's helper hangs off it, orphan or not).
+INITS = ("systemd", "init", "tini", "dumb-init", "docker-init", "catatonit", "s6-svscan",
+         "runit", "openrc-init")
 
 
 def _rank(address: str) -> int:
@@ -50,7 +58,8 @@ def _rank(address: str) -> int:
 def listening_facts(rows: list[Listen], describe: Describe,
                     parent_of: Any = lambda pid: {}) -> list[Fact]:
     """Pure: one fact per (process, port) from socket rows; `parent_of(pid)`
-    gives {ppid, parent, parent_zombie}."""
+    gives {ppid, parent, parent_zombie, managed} (managed: a service unit
+    runs it, system or user)."""
     groups: dict[tuple[int | None, int], list[Listen]] = {}
     for r in rows:
         groups.setdefault((r.pid, r.port), []).append(r)
@@ -65,8 +74,10 @@ def listening_facts(rows: list[Listen], describe: Describe,
         if pid:
             fact.update(parent_of(pid))
         runtime, tool = classify(info.get("process"), info.get("cmdline"))
-        fact.update(runtime=runtime, tool=tool,
-                    dev_server=bool(runtime or tool) and not info.get("unit"))
+        managed = bool(info.get("unit") or fact.pop("managed", False))
+        dev = bool(runtime or tool) and not managed
+        fact.update(runtime=runtime, tool=tool, dev_server=dev,
+                    orphaned=dev and fact.get("parent") in INITS)
         facts.append(owned(fact, group[0].uid))
     return facts
 
@@ -88,10 +99,31 @@ def parent(pid: int) -> dict[str, Any]:
         return _psutil_parent(pid)
     ppid = own[2]
     up = stat(ppid) if ppid > 0 else None
-    out: dict[str, Any] = {"ppid": ppid}
+    out: dict[str, Any] = {"ppid": ppid, "managed": in_unit(pid)}
     if up is not None:
         out.update(parent=up[0], parent_zombie=up[1] == "Z")
     return out
+
+
+def in_unit(pid: int) -> bool:
+    """Whether a systemd service (system or user) runs the process: its cgroup
+    names a `.service` other than the user manager's own."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as fh:
+            text = fh.read(4096)
+    except OSError:
+        return False
+    return unit_in_cgroup(text)
+
+
+def unit_in_cgroup(text: str) -> bool:
+    """Pure: `0::/user.slice/user-1000.slice/user@1000.service/app.slice/api.service` is
+    in a unit; `.../app.slice/app-gnome-terminal-1234.scope` (a terminal) is not."""
+    for line in text.splitlines():
+        parts = line.rsplit(":", 1)[-1].split("/")
+        if any(p.endswith(".service") and not p.startswith("user@") for p in parts):
+            return True
+    return False
 
 
 def _psutil_parent(pid: int) -> dict[str, Any]:

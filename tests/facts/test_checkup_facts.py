@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from assistant.facts.all_listeners import listening_facts
+from assistant.facts.all_listeners import listening_facts, unit_in_cgroup
 from assistant.facts.devservers import classify
 from assistant.facts.environment import classify as environment
 from assistant.facts.local_names import SUBDOMAIN, name_fact, names_to_check
@@ -241,6 +241,25 @@ def test_one_listening_fact_per_process_and_port_the_wildcard_first() -> None:
     assert "pid" not in cups and cups["dev_server"] is False
     assert (node["runtime"], node["tool"], node["dev_server"], node["parent"]) == \
         ("node", None, True, "systemd")
+    # handed to init: a leftover; sshd, in its unit, is not a dev server at all
+    assert (node["orphaned"], sshd["orphaned"]) == (True, False)
+    (user_unit,) = listening_facts([Listen("127.0.0.1", 3000, 4, 7)], lambda pid: procs[7],
+                                   lambda pid: {"ppid": 900, "parent": "systemd",
+                                                "managed": True})
+    assert (user_unit["dev_server"], user_unit["orphaned"]) == (False, False)
+    assert "managed" not in user_unit
+
+
+@pytest.mark.parametrize("cgroup,in_unit", [
+    ("0::/user.slice/user-1000.slice/user@1000.service/app.slice/api.service\n", True),
+    ("0::/system.slice/nginx.service\n", True),
+    ("0::/user.slice/user-1000.slice/user@1000.service/app.slice/"
+     "app-gnome-terminal-1234.scope\n", False),
+    ("0::/user.slice/user-1000.slice/session-2.scope\n", False),
+    ("0::/\n", False),
+])
+def test_a_service_unit_from_the_cgroup(cgroup: str, in_unit: bool) -> None:
+    assert unit_in_cgroup(cgroup) is in_unit
 
 
 def test_a_python_service_of_systemd_is_not_a_development_server() -> None:
