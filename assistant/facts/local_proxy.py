@@ -72,9 +72,14 @@ def local_proxy_facts(env: Mapping[str, str], platform: str) -> list[Fact]:
                 if u:
                     per.setdefault(u, []).append(host)
             seen.setdefault(f["variable"], f)
-    for variable, per in by_var.items():
-        if not per:
+    order = [m.label for m in models_for(None, None, env, platform)]
+    for variable, found in by_var.items():
+        if not found:
             continue
+        # The clients in one order (curl, wget, Python, Go, Node.js, browsers),
+        # whichever name each one sends.
+        per = dict(sorted(found.items(), key=lambda kv: order.index(kv[0])
+                          if kv[0] in order else len(order)))
         first = seen[variable]
         host, _ = split_address(str(first.get("proxy", "")), 1080)
         needed: list[str] = []
@@ -84,7 +89,7 @@ def local_proxy_facts(env: Mapping[str, str], platform: str) -> list[Fact]:
                 entry = "[::1]" if h == "::1" and label == "Python urllib" else h
                 if entry not in needed:
                     needed.append(entry)
-        order = [*LOCAL_NAMES, "[::1]"]
+        entries = [*LOCAL_NAMES, "[::1]"]
         facts.append({
             "type": "local_proxy", "variable": variable, "proxy": first.get("proxy"),
             "address": first.get("address"), "proxy_local": is_local(host),
@@ -93,7 +98,7 @@ def local_proxy_facts(env: Mapping[str, str], platform: str) -> list[Fact]:
             "detail": "; ".join(f"{label}: {', '.join(hs)}" for label, hs in per.items()),
             "direct": ", ".join(_direct(per, env, platform)) or None,
             "exceptions": first.get("exceptions"),
-            "bypass": ",".join(sorted(needed, key=order.index))})
+            "bypass": ",".join(sorted(needed, key=entries.index))})
     return facts
 
 
