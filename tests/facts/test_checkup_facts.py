@@ -319,3 +319,13 @@ def test_a_virtual_machine_from_the_firmware_or_the_cpu(files: dict[str, str],
                                                         expected: tuple[bool, str | None]) -> None:
     fact = environment(files, set(), {})
     assert (fact["vm"], fact["hypervisor"]) == expected
+
+
+def test_system_tools_are_found_outside_an_ordinary_users_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian gives ordinary users no /usr/sbin in PATH; nft lives there."""
+    from assistant.facts.system.run import run_command
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert run_command(["true"]) == ("", None)
+    assert run_command(["no-such-tool-here"]) == (None, "no-such-tool-here is not installed")
