@@ -24,11 +24,18 @@ if TYPE_CHECKING:
 # The areas, in the order a checkup shows them, with their headings.
 AREAS = {"names": "Names", "loopback": "Loopback", "proxy": "Proxies", "ports": "Ports",
          "team": "Team services", "environment": "Environment"}
-# Which area a check that could not tell belongs to.
-CHECK_AREAS = {"local_names": "names", "hosts_file": "names", "loopback": "loopback",
-               "loopback_filter": "loopback", "local_proxy": "proxy", "port_ranges": "ports",
-               "all_listeners": "ports", "time_wait": "ports", "services": "team",
-               "environment": "environment"}
+# A check that could not tell: its area, and what could not be checked.
+CHECK_AREAS = {"local_names": ("names", "how this machine's names resolve"),
+               "hosts_file": ("names", "the hosts file"),
+               "loopback": ("loopback", "the loopback interface"),
+               "loopback_filter": ("loopback", "whether the packet filter lets loopback "
+                                   "connections through"),
+               "local_proxy": ("proxy", "the proxy variables"),
+               "port_ranges": ("ports", "the port ranges"),
+               "all_listeners": ("ports", "what listens on this machine"),
+               "time_wait": ("ports", "the sockets in TIME_WAIT"),
+               "services": ("team", "the team's services"),
+               "environment": ("environment", "where this runs")}
 STATUS = {"problem": "problem", "warning": "warning", "info": "ok"}
 # The report's OS names for sys.platform's.
 OS_OF = {"linux": "linux", "darwin": "macos", "win32": "windows"}
@@ -71,9 +78,9 @@ def unknown_line(res: CheckResult) -> Finding:
     from assistant.facts.collectors import BY_NAME
 
     collector = BY_NAME.get(res.name)
-    what = collector.doc.rstrip(".") if collector else res.name
-    return Finding(CHECK_AREAS.get(res.name, "team"), "unknown",
-                   f"Could not check: {what[0].lower()}{what[1:]} ({res.reason}).",
+    doc = collector.doc.rstrip(".") if collector else res.name
+    area, what = CHECK_AREAS.get(res.name, ("team", f"{doc[0].lower()}{doc[1:]}"))
+    return Finding(area, "unknown", f"Could not check {what}: {res.reason}.",
                    {"ms": round(res.ms, 1)}, res.ms, id=f"check.{res.name}")
 
 

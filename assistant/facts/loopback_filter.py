@@ -127,6 +127,14 @@ def blocks(found: list[Fact], walked: list[int], errors: list[str]) -> list[Fact
     return out
 
 
+def _reason(error: str) -> str:
+    """Why the walk could not tell, in a checkup's words: the firewall check
+    names every tool it tried, each refusing an ordinary user alike."""
+    if "not permitted" in error or "you must be root" in error:
+        return 'reading the rules needs root: sudo "$(command -v assistant)" doctor'
+    return error
+
+
 def _walk(ctx: Context, port: int, address: str) -> list[Fact]:
     """The firewall check's facts for a connection to address:port. One family
     per walk: the check names each blocking rule once, whichever family met it."""
@@ -172,7 +180,7 @@ def collect(ctx: Context) -> list[Fact]:
                for p, a in walks if (p, a) not in found and not errors]
     facts = blocks([f for w in walks for f in found.get(w, [])], ports, errors)
     if errors:
-        return [*facts, {"type": "unknown", "reason": errors[0]}]
+        return [*facts, {"type": "unknown", "reason": _reason(errors[0])}]
     return [*facts, {"type": "packet_filter", "ports": ", ".join(map(str, ports)),
                      "blocked": bool(facts)}]
 
