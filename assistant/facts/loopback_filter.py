@@ -99,16 +99,21 @@ def block_fact(f: Fact) -> Fact:
             "bypass": f.get("bypass") or bypass}
 
 
-def blocks(found: list[Fact], walked: list[int], errors: list[str]) -> list[Fact]:
+def blocks(found: list[Fact], walked: list[int], errors: list[str],
+           frontend: str | None = None) -> list[Fact]:
     """Pure: one loopback_block per rule from the firewall facts of every walk
     (the ports and addresses it blocks gathered); unknown facts go to `errors`.
-    A block that applies only once another is undone (`behind`) is left out."""
+    A block that applies only once another is undone (`behind`) is left out.
+    `frontend` (ufw or firewalld, when one is active) owns the chains'
+    policies: its own command changes them, not a raw rule beside it."""
     by_rule: dict[tuple[Any, ...], tuple[Fact, list[int], list[str]]] = {}
     for f in found:
         if f.get("type") == "unknown":
             errors.append(str(f.get("reason")))
         elif f.get("type") == "firewall" and not f.get("behind"):
             fact = block_fact(f)
+            if fact["policy"] and fact["frontend"] is None:
+                fact["frontend"] = frontend
             entry = by_rule.setdefault((fact["where"], fact["chain"], fact["rule"]),
                                        (fact, [], []))
             port, address = int(f.get("port") or 0), str(f.get("address"))
@@ -125,6 +130,27 @@ def blocks(found: list[Fact], walked: list[int], errors: list[str]) -> list[Fact
                     "reach": f"every port walked ({shown})" if every else
                     f"port{'s' if len(ports) > 1 else ''} {shown}"})
     return out
+
+
+def active_frontend() -> str | None:
+    """ufw or firewalld, when one manages the rules here (by their own state:
+    ufw.conf's ENABLED, firewalld's pid file and a live process)."""
+    import os
+    import re
+
+    try:
+        with open("/etc/ufw/ufw.conf") as fh:
+            if re.search(r"^\s*ENABLED\s*=\s*yes\b", fh.read(65536), re.M):
+                return "ufw"
+    except OSError:
+        pass
+    try:
+        with open("/var/run/firewalld.pid") as fh:
+            if os.path.exists(f"/proc/{int(fh.read(32).strip())}"):
+                return "firewalld"
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _reason(error: str) -> str:
@@ -178,7 +204,8 @@ def collect(ctx: Context) -> list[Fact]:
         t.join(max(0.0, deadline - time.monotonic()))
     errors += [f"the walk for port {p} did not finish in {WALK_TIMEOUT:g} s"
                for p, a in walks if (p, a) not in found and not errors]
-    facts = blocks([f for w in walks for f in found.get(w, [])], ports, errors)
+    facts = blocks([f for w in walks for f in found.get(w, [])], ports, errors,
+                   active_frontend())
     if errors:
         return [*facts, {"type": "unknown", "reason": _reason(errors[0])}]
     return [*facts, {"type": "packet_filter", "ports": ", ".join(map(str, ports)),

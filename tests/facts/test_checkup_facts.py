@@ -130,6 +130,11 @@ def test_blocks_gather_ports_and_families_per_rule() -> None:
     assert all_walked["reach"] == "every port walked (3000, 8080)"
     behind = blocks([{**OLD_FIREWALL, "behind": True, "address": "::1"}], [3000], [])
     assert behind == []
+    # an active ufw owns the chains' policies, not a rule someone put beside it
+    policy = {**OLD_FIREWALL, "chain": "INPUT", "rule": "chain INPUT policy drop",
+              "policy": True, "address": "::1"}
+    owned, beside = blocks([policy, {**OLD_FIREWALL, "address": "::1"}], [3000], [], "ufw")
+    assert (owned["frontend"], beside["frontend"]) == ("ufw", None)
 
 
 def test_the_walk_covers_canaries_declared_then_listening_ports() -> None:

@@ -360,6 +360,34 @@ def test_a_packet_filter_dropping_loopback_and_its_fix_applied(tmp_path: Path) -
 @pytest.mark.root
 @ROOT
 @TOOLS
+@pytest.mark.skipif(shutil.which("ufw") is None or not Path("/etc/ufw").is_dir(),
+                    reason="needs ufw")
+def test_ufw_without_its_loopback_accept_gets_ufws_fix(tmp_path: Path) -> None:
+    """ufw enabled on a private copy of /etc/ufw (inside the namespace only),
+    first as installed (it accepts loopback), then with its lo accepts gone."""
+    copy = tmp_path / "etc-ufw"
+    shutil.copytree("/etc/ufw", copy, symlinks=True)
+    body = textwrap.dedent(f"""\
+        mount --bind {copy} /etc/ufw
+        ufw --force enable >/dev/null
+        doctor
+        iptables -D ufw-before-input -i lo -j ACCEPT
+        ip6tables -D ufw6-before-input -i lo -j ACCEPT
+        doctor
+    """)
+    (fine, code), (broken, code2) = in_namespace(tmp_path, body)
+    assert code == 0 and statuses(fine)["doctor.loopback.filter_accepts"] == "ok"
+    lines = [f for f in broken["findings"] if f["check"] == "loopback" and f["status"] != "ok"]
+    assert code2 == 1 and {f["id"] for f in lines} == {"doctor.loopback.filter_ufw"}
+    for line in lines:
+        assert line["summary"].startswith("ufw drops loopback connections (")
+        assert [c["command"] for c in line["fix"]] == [
+            "sudo ufw allow in on lo && sudo ufw allow out on lo", "sudo ufw status verbose"]
+
+
+@pytest.mark.root
+@ROOT
+@TOOLS
 def test_loopback_down_then_ipv6_off(tmp_path: Path) -> None:
     ((down, code),) = in_namespace(tmp_path, "doctor", lo_up=False)
     line = findings(down)["doctor.loopback.down"]
