@@ -191,7 +191,10 @@ def test_the_text_has_a_mark_per_line_and_fixes_under_problems(system: Any,
     machine = {**HEALTHY, "loopback": [{"type": "loopback_interface", "name": "lo", "up": False,
                                         "v4": False, "v6": False, "ipv6": "enabled"}]}
     out = render(session(machine, tmp_path).checkup(), width=80)
-    assert out.splitlines()[7:15] == [
+    lines = out.splitlines()
+    at = lines.index("Loopback")
+    assert lines[at - 1] == ""  # a blank line between areas
+    assert lines[at:at + 8] == [
         "Loopback",
         "  ✗ The loopback interface lo is down: nothing on this machine can connect to",
         "    127.0.0.1 or ::1.",
