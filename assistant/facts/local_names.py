@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # A name under .localhost nobody registers: does the resolver answer the
 # whole .localhost domain with loopback (RFC 6761), as browsers do?
 SUBDOMAIN = "assistant-check.localhost"
-LOOKUP_TIMEOUT = 1.0  # each name; they run at the same time
+LOOKUP_TIMEOUT = 1.0  # each name, at most (less with --timeout); they run at the same time
 
 LOCAL_NAME = FactType("local_name", "How one of this machine's own names resolves: localhost, "
                       "a name under .localhost, or the host name.", {
@@ -88,16 +88,17 @@ def collect(ctx: Context) -> list[Fact]:
 
     names = names_to_check(socket.gethostname())
     results: dict[str, dict[str, Any]] = {}
+    bound = min(ctx.probe_timeout, LOOKUP_TIMEOUT)
 
     def look(name: str) -> None:
-        results[name] = resolve(name, None, LOOKUP_TIMEOUT)
+        results[name] = resolve(name, None, bound)
 
     threads = [threading.Thread(target=look, args=(n,), name=f"resolve-{r}", daemon=True)
                for n, r in names]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(LOOKUP_TIMEOUT + 0.5)  # resolve() itself gives up after LOOKUP_TIMEOUT
+        t.join(bound + 0.5)  # resolve() itself gives up after `bound`
 
     def ours() -> set[str]:
         found: set[str] = ctx.memo("local_addresses", local_addresses)
