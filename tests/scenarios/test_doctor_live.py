@@ -402,6 +402,11 @@ def test_loopback_down_then_ipv6_off(tmp_path: Path) -> None:
         "(net.ipv6.conf.lo.disable_ipv6=1), so there is no ::1.")
     # ...but the hosts file still maps localhost to ::1 as well
     assert got["doctor.loopback.ipv6_off_named"] == "warning" and code == 0
+    narrow = "ip addr add 127.0.0.1/32 dev lo\nip addr del 127.0.0.1/8 dev lo\ndoctor"
+    ((report, code),) = in_namespace(tmp_path, narrow)
+    line = findings(report)["doctor.loopback.narrow_v4"]
+    assert (line["status"], code) == ("warning", 0)
+    assert line["summary"].startswith("127.0.0.1 is on lo as /32, not /8: other 127.x addresses")
 
 
 TIME_WAIT = textwrap.dedent("""
