@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 SCHEMA = 1
@@ -34,17 +33,21 @@ class Link(NamedTuple):
         return {"title": self.title, "url": self.url}
 
 
-@dataclass
-class Finding:
+# Records are NamedTuples, not dataclasses: a question builds these classes
+# at every start, and a dataclass costs ten times as much to define.
+# Their list defaults are never mutated (a tuple's default is shared).
+
+
+class Finding(NamedTuple):
     check: str
     status: str  # ok | problem | warning | unknown
     summary: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = {}
     ms: float = 0.0
     # A checkup line (kind `checkup`): the rule that concluded it (or
     # `check.NAME` for a check that could not tell), and this system's fix.
     id: str = ""
-    fix: list[Command] = field(default_factory=list)
+    fix: list[Command] = []
 
     def to_json(self) -> dict[str, Any]:
         if not self.id:
@@ -55,8 +58,7 @@ class Finding:
                 "data": self.data}
 
 
-@dataclass
-class Diagnosis:
+class Diagnosis(NamedTuple):
     rule: str
     category: str
     severity: Severity
@@ -65,39 +67,51 @@ class Diagnosis:
     processes: list[dict[str, Any]]
     fix: list[Command]
     kb: list[str]
-    links: list[Link] = field(default_factory=list)
+    links: list[Link] = []
 
 
-@dataclass
-class Answer:
+class Answer(NamedTuple):
     kb: str
     question: str
     answer: str
     score: float
-    commands: list[Command] = field(default_factory=list)
-    related: list[str] = field(default_factory=list)
+    commands: list[Command] = []
+    related: list[str] = []
 
 
-@dataclass
-class Question:
+class Question(NamedTuple):
     id: str
     text: str
-    choices: list[str] = field(default_factory=list)
+    choices: list[str] = []
     # Who asks, for "why?" (not in the JSON contract): a rule id, or "session".
     asked_by: str = "session"
 
 
-@dataclass
 class Report:
-    kind: ReportKind
-    input: str
-    target: dict[str, Any]
-    findings: list[Finding] = field(default_factory=list)
-    diagnoses: list[Diagnosis] = field(default_factory=list)
-    answers: list[Answer] = field(default_factory=list)
-    questions: list[Question] = field(default_factory=list)
-    trace: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    """One answer to one input; the session fills it in as it goes."""
+
+    __slots__ = ("kind", "input", "target", "findings", "diagnoses", "answers", "questions",
+                 "trace", "notes")
+
+    def __init__(self, kind: ReportKind, input: str, target: dict[str, Any],
+                 findings: list[Finding] | None = None,
+                 diagnoses: list[Diagnosis] | None = None,
+                 answers: list[Answer] | None = None,
+                 questions: list[Question] | None = None,
+                 trace: list[dict[str, Any]] | None = None,
+                 notes: list[str] | None = None) -> None:
+        self.kind = kind
+        self.input = input
+        self.target = target
+        self.findings = findings if findings is not None else []
+        self.diagnoses = diagnoses if diagnoses is not None else []
+        self.answers = answers if answers is not None else []
+        self.questions = questions if questions is not None else []
+        self.trace = trace if trace is not None else []
+        self.notes = notes if notes is not None else []
+
+    def __repr__(self) -> str:
+        return f"Report({self.kind!r}, {self.input!r}, diagnoses={self.diagnoses!r})"
 
     def has_problem(self) -> bool:
         return any(d.severity in ("problem", "warning") and d.category != "reachable"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,14 +40,19 @@ Overrides = Mapping[str, Callable[[Context], list[Fact]]]
 Progress = Callable[[str, "CheckResult | None"], None]
 
 
-@dataclass
 class Options:
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    rule_dirs: list[Path] = field(default_factory=list)  # --rules, last on the search path
-    cwd: Path = field(default_factory=Path.cwd)  # where .assistant/rules.d is looked for
-    probe_timeout: float = 1.5
-    hosts_path: str = "/etc/hosts"
-    check_overrides: Overrides | None = None  # tests replace collectors here
+    """How a session looks (a plain class: a dataclass costs startup time)."""
+
+    def __init__(self, env: Mapping[str, str] | None = None,
+                 rule_dirs: list[Path] | None = None, cwd: Path | None = None,
+                 probe_timeout: float = 1.5, hosts_path: str = "/etc/hosts",
+                 check_overrides: Overrides | None = None) -> None:
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        self.rule_dirs = rule_dirs if rule_dirs is not None else []  # --rules, last on the path
+        self.cwd = cwd if cwd is not None else Path.cwd()  # where .assistant/rules.d is looked for
+        self.probe_timeout = probe_timeout
+        self.hosts_path = hosts_path
+        self.check_overrides = check_overrides  # tests replace collectors here
 
 
 class Session:

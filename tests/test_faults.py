@@ -207,7 +207,7 @@ def test_packet_filter_tools_missing_or_failing(monkeypatch: pytest.MonkeyPatch,
     else:
         monkeypatch.setattr(firewall, "run_command",
                             lambda argv, timeout=3.0: (None, f"`{argv[0]}` failed: exit 1"))
-    monkeypatch.setattr(firewall, "_legacy_loaded", lambda family: True)
+    monkeypatch.setattr(firewall, "legacy_loaded", lambda family: True)
     code, rep = ask_json(f"curl http://127.0.0.1:{s.port}/ hangs")
     fw = finding(rep, "firewall")
     assert fw["status"] == "unknown"

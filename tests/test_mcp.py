@@ -335,7 +335,7 @@ def test_without_the_extra_it_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
     r = run_cli("mcp")
     assert r.code == 2
     assert r.err == ("assistant: `assistant mcp` needs the MCP SDK, an optional extra: "
-                     "pip install 'assistant[mcp]'\n")
+                     "pip install 'local-connection-assistant[mcp]'\n")
 
 
 def test_bad_command_line_is_a_usage_error() -> None:

@@ -194,7 +194,9 @@ def test_iptables_legacy_drop(tmp_path: Path) -> None:
     top = rep["diagnoses"][0]
     assert (top["category"], top["rule"]) == ("firewall", "firewall.iptables_rule_blocks")
     assert "-j DROP" in top["evidence"][0]
-    assert any(f["command"].startswith("sudo iptables -D INPUT 1") for f in top["fix"])
+    # legacy rules are changed with iptables-legacy (iptables may well be iptables-nft)
+    assert any(f["command"].startswith("sudo iptables-legacy -D INPUT -i lo -p tcp -m tcp")
+               for f in top["fix"])
 
 
 def test_drop_policy_on_output(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ def imports_of(path: Path) -> set[str]:
     ("mcp", {"cli/mcp.py"}),
     ("pydantic", {"cli/mcp.py"}),
     ("anyio", {"cli/mcp.py"}),
+    ("argcomplete", {"cli/shell.py"}),
 ])
 def test_only_one_layer_imports(module: str, allowed: set[str]) -> None:
     for path in PKG.rglob("*.py"):
@@ -52,8 +53,8 @@ def test_ask_does_not_load_the_repl_or_slow_modules_it_does_not_need(tmp_path: P
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     mods = set(json.loads(out.stdout.strip().splitlines()[-1]))
     for slow in ("prompt_toolkit", "assistant.cli.chat", "yaml", "assistant.engine.loader",
-                 "assistant.kb", "subprocess", "tempfile", "psutil",
-                 "mcp", "pydantic", "anyio", "assistant.cli.mcp"):
+                 "assistant.kb", "subprocess", "tempfile", "psutil", "argcomplete",
+                 "assistant.cli.shell", "mcp", "pydantic", "anyio", "assistant.cli.mcp"):
         assert slow not in mods, slow
 
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -289,15 +290,23 @@ def test_live_node() -> None:
     assert (t.host, t.error, t.client) == ("localhsot", "unresolved", "node")
 
 
-def test_live_python_socket_and_urllib() -> None:
+def test_live_python_socket_and_urllib(tmp_path: Path) -> None:
     port = free_port()
+    # The URL on a line of its own: tracebacks quote the failing line (of a
+    # script always, of `-c` code since 3.13), and that line names no address.
     code = textwrap.dedent(f"""
         import urllib.request
-        urllib.request.urlopen("http://127.0.0.1:{port}/")
+        url = "http://127.0.0.1:{port}/"
+        urllib.request.urlopen(url)
     """)
-    # urllib's traceback names no address: the error and client are all there is.
+    # urllib's own message names no address: the error and client are all there is.
     t = symptoms.parse(_run([sys.executable, "-c", code]))
     assert (t.host, t.port, t.error, t.client) == (None, None, "refused", "python")
+    # A script whose failing line holds the URL: the quoted line gives the target.
+    script = tmp_path / "fetch.py"
+    script.write_text(f'import urllib.request\nurllib.request.urlopen("http://127.0.0.1:{port}/")\n')
+    t = symptoms.parse(_run([sys.executable, str(script)]))
+    assert (t.host, t.port, t.error, t.client) == ("127.0.0.1", port, "refused", "python")
     code = f"import socket; socket.create_connection(('localhost', {port}))"
     t = symptoms.parse(_run([sys.executable, "-c", code]))
     assert (t.error, t.client) == ("refused", "python")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
+from typing import Any
 
 from assistant import __version__
 from assistant.cli.env import Env
@@ -25,8 +28,37 @@ invalid rule/KB files, 3 more input needed, 130 interrupted.
 """
 
 
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size reads it."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):  # no stdout, or not a terminal
+        return 80
+
+
+class Formatter(argparse.HelpFormatter):
+    """argparse's formatter given its width: left to itself it imports
+    shutil (and with it bz2 and lzma) for every parser it builds, 2 ms of an
+    --ask that never prints help."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=max(_columns() - 2, 20))
+
+
+class RawFormatter(Formatter, argparse.RawDescriptionHelpFormatter):
+    """The same, keeping the examples' lines as written."""
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with usage errors as UserError (exit 2, one clear line)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", Formatter)  # subcommands' parsers too
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UserError(f"{message}\nTry '{self.prog} --help'.")
@@ -38,7 +70,7 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
     are not imported): what `--ask` needs at start-up."""
 
     p = Parser(prog="assistant", description="Find out why a local network connection fails.",
-               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+               epilog=EXAMPLES, formatter_class=RawFormatter)
     p.add_argument("--ask", metavar="TEXT", help="diagnose or answer TEXT once ('-' reads stdin)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object (schema 1)")
@@ -50,14 +82,16 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=1.5, metavar="SECONDS",
                    help="bound for each connect probe (default 1.5)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    p.add_argument("--version", action="version", version=f"assistant {__version__}")
+    p.add_argument("--version", action="version",
+                   version=f"assistant {__version__} (local-connection-assistant)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     if tools:
-        from assistant.cli import kb, mcp, rules
+        from assistant.cli import kb, mcp, rules, shell
 
         rules.add_parser(sub)
         kb.add_parser(sub)
         mcp.add_parser(sub)
+        shell.add_parsers(sub)  # completion, help
     else:
         sub.add_parser("rules", help="list, check, test and explain rules")
         sub.add_parser("kb", help="list, search and check the knowledge base")
@@ -71,8 +105,20 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (see cli/shell.py)
+        from assistant.cli import shell
+
+        shell.complete(parser(tools=True))
     try:
-        args = parser(tools=bool({"rules", "kb", "mcp", "-h", "--help"} & set(argv))).parse_args(argv)
+        p = parser(tools=bool({"rules", "kb", "mcp", "help", "completion", "-h", "--help"}
+                              & set(argv)))
+        args = p.parse_args(argv)
+        if args.command is not None or (args.ask is None and env.is_tty(env.stdin)):
+            gc.enable()  # a long run (chat, server, rule tests): see main_exit
+        if args.command in ("help", "completion"):
+            from assistant.cli import shell
+
+            return shell.run(args, env, p)
         if args.command == "rules":
             from assistant.cli import rules
 
@@ -110,6 +156,10 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
 
 def main_exit() -> None:
     """Console-script entry point."""
+    # One question is a short run that allocates a few MB of long-lived
+    # objects (modules, rules, engine): the collector's passes over them are
+    # 4 ms of nothing to free. main() turns it back on for long runs.
+    gc.disable()
     try:
         code = main()
     except KeyboardInterrupt:

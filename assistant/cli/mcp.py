@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from assistant.report import Report
     from assistant.session import Session
 
-EXTRA = "pip install 'assistant[mcp]'"
+EXTRA = "pip install 'local-connection-assistant[mcp]'"
 MAX_TEXT = 256 * 1024  # as the parser's bound: an error message and the lines around it
 MAX_QUESTION = 2000
 MAX_ANSWERS = 32

@@ -9,10 +9,8 @@ Only rule sets that validated are written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, overload
 
@@ -46,7 +44,14 @@ def code_fingerprint() -> bytes:
 
 
 def digest(paths: list[Path]) -> str:
-    h = hashlib.sha256(DIGEST_SALT)
+    # BLAKE2 from the module built into CPython: hashlib would load OpenSSL's
+    # libcrypto first, 3-7 ms of a question that takes 60 (the key needs no
+    # particular algorithm, only the same one each time).
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # an interpreter built without it: hashlib's is the same
+        from hashlib import blake2b
+    h = blake2b(DIGEST_SALT, digest_size=32)
     h.update(code_fingerprint())
     for p in paths:
         h.update(digest_part(p, p.read_bytes()))
@@ -76,7 +81,7 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
     if file is not None:
         texts = []
         for r in enabled:
-            d = asdict(r)
+            d = r._asdict()
             d["raw"] = {}  # only overrides and `rules explain` need it; both read the files
             d["steps"] = [step_to_data(st) for st in r.steps]
             d["alternatives"] = [[_pattern_data(p) for p in alt] for alt in r.alternatives]

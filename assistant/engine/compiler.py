@@ -74,11 +74,11 @@ def _negation(exc: Pattern) -> dict[str, Any]:
         if neg is None:  # pragma: no cover - every unmarked operator has a negation
             raise ValueError(f"no negation for {t.op}")
         if t.op == "exists":
-            parts.append(_test(Test(t.field, *neg)))
+            parts.append(_test(Test(t.field, neg[0], neg[1])))
         else:
             # A fact without the field does not match the exception, so it
             # keeps the rule alive (the engine's $neq fails on absent fields).
-            parts.append({"$or": [{"$nex": {t.field: 1}}, _test(Test(t.field, *neg))]})
+            parts.append({"$or": [{"$nex": {t.field: 1}}, _test(Test(t.field, neg[0], neg[1]))]})
     return parts[0] if len(parts) == 1 else {"$or": parts}
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from assistant.engine import runtime
 from assistant.engine.applicable import may_apply, selector_may_apply
@@ -43,8 +42,7 @@ CheckRunner = Callable[[list[str]], list[CheckResult]]
 Matched = dict[str, dict[str, Any]]  # alias -> fact
 
 
-@dataclass
-class Conclusion:
+class Conclusion(NamedTuple):
     """A diagnosis and the rule behind it (for ranking)."""
 
     rule: Rule
@@ -52,8 +50,7 @@ class Conclusion:
     order: int = 0
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     conclusions: list[Conclusion]
     questions: list[Question]
     trace: list[dict[str, Any]]

@@ -159,9 +159,10 @@ def _apply_override(ov: dict[str, Any], rules: dict[str, Rule], probs: Problems,
         if ov["enabled"] is False and not str(ov.get("reason", "")).strip():
             probs.add(at + ("reason",), rid, "reason", "disabling a rule needs a reason")
             return
-        rule.enabled = bool(ov["enabled"])
-        rule.disabled_reason = None if rule.enabled else str(ov["reason"])
-        rule.disabled_by = None if rule.enabled else where
+        enabled = bool(ov["enabled"])
+        rule = rule._replace(enabled=enabled,
+                             disabled_reason=None if enabled else str(ov["reason"]),
+                             disabled_by=None if enabled else where)
     raw = dict(rule.raw)
     for key, value in (ov.get("replace") or {}).items():
         raw[key] = expand_lists(value, probs.lists)
@@ -170,14 +171,14 @@ def _apply_override(ov: dict[str, Any], rules: dict[str, Rule], probs: Problems,
     if "replace" in ov or "append" in ov:
         new = parse_rule(raw, at, probs, probs.lists)
         if new is None:
+            rules[rid] = rule
             return
-        new.enabled, new.disabled_reason = rule.enabled, rule.disabled_reason
-        new.disabled_by, new.replaced_by = rule.disabled_by, rule.replaced_by
-        new.source, new.changed_by = rule.source, rule.changed_by
-        rule = rules[rid] = new
-        if "replace" in ov:
-            rule.replaced_by.append(where)
-    rule.changed_by.append(where)
+        rule = new._replace(enabled=rule.enabled, disabled_reason=rule.disabled_reason,
+                            disabled_by=rule.disabled_by, source=rule.source,
+                            changed_by=rule.changed_by,
+                            replaced_by=[*rule.replaced_by,
+                                         *([where] if "replace" in ov else [])])
+    rules[rid] = rule._replace(changed_by=[*rule.changed_by, where])
 
 
 __all__ = ["RULE_KEYS", "load_rules", "parse_rule", "read_text"]

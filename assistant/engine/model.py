@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from assistant.report import Command, Link, Severity
@@ -21,17 +20,19 @@ class Ref(NamedTuple):
     field: str
 
 
-@dataclass
-class Test:
-    __test__ = False  # not a pytest class
+# Records are NamedTuples, not dataclasses: every question defines these
+# classes at start, and a dataclass costs ten times as much to define.
 
+class Test(NamedTuple):
     field: str
     op: str
     value: Any  # scalar, list (in/not_in), bool (exists) or Ref
 
 
-@dataclass
-class Pattern:
+Test.__test__ = False  # type: ignore[attr-defined]  # not a pytest class
+
+
+class Pattern(NamedTuple):
     alias: str
     fact: str
     tests: list[Test]
@@ -128,8 +129,10 @@ class RuleName(NamedTuple):
         return cls(int(head), int(tail))
 
 
-@dataclass
-class Rule:
+class Rule(NamedTuple):
+    """A rule as loaded. Never changed in place: an override makes a new one
+    (`_replace`), so list fields may share their empty defaults."""
+
     id: str
     title: str
     description: str
@@ -145,11 +148,11 @@ class Rule:
     exceptions: list[Pattern]
     steps: list[Step]
     source: str  # file:line
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = {}
     disabled_reason: str | None = None
-    changed_by: list[str] = field(default_factory=list)
+    changed_by: list[str] = []
     disabled_by: str | None = None  # file:line of the override that disabled it
-    replaced_by: list[str] = field(default_factory=list)  # overrides that replaced keys
+    replaced_by: list[str] = []  # overrides that replaced keys
 
     def kb_ids(self) -> list[str]:
         """The knowledge-base ids its conclusions name."""
@@ -160,8 +163,7 @@ class Rule:
         return [c for s in self.steps if isinstance(s, Check) for c in s.names]
 
 
-@dataclass
-class RuleSet:
+class RuleSet(NamedTuple):
     rules: Sequence[Rule]
     files: list[str]
     digest: str  # hash of every file's bytes: the compile cache key
@@ -169,7 +171,7 @@ class RuleSet:
     # with their selectors (engine/select.py) precomputed.
     selectors: list[Any] | None = None
     # Team services declared under `services:` (name, port, process, ...).
-    services: list[dict[str, Any]] = field(default_factory=list)
+    services: list[dict[str, Any]] = []
     # From the cache: the text tests of the enabled rules (compiler.text_marks).
     marks: dict[str, list[tuple[str, str, str, str]]] | None = None
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 ValueKind = Literal["scalar", "list", "bool", "text"]
 SCALAR_SCHEMA: dict[str, Any] = {"type": ["string", "number", "boolean"]}
@@ -58,8 +57,7 @@ def _marked(op: str) -> Callable[[str, Any], dict[str, Any]]:
     return lambda field, value: {"$ex": {mark_name(field, op, value): 1}}
 
 
-@dataclass(frozen=True)
-class Operator:
+class Operator(NamedTuple):
     name: str
     doc: str
     value: ValueKind

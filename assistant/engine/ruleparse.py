@@ -104,8 +104,7 @@ def parse_rule(raw: Any, at: Where, probs: Problems, lists: dict[str, list[Any]]
     for j, item in enumerate(raw_exc if isinstance(raw_exc, list) else []):
         p = _pattern(item, at + ("exceptions", j), rid, probs, lists, dict(aliases), f"x{j}")
         if p is not None:
-            p.negated = True
-            exceptions.append(p)
+            exceptions.append(p._replace(negated=True))
     _check_negated_joins(alternatives, exceptions, at, rid, probs)
     for k, sid in enumerate(_list(raw.get("supersedes"))):
         probs.refer("rule", sid, at + ("supersedes", k), rid, "supersedes")
@@ -156,7 +155,7 @@ def _patterns(items: list[Any], at: Where, rid: str | None, probs: Problems,
                      rid, probs, lists, aliases, f"p{index_base + j}")
         if p is None:
             continue
-        p.negated = negated
+        p = p._replace(negated=negated)
         if negated:
             _check_negated_joins([], [p], where + ("not",), rid, probs, own_path=True)
         if not negated:

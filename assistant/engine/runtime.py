@@ -12,7 +12,7 @@ the driver between rounds.
 from __future__ import annotations
 
 import contextlib
-import copy
+import json
 import os
 import sys
 import threading
@@ -20,12 +20,34 @@ from collections.abc import Callable
 from typing import Any
 
 from assistant.engine.model import ERROR_KEY, SEQ_KEY, SESSION_KEY
+from assistant.errors import UserError
 
 Firing = tuple[str, dict[str, dict[str, Any]]]  # (durable rule name, alias -> fact)
 
 
 class EngineError(Exception):
     pass
+
+
+# The Python versions the install is proven on (CI); also in README ("Install").
+TESTED_PYTHONS = ((3, 10), (3, 15))
+
+
+class EngineUnavailable(UserError):
+    """durable-rules is missing or does not load: an install problem, said in
+    one message that names this interpreter (not a traceback)."""
+
+    def __init__(self, exc: BaseException):
+        lo, hi = TESTED_PYTHONS
+        v = sys.version_info
+        tested = lo <= (v.major, v.minor) <= hi
+        super().__init__(
+            f"the rule engine (durable-rules 2.0.28) does not load on Python "
+            f"{v.major}.{v.minor}.{v.micro} ({sys.executable}): {exc}\n"
+            + ("Reinstall it as README 'Install' says (on Python 3.13 and newer it is compiled "
+               "with CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject)." if tested else
+               f"This Python is not one this release is tested on (3.{lo[1]} to 3.{hi[1]}): "
+               "install with one of those."))
 
 
 _lock = threading.RLock()  # the C engine has no locks of its own
@@ -64,7 +86,10 @@ def _import_durable() -> Any:
 def _get_host() -> Any:
     global _host
     if _host is None:
-        engine = _import_durable()
+        try:
+            engine = _import_durable()
+        except (ImportError, OSError) as exc:
+            raise EngineUnavailable(exc) from None
 
         base: Any = engine.Host
 
@@ -104,7 +129,10 @@ def register(ruleset: str, definitions: dict[str, dict[str, Any]],
         _sinks[ruleset] = sink
         if ruleset in _registered:
             return
-        defs = copy.deepcopy(definitions)  # register_rulesets mutates its input
+        # register_rulesets mutates its input; the definitions are JSON (they
+        # come from the cache file), and a JSON round trip copies them ten
+        # times faster than deepcopy.
+        defs = json.loads(json.dumps(definitions))
         for name, rule in defs.items():
             rule["run"] = _make_action(ruleset, name)
         try:

@@ -13,11 +13,9 @@ that is untrusted, or changed since it was trusted, is reported and skipped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,8 +31,7 @@ class RuleDir(NamedTuple):
     origin: str  # built-in | system | user | project | env | cli
 
 
-@dataclass
-class SearchPath:
+class SearchPath(NamedTuple):
     dirs: list[RuleDir]
     skipped: list[str]  # human messages: untrusted or changed project directories
 
@@ -54,6 +51,8 @@ def find_project(start: Path) -> Path | None:
 def content_hash(directory: Path) -> str:
     """Hash of every YAML file's name and bytes (tests included: they are code
     reviewers read too)."""
+    import hashlib  # here: only a project's rules need it, and it loads libcrypto
+
     h = hashlib.sha256(b"assistant-trust-1\0")
     for p in sorted(directory.glob("*.yaml")):
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")

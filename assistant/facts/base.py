@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
@@ -88,19 +87,21 @@ class Summary(NamedTuple):
     text: str
 
 
-@dataclass
 class Context:
     """What collectors may look at. One per diagnosis; shared cache."""
 
-    target: Target
-    env: Mapping[str, str]
-    probe_timeout: float = 1.5
-    hosts_path: str = "/etc/hosts"
-    # Team services declared in rule files: name, port, process, usual_port...
-    services: list[dict[str, Any]] = field(default_factory=list)
-    cache: dict[str, Any] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    key_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    def __init__(self, target: Target, env: Mapping[str, str], probe_timeout: float = 1.5,
+                 hosts_path: str = "/etc/hosts",
+                 services: list[dict[str, Any]] | None = None) -> None:
+        self.target = target
+        self.env = env
+        self.probe_timeout = probe_timeout
+        self.hosts_path = hosts_path
+        # Team services declared in rule files: name, port, process, usual_port...
+        self.services: list[dict[str, Any]] = services if services is not None else []
+        self.cache: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        self.key_locks: dict[str, threading.Lock] = {}
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
         """Compute a shared value once (resolution is used by several checks)."""
@@ -144,8 +145,7 @@ class Collector(NamedTuple):
         return self.timeout_for(ctx) if self.timeout_for is not None else self.timeout
 
 
-@dataclass
-class CheckResult:
+class CheckResult(NamedTuple):
     name: str
     status: Literal["ok", "unknown"]
     facts: list[Fact]

@@ -45,6 +45,9 @@ LOOPBACK_BLOCK = FactType("loopback_block", "A packet-filter rule (or chain poli
     "conditional": Field("bool", "it blocks only under a condition (a rate limit, an owner)"),
     "condition": Field("str", "when it blocks, in words"),
     "frontend": Field("str", "the tool that manages it", ("ufw", "firewalld", "fail2ban")),
+    "frontend_fix": Field("str", "the fix in the frontend's own terms, when the firewall check "
+                          "gives it", example="sudo ufw allow in on lo"),
+    "frontend_why": Field("str", "why the frontend's way, and what it does"),
     "undo": Field("str", "the command that removes it"),
     "bypass": Field("str", "the command that accepts loopback before it"),
 }, lambda f: f"{f.get('where')}, chain {f.get('chain')}: {f.get('rule')} "
@@ -95,6 +98,7 @@ def block_fact(f: Fact) -> Fact:
             "where": f.get("where") or f"{tool} {table}".strip(), "verdict": f.get("verdict"),
             "rule": f.get("rule"), "policy": policy, "conditional": bool(f.get("conditional")),
             "condition": f.get("condition"), "frontend": _frontend(f),
+            "frontend_fix": f.get("frontend_fix"), "frontend_why": f.get("frontend_why"),
             "undo": f.get("undo") or (None if policy else undo),
             "bypass": f.get("bypass") or bypass}
 

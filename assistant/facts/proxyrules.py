@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(NamedTuple):
     """One client's proxy rules."""
 
     label: str
@@ -220,8 +219,7 @@ def covers(host: str, value: str, style: str) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """What one client does with one proxy variable for this request."""
 
     model: Model

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from assistant.understand.services import port_of
 
@@ -29,8 +29,7 @@ SERVER_PROGRAMS = ("node", "nodejs", "npm", "npx", "yarn", "pnpm", "deno", "bun"
                    "ruby", "java", "go", "cargo", "dotnet", "manage.py")
 
 
-@dataclass
-class Command:
+class Command(NamedTuple):
     """What one command line says about the connection."""
 
     program: str
@@ -99,7 +98,7 @@ def parse_command(line: str) -> Command | None:
     if env_port:
         found = _parse_words(words)
         if found is not None and found.port is None:
-            found.port = env_port
+            found = found._replace(port=env_port)
         return found
     return _parse_words(words)
 

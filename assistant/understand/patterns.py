@@ -223,6 +223,11 @@ REMOTE: list[tuple[str, Rx]] = [
 
 # --- signals: wording that names the layer or the cause, one fact each ---------
 SIGNALS: list[tuple[str, Rx]] = [
+    # The question names a packet filter or its frontend ("ufw deny 8033, yet it connects").
+    # Whole words only: not inside a file name like fwfield-28-ufw-....pids.
+    ("firewall", Rx(r"(?<![\w./-])(?:firewall-cmd|ufw|firewalld?|iptables|ip6tables|nftables|"
+                    r"fail2ban)(?![\w.-])|(?<![\w./-])nft (?:list|add|insert|delete|-a|-j)\b",
+                    ("ufw", "firewall", "iptables", "nftables", "fail2ban", "nft "), re.I)),
     # A browser refuses the port itself (Chrome's and Firefox's unsafe-port lists).
     ("unsafe-port", Rx(r"ERR_UNSAFE_PORT|This address is restricted|normally used for purposes "
                        r"other than Web browsing", ("err_unsafe_port", "address is restricted",
