@@ -29,7 +29,7 @@ exit codes: 0 nothing is ✗, 1 something is, 2 usage error or invalid rule file
 
 
 def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
-    p = sub.add_parser("doctor", help="check this machine's local networking (no error needed)",
+    p = sub.add_parser("doctor", help="a checkup of this machine's local networking",
                        description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     out = p.add_mutually_exclusive_group()
@@ -41,9 +41,11 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument("--rules", action="append", default=[], metavar="DIR", dest="doctor_rules",
                    help="extra rule directory (repeatable)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   dest="doctor_timeout", help="bound for each probe (default 1.5)")
+                   dest="doctor_timeout",
+                   help="bound for each name lookup (at most 1) and probe (default 1.5)")
     p.add_argument("--color", choices=("auto", "always", "never"), default=None,
-                   dest="doctor_color")
+                   dest="doctor_color", help="colour the marks: auto (on a terminal), always, "
+                   "never (NO_COLOR is honoured)")
 
 
 def run(args: argparse.Namespace, env: Env) -> int:

@@ -85,20 +85,21 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--version", action="version",
                    version=f"assistant {__version__} (local-connection-assistant)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    from assistant.cli import doctor  # its options are parsed wherever they are written
+
     if tools:
         from assistant.cli import kb, mcp, rules, shell
 
         rules.add_parser(sub)
         kb.add_parser(sub)
         mcp.add_parser(sub)
+        doctor.add_parser(sub)
         shell.add_parsers(sub)  # completion, help
     else:
         sub.add_parser("rules", help="list, check, test and explain rules")
         sub.add_parser("kb", help="list, search and check the knowledge base")
         sub.add_parser("mcp", help="serve the assistant to coding agents (MCP on stdio)")
-    from assistant.cli import doctor  # its options are parsed wherever they are written
-
-    doctor.add_parser(sub)
+        doctor.add_parser(sub)
     return p
 
 
