@@ -176,7 +176,9 @@ def _walk(ctx: Context, port: int, address: str) -> list[Fact]:
     target = Target(host=address, port=port, dial=[address], parsed=parse_target_host(address))
     sub = Context(target=target, env=ctx.env, probe_timeout=ctx.probe_timeout,
                   hosts_path=ctx.hosts_path, services=ctx.services)
-    return [{**f, "address": address} for f in firewall.collect(sub)]
+    # The check may walk the other family too (a listener taking both): its
+    # facts name their own address.
+    return [{**f, "address": f.get("address") or address} for f in firewall.collect(sub)]
 
 
 def collect(ctx: Context) -> list[Fact]:
