@@ -77,6 +77,12 @@ def render(report: Report, color: bool = False, width: int = 80) -> str:
     return "\n".join(out) + "\n"
 
 
+def _code(text: str) -> str:
+    """Inline code that survives a backtick inside the command."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+
+
 def markdown(report: Report, title: str = "Local network checkup") -> str:
     """The checkup for a ticket: one list per area, fixes as code."""
     out = [f"## {title}", ""]
@@ -88,6 +94,7 @@ def markdown(report: Report, title: str = "Local network checkup") -> str:
         out.append(f"- {MARKS.get(f.status, '?')} {f.summary}")
         if f.status in ("problem", "warning"):
             out += [f"  - {e}" for e in f.data.get("evidence", [])]
-            out += [f"  - `{fx.command}`" + (f" ({fx.why})" if fx.why else "") for fx in f.fix]
+            out += [f"  - {_code(fx.command)}" + (f" ({fx.why})" if fx.why else "")
+                    for fx in f.fix]
     out += ["", tally(report), ""]
     return "\n".join(out)
