@@ -184,6 +184,8 @@ def test_the_json_is_schema_1_kind_checkup(system: Any, tmp_path: Path) -> None:
     assert list(exposed) == ["id", "check", "status", "summary", "fix", "data"]
     assert exposed["fix"][0]["os"] == "any" and exposed["status"] == "warning"
     assert exposed["data"]["evidence"] == ["command: node server.js"]
+    assert exposed["data"]["processes"] == [{"pid": 4242, "cmdline": "node server.js",
+                                             "name": "node"}]
 
 
 def test_the_text_has_a_mark_per_line_and_fixes_under_problems(system: Any,
