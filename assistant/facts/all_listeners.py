@@ -143,7 +143,22 @@ def collect(ctx: Context) -> list[Fact]:
 
     src = source(ctx)
     rows = src.with_pids(list(src.table()))
-    return listening_facts(rows, src.describe, parent)
+    # One process often holds many listeners (a server's every port, a
+    # browser's helpers): read each process once.
+    described: dict[int | None, dict[str, Any]] = {}
+    parents: dict[int, dict[str, Any]] = {}
+
+    def describe(pid: int | None) -> dict[str, Any]:
+        if pid not in described:
+            described[pid] = src.describe(pid)
+        return described[pid]
+
+    def parent_of(pid: int) -> dict[str, Any]:
+        if pid not in parents:
+            parents[pid] = parent(pid)
+        return parents[pid]
+
+    return listening_facts(rows, describe, parent_of)
 
 
 def summarise(facts: list[Fact], target: Target) -> Summary:
