@@ -1,7 +1,9 @@
 """`assistant doctor`: wall time of the whole checkup as a fresh process.
 
 Method: the installed console script run as a subprocess (`assistant doctor
---json`, output discarded), N times; the median, min and max wall time.
+--json`, output discarded), N times; the median, min and max wall time, and
+the median CPU time (user + system of the process and what it ran), which a
+busy shared machine inflates less.
 Warm: the rule cache exists (one run before timing, as after any first use).
 Cold: an empty cache directory for every run (rule files parsed, validated
 and compiled). Busy: the warm run again while a helper process holds 200
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,20 +41,27 @@ time.sleep(600)
 
 
 def timed(argv: list[str], runs: int, env: dict[str, str], fresh_cache: bool = False
-          ) -> list[float]:
-    out = []
+          ) -> tuple[list[float], list[float]]:
+    """Wall times and CPU times (user + system, the process and its children)
+    in ms. On a shared machine the CPU time moves less than the wall time."""
+    wall, cpu = [], []
     for _ in range(runs):
         e = dict(env)
         if fresh_cache:
             e["ASSISTANT_CACHE_DIR"] = tempfile.mkdtemp(prefix="doctor-bench-")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(argv, capture_output=True, env=e, timeout=60)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+        wall.append((time.perf_counter() - start) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+    return wall, cpu
 
 
-def row(name: str, t: list[float]) -> None:
-    print(f"{name:<44} {statistics.median(t):8.1f} {min(t):8.1f} {max(t):8.1f}")
+def row(name: str, times: tuple[list[float], list[float]]) -> None:
+    wall, cpu = times
+    print(f"{name:<44} {statistics.median(wall):8.1f} {min(wall):8.1f} {max(wall):8.1f} "
+          f"{statistics.median(cpu):8.1f}")
 
 
 def per_check() -> None:
@@ -76,8 +86,9 @@ def main(runs: int) -> None:
     subprocess.run(doctor, capture_output=True, env=env, timeout=60)  # warm the cache
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}; {runs} fresh "
-          "processes each, wall time in milliseconds")
-    print(f"{'command':<44} {'median':>8} {'min':>8} {'max':>8}")
+          "processes each, wall time (and the median CPU time) in milliseconds")
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    print(f"{'command':<44} {'median':>8} {'min':>8} {'max':>8} {'cpu med':>8}")
     row("assistant doctor --json (warm cache)", timed(doctor, runs, env))
     row("assistant doctor --json (cold: empty cache)", timed(doctor, runs, env, True))
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, "200"], stdout=subprocess.PIPE,
