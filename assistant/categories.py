@@ -19,6 +19,9 @@ CATEGORIES = {
                          "protocols (TLS to a plain port, plain HTTP to TLS, HTTP to a database)",
     "socket-permission": "a UNIX socket exists and is served, but this user may not connect to it",
     "client-blocked-port": "the client itself refuses the port (a browser's unsafe-port list)",
+    "loopback-interface": "the loopback interface is down, or lacks 127.0.0.1 or ::1",
+    "exposed": "a server meant for this machine listens on every interface: other machines "
+               "on the network can reach it",
 }
 
 SEVERITIES = ("problem", "warning", "info")

@@ -36,6 +36,7 @@ COMMANDS = {
     "/watch": "/watch [SECONDS]: check every second until it works (Ctrl-C stops)",
     "/facts": "what was gathered for the last diagnosis, and how long each check took",
     "/rules": "the rules in use and where they come from",
+    "/doctor": "a checkup of this machine's local networking, as `assistant doctor` gives it",
     "/report": "/report [FILE]: a Markdown report of this conversation, for a ticket",
     "/clear": "forget the conversation so far",
     "/quit": "leave (Ctrl-D does too)",
@@ -149,6 +150,7 @@ class Chat:
             "/help": self.help, "/why": self.why, "/how": lambda: self.how(arg),
             "/facts": self.facts, "/rules": self.rules, "/clear": self.clear,
             "/again": lambda: followups.act(self, FollowUp("again")),
+            "/doctor": self.doctor,
             "/fix": lambda: followups.fix(self, arg),
             "/watch": lambda: followups.watch_command(self, arg),
             "/report": lambda: followups.report(self, arg)}
@@ -315,6 +317,18 @@ class Chat:
             self.say(f"  {r.id:<32} {r.category or '-':<24} {r.source}")
         for w in self.session.warnings:
             self.say(f"  note: {w}")
+
+    def doctor(self) -> None:
+        """The checkup (checkup.py), apart from the conversation: /how, /facts
+        and /again keep to the last diagnosis."""
+        from assistant.render.checkup import render as checkup_text
+
+        try:
+            report = self.session.checkup()
+        except UserError as exc:
+            self.say(str(exc))
+            return
+        self.say(checkup_text(report, color=self.color, width=self.width).rstrip("\n"))
 
     def clear(self) -> None:
         self.history.clear()

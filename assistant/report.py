@@ -44,6 +44,18 @@ class Finding(NamedTuple):
     summary: str
     data: dict[str, Any] = {}
     ms: float = 0.0
+    # A checkup line (kind `checkup`): the rule that concluded it (or
+    # `check.NAME` for a check that could not tell), and this system's fix.
+    id: str = ""
+    fix: list[Command] = []
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.id:
+            return {"check": self.check, "status": self.status, "summary": self.summary,
+                    "data": self.data}
+        return {"id": self.id, "check": self.check, "status": self.status,
+                "summary": self.summary, "fix": [c.to_json() for c in self.fix],
+                "data": self.data}
 
 
 class Diagnosis(NamedTuple):
@@ -117,8 +129,7 @@ class Report:
             "kind": self.kind,
             "input": self.input,
             "target": self.target,
-            "findings": [{"check": f.check, "status": f.status, "summary": f.summary,
-                          "data": f.data} for f in self.findings],
+            "findings": [f.to_json() for f in self.findings],
             "diagnoses": [{"rule": d.rule, "category": d.category, "severity": d.severity,
                            "summary": d.summary, "evidence": d.evidence,
                            "processes": d.processes, "fix": [c.to_json() for c in d.fix],

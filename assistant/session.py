@@ -149,6 +149,12 @@ class Session:
             report.answers = self._answers(text)
         return self._done(report)
 
+    def checkup(self, progress: Progress | None = None) -> Report:
+        """`assistant doctor`: this machine's checkup, no target (checkup.py)."""
+        from assistant.checkup import run
+
+        return self._done(run(self, progress))
+
     def _diagnosis(self, target: symptoms.Target, answers: dict[str, str], echo: str,
                    host_only: bool, skipped: frozenset[str]) -> Report:
         notes: list[str] = []

@@ -7,6 +7,7 @@ kb       knowledge-base start-up and question latency at 46 / 5,000 entries (kb_
 memory   peak RSS of --ask, RSS growth of one Session over 300 questions (memory.py)
 repl     the chat: time to first prompt, RSS over 300 questions in a pty (repl.py)
 mcp      `assistant mcp` cold start to its first answered diagnose (mcp_start.py)
+doctor   `assistant doctor` warm, cold and with 200 listeners; each check (doctor.py)
 
 latency: wall time of `assistant --ask "cannot connect to 127.0.0.1:62893"
 --json` as a subprocess, median of N runs, next to the same interpreter's
@@ -53,7 +54,7 @@ def latency(runs: int) -> None:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    kinds = ["latency", "sockets", "rules", "kb", "memory", "repl", "mcp"]
+    kinds = ["latency", "sockets", "rules", "kb", "memory", "repl", "mcp", "doctor"]
     p.add_argument("which", nargs="*", choices=kinds + [[]], help=" ".join(kinds))
     p.add_argument("--runs", type=int, default=21)
     args = p.parse_args()
@@ -84,6 +85,10 @@ if __name__ == "__main__":
             import mcp_start
 
             mcp_start.main(args.runs)
+        elif which == "doctor":
+            import doctor
+
+            doctor.main(args.runs)
         else:
             import repl
 

@@ -21,6 +21,7 @@ examples:
   assistant --ask "what is the difference between localhost and 127.0.0.1?"
   assistant --ask "cannot connect to localhost:8000" --watch 120   (until it works)
   assistant --ask "EADDRINUSE :::3000" --all-os    (fix commands for every OS)
+  assistant doctor            (a checkup of this machine, no error needed; --json)
   assistant rules list        assistant rules test        assistant kb search proxy
   assistant mcp               (tools for coding agents over MCP, on stdio)
 
@@ -91,17 +92,21 @@ def parser(tools: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--version", action="version",
                    version=f"assistant {__version__} (local-connection-assistant)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    from assistant.cli import doctor  # its options are parsed wherever they are written
+
     if tools:
         from assistant.cli import kb, mcp, rules, shell
 
         rules.add_parser(sub)
         kb.add_parser(sub)
         mcp.add_parser(sub)
+        doctor.add_parser(sub)
         shell.add_parsers(sub)  # completion, help
     else:
         sub.add_parser("rules", help="list, check, test and explain rules")
         sub.add_parser("kb", help="list, search and check the knowledge base")
         sub.add_parser("mcp", help="serve the assistant to coding agents (MCP on stdio)")
+        doctor.add_parser(sub)
     return p
 
 
@@ -135,6 +140,10 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
             from assistant.cli import mcp
 
             return mcp.run(args, env)
+        if args.command == "doctor":
+            from assistant.cli import doctor
+
+            return doctor.run(args, env)
         from assistant.cli import ask
 
         return ask.run(args, env)

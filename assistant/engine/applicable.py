@@ -21,8 +21,10 @@ from assistant.engine.operators import MISSING, OPERATORS
 Selector = list[list[tuple[str, list[tuple[str, str, Any]]]]]
 
 # Facts the session asserts before any rule runs, which never change during a
-# diagnosis: one target and one symptom, any number of signals and answers.
-KNOWN = ("target", "symptom", "signal", "answer")
+# diagnosis: one target and one symptom, any number of signals and answers;
+# or, for `assistant doctor`, one checkup fact alone. So checkup rules cost a
+# diagnosis nothing, and rules about a target cost a checkup nothing.
+KNOWN = ("target", "symptom", "signal", "answer", "checkup")
 
 
 def _test_may_hold(field: str, op: str, value: Any, fact: dict[str, Any]) -> bool:

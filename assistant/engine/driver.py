@@ -182,7 +182,12 @@ def _index(durable_name: str) -> int | None:
 
 
 def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
-        answers: dict[str, str], skipped: Collection[str] = ()) -> Outcome:
+        answers: dict[str, str], skipped: Collection[str] = (), separate: bool = False
+        ) -> Outcome:
+    """Rounds until quiet. A rule's firings make one conclusion (its evidence
+    and fixes gathered from each), or with `separate` one conclusion per
+    firing: a checkup says each declared service, each exposed server, on
+    its own line."""
     conclusions: dict[str, Conclusion] = {}
     questions: dict[str, Question] = {}
     trace: list[dict[str, Any]] = []
@@ -240,7 +245,8 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
                             if qid not in answers and qid not in skipped and qid not in questions:
                                 questions[qid] = Question(qid, text, list(choices), rule.id)
                         case Conclude():
-                            _conclude(conclusions, rule, step, matched)
+                            _conclude(conclusions, rule, step, matched,
+                                      f"{rule.id}#{key[1]}" if separate else rule.id)
             if to_check:
                 for res in checks(to_check):
                     results.append(res)
@@ -257,14 +263,14 @@ def run(compiled: Compiled, initial: list[dict[str, Any]], checks: CheckRunner,
 
 
 def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
-              matched: Matched) -> None:
-    c = conclusions.get(rule.id)
+              matched: Matched, key: str) -> None:
+    c = conclusions.get(key)
     if c is None:
         d = Diagnosis(rule=rule.id, category=rule.category or "", severity=rule.severity,
                       summary=clean(render_template(step.summary, matched)), evidence=[],
                       processes=[], fix=[], kb=list(step.kb),
                       links=[Link(clean(ln.title), ln.url) for ln in step.links])
-        c = conclusions[rule.id] = Conclusion(rule, d, order=len(conclusions))
+        c = conclusions[key] = Conclusion(rule, d, order=len(conclusions))
     d = c.diagnosis
     for line in step.evidence:
         text = clean(render_template(line, matched))
@@ -278,7 +284,7 @@ def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
             d.fix.append(item)
     for fact in matched.values():
         if fact.get("pid") and fact.get("type") in ("listener", "near_listener", "unix_socket",
-                                                     "unix_alternative"):
+                                                     "unix_alternative", "listening"):
             proc: dict[str, Any] = {k: fact[k] for k in ("pid", "cmdline", "user") if k in fact}
             if "cmdline" in proc:
                 proc["cmdline"] = shortened(str(proc["cmdline"]))

@@ -86,4 +86,10 @@ NOTE = FactType("note", "A derived fact a rule asserts (`assert` steps).", {
     "pid": Field("int", "a process id"),
 })
 
-ASSERTED: tuple[FactType, ...] = (TARGET, SYMPTOM, SIGNAL, ANSWER, CHECKED, NOTE)
+CHECKUP = FactType("checkup", "`assistant doctor`: asserted alone, with no target and no "
+                   "symptom. A rule on it needs no target: a checkup rule.", {
+    "os": Field("str", "this machine's system", ("linux", "macos", "windows", "other")),
+    "root": Field("bool", "the checkup runs as root (or as administrator)"),
+}, lambda f: f"checkup on {f.get('os')}" + (" as root" if f.get("root") else ""))
+
+ASSERTED: tuple[FactType, ...] = (TARGET, SYMPTOM, SIGNAL, ANSWER, CHECKED, NOTE, CHECKUP)

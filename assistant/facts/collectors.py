@@ -35,6 +35,14 @@ MODULES: dict[str, str] = {
     "socket_states": "assistant.facts.socket_states",
     "protocol": "assistant.facts.protocol",
     "unix_socket": "assistant.facts.unix_sockets",
+    # The checkup's own (`assistant doctor`): facts about the machine, no target.
+    "local_names": "assistant.facts.local_names",
+    "loopback": "assistant.facts.loopback",
+    "loopback_filter": "assistant.facts.loopback_filter",
+    "local_proxy": "assistant.facts.local_proxy",
+    "port_ranges": "assistant.facts.port_ranges",
+    "all_listeners": "assistant.facts.all_listeners",
+    "time_wait": "assistant.facts.time_wait",
 }
 
 

@@ -19,7 +19,16 @@ ENVIRONMENT = FactType("environment", "Where the assistant runs (loopback is per
     "kind": Field("str", "which kind: none, docker, podman, kubernetes, lxc, or what "
                   "the `container` variable says", example="docker"),
     "wsl": Field("bool", "inside WSL"),
+    "vm": Field("bool", "inside a virtual machine (WSL 2's own VM aside)"),
+    "hypervisor": Field("str", "which one, when the firmware says", example="QEMU"),
 })
+
+# What the firmware's vendor and product strings say, first match wins.
+HYPERVISORS = (("qemu", "QEMU"), ("kvm", "KVM"), ("vmware", "VMware"), ("virtualbox", "VirtualBox"),
+               ("innotek", "VirtualBox"), ("xen", "Xen"), ("amazon ec2", "Amazon EC2"),
+               ("google compute engine", "Google Compute Engine"), ("parallels", "Parallels"),
+               ("bhyve", "bhyve"), ("virtual machine", "Hyper-V"), ("apple virtualization", "Apple "
+               "Virtualization"))
 
 
 def _read(path: str) -> str:
@@ -48,11 +57,21 @@ def classify(files: Mapping[str, str], exists: set[str], environ: Mapping[str, s
         kind = "lxc"
     elif environ.get("container"):  # set by systemd-nspawn, podman and others
         kind = environ["container"]
-    return {"type": "environment", "container": kind != "none", "kind": kind, "wsl": wsl}
+    firmware = " ".join(files.get(p, "") for p in DMI).lower()
+    hypervisor = next((name for word, name in HYPERVISORS if word in firmware), None)
+    # The CPU says so too (x86 `hypervisor` flag), without naming which.
+    flagged = any(line.startswith("flags") and " hypervisor" in line
+                  for line in files.get("/proc/cpuinfo", "").splitlines())
+    return {"type": "environment", "container": kind != "none", "kind": kind, "wsl": wsl,
+            "vm": not wsl and (hypervisor is not None or flagged), "hypervisor": hypervisor}
+
+
+DMI = ("/sys/class/dmi/id/sys_vendor", "/sys/class/dmi/id/product_name")
 
 
 def collect(ctx: Context) -> list[Fact]:
-    files = {p: _read(p) for p in ("/proc/sys/kernel/osrelease", "/proc/1/cgroup")}
+    files = {p: _read(p) for p in ("/proc/sys/kernel/osrelease", "/proc/1/cgroup", *DMI)}
+    files["/proc/cpuinfo"] = _read("/proc/cpuinfo")[:8192]  # the first CPU's flags
     exists = {p for p in ("/.dockerenv", "/run/.containerenv") if os.path.exists(p)}
     return [classify(files, exists, ctx.env)]
 

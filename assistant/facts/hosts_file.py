@@ -15,6 +15,8 @@ HOSTS_FILE = FactType("hosts_file", "The hosts file's lines for localhost.", {
     "readable": Field("bool", "the file could be read"),
     "localhost_v4": Field("bool", "localhost maps to a 127.x address"),
     "localhost_v6": Field("bool", "localhost maps to ::1"),
+    "localhost_other": Field("str", "addresses other than loopback that localhost maps to "
+                             "(absent when none)", example="192.168.1.20"),
 }, lambda f: f"{f.get('path')}: localhost v4={f.get('localhost_v4')} "
              f"v6={f.get('localhost_v6')}")
 
@@ -24,9 +26,11 @@ def collect(ctx: Context) -> list[Fact]:
     if names is None:
         return [{"type": "hosts_file", "path": ctx.hosts_path, "readable": False}]
     local = names.get("localhost", [])
+    # Anything else sends "localhost" off this machine (a copied line, a typo).
+    other = [a for a in local if not a.startswith("127.") and a != "::1"]
     return [{"type": "hosts_file", "path": ctx.hosts_path, "readable": True,
              "localhost_v4": any(a.startswith("127.") for a in local),
-             "localhost_v6": "::1" in local}]
+             "localhost_v6": "::1" in local, "localhost_other": ", ".join(other) or None}]
 
 
 def summarise(facts: list[Fact], target: Target) -> Summary:

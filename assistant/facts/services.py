@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.facts.listeners import Describe
 from assistant.facts.system.socktable import Listen, source
+from assistant.understand.addresses import is_loopback, is_wildcard
 
 if TYPE_CHECKING:
     from assistant.understand.symptoms import Target
@@ -26,6 +28,14 @@ SERVICE = FactType("service", "A service a team declared (`services:`), with its
                       "service (see forwarded)"),
     "forwarded": Field("bool", "a port forwarder (docker-proxy, rootlessport, ...) holds the port "
                        "on the service's behalf: a container publishes it"),
+    "addresses": Field("str", "the addresses it listens on", example="127.0.0.1, ::1"),
+    "local": Field("bool", "it listens on a loopback address or on every interface: "
+                   "localhost reaches it"),
+    "ephemeral": Field("bool", "the declared port is inside the ephemeral (client) port range "
+                       "and not reserved: an outgoing connection may take it first"),
+    "ephemeral_range": Field("str", "that range", example="32768-60999"),
+    "elsewhere": Field("str", "not listening on its port: the ports where its declared process "
+                       "listens instead", example="5433"),
 })
 
 # Processes that hold a host port on behalf of a container or VM: the
@@ -66,19 +76,29 @@ def forwarded(info: dict[str, Any]) -> bool:
 
 
 def service_facts(services: list[dict[str, Any]], table: list[Listen],
-                  describe: Describe) -> list[Fact]:
-    """Pure: one `service` fact per declaration, from a socket table."""
+                  describe: Describe, ephemeral: Callable[[int], str | None] = lambda _p: None,
+                  elsewhere: Callable[[str], list[int]] = lambda _p: []) -> list[Fact]:
+    """Pure: one `service` fact per declaration, from a socket table.
+    `ephemeral(port)` gives the ephemeral range holding an unreserved port;
+    `elsewhere(process)`, the ports where such a process listens."""
     facts: list[Fact] = []
     for svc in services:
         rows = [r for r in table if r.port == svc["port"]]
         fact: Fact = {"type": "service", "name": svc["name"], "port": svc["port"],
                       "process": svc.get("process"), "usual_port": svc.get("usual_port"),
                       "description": svc.get("description"), "listening": bool(rows)}
+        inside = ephemeral(svc["port"])
+        fact.update(ephemeral=inside is not None, ephemeral_range=inside)
         if rows:
             info = describe(rows[0].pid)
+            addrs = list(dict.fromkeys(r.address for r in rows))
             fact.update(owner=info.get("process"), owner_pid=info.get("pid"),
                         owner_ok=owner_ok(svc.get("process"), info),
-                        forwarded=forwarded(info))
+                        forwarded=forwarded(info), addresses=", ".join(addrs),
+                        local=any(is_loopback(a) or is_wildcard(a) for a in addrs))
+        elif svc.get("process"):
+            moved = [p for p in elsewhere(svc["process"]) if p != svc["port"]]
+            fact["elsewhere"] = ", ".join(map(str, moved)) or None
         facts.append(fact)
     return facts
 
@@ -86,10 +106,25 @@ def service_facts(services: list[dict[str, Any]], table: list[Listen],
 def collect(ctx: Context) -> list[Fact]:
     if not ctx.services:
         return []
+    from assistant.facts.port_ranges import parse_reserved, reserved, reserved_ports
+    from assistant.facts.ports import ephemeral_range
+
     src = source(ctx)
     ports = {s["port"] for s in ctx.services}
     rows = src.with_pids([r for r in src.table() if r.port in ports])
-    return service_facts(ctx.services, rows, src.describe)
+    eph, held = ephemeral_range(), parse_reserved(reserved_ports())
+
+    def inside(port: int) -> str | None:
+        return f"{eph[0]}-{eph[1]}" if eph[0] <= port <= eph[1] and not reserved(port, held) \
+            else None
+
+    def elsewhere(process: str) -> list[int]:
+        # Only for a service that is not on its port: every listener's process.
+        everyone = ctx.memo("listen_pids", lambda: src.with_pids(list(src.table())))
+        return sorted({r.port for r in everyone
+                       if r.pid and process_matches(process, src.describe(r.pid))})
+
+    return service_facts(ctx.services, rows, src.describe, inside, elsewhere)
 
 
 def summarise(facts: list[Fact], target: Target) -> Summary:

@@ -33,17 +33,25 @@ def report_schema() -> dict[str, Any]:
         "client": {**_OPT_STR, "description": "curl, node, python, psql, ... or null"},
         "path": {**_STR, "description": "the UNIX socket the client failed on"},
     }, optional=("path",))
-    finding = _object("One check the rules asked for, and what it found.", {
-        "check": _STR,
+    command = _object("A command that confirms or fixes it, on one OS.", {
+        "os": {"enum": list(OS_NAMES)}, "command": _STR, "why": _STR})
+    finding = _object("One check the rules asked for, and what it found; in a checkup "
+                      "(kind `checkup`), one line of it.", {
+        "id": {**_STR, "description": "checkup: the rule behind the line (`check.NAME` when "
+               "that check could not tell)"},
+        "check": {**_STR, "description": "the check; in a checkup, its area: names, loopback, "
+                  "proxy, ports, team, environment"},
         "status": {"enum": ["ok", "problem", "warning", "unknown"]},
         "summary": _STR,
-        "data": {"type": "object", "description": "the facts gathered and the time taken (ms)"},
-    })
+        "fix": {"type": "array", "items": command,
+                "description": "checkup: for a problem or a warning, the fix on this system "
+                "(its OS and `any`)"},
+        "data": {"type": "object", "description": "the facts gathered and the time taken (ms); "
+                 "in a checkup, the evidence, processes and knowledge-base ids"},
+    }, optional=("id", "fix"))
     process = _object("A process behind the diagnosis (a listener's owner).", {
         "pid": {"type": "integer"}, "name": _OPT_STR, "cmdline": _STR, "user": _STR,
     }, optional=("name", "cmdline", "user"))
-    command = _object("A command that confirms or fixes it, on one OS.", {
-        "os": {"enum": list(OS_NAMES)}, "command": _STR, "why": _STR})
     diagnosis = _object("A conclusion: why the connection fails, with evidence and fixes.", {
         "rule": {**_STR, "description": "the rule that concluded (see list_rules)"},
         "category": {"enum": list(CATEGORIES), "description": "the stable vocabulary "
@@ -68,7 +76,8 @@ def report_schema() -> dict[str, Any]:
         **_object("An assistant report, schema 1 (the `--json` contract).", {
             "schema": {"const": SCHEMA},
             "kind": {"enum": ["diagnosis", "answer", "needs-input", "checkup"],
-                     "description": "needs-input: answer `questions` and call again"},
+                     "description": "needs-input: answer `questions` and call again; checkup: "
+                     "`assistant doctor`, its lines in `findings`"},
             "input": {**_STR, "description": "the text, credentials redacted"},
             "target": target,
             "findings": {"type": "array", "items": finding},

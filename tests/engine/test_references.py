@@ -106,6 +106,7 @@ def test_a_gathered_fact_needs_a_rule_that_runs_its_check(tmp_path: Path) -> Non
         format: 1
         overrides:
           - {id: gather.services, enabled: false, reason: we declare no services}
+          - {id: doctor.gather, enabled: false, reason: nor run checkups}
         rules:
           - id: team.svc
             title: S
@@ -114,7 +115,7 @@ def test_a_gathered_fact_needs_a_rule_that_runs_its_check(tmp_path: Path) -> Non
             then: [{conclude: {summary: x}}]
     """)
     errs = [e for e in errors(p) if str(p) in e]
-    assert errs == [f"{p}:8:19: team.svc: fact: service facts come from the `services` check, "
+    assert errs == [f"{p}:9:19: team.svc: fact: service facts come from the `services` check, "
                     "which no enabled rule runs: add `- check: services` to a rule's `then:`"]
 
 

@@ -155,6 +155,15 @@ def sockets_on_port(port: int) -> list[DiagRow]:
     return [r for r in rows if port in (r.sport, r.dport)]
 
 
+def sockets_in(states: int) -> list[DiagRow]:
+    """Every TCP socket in `states` (a mask of TCP_STATES numbers), both families."""
+    try:
+        return [r for fam in (socket.AF_INET, socket.AF_INET6) for r in _diag_dump(fam, states)]
+    except OSError:
+        names = {name for n, name in TCP_STATES.items() if states & (1 << n)}
+        return [r for r in _proc_rows() if r.state in names]
+
+
 def parse_rows(text: str, family: int) -> list[DiagRow]:
     """Pure: every row of /proc/net/tcp{,6} text."""
     rows = []
