@@ -17,6 +17,7 @@ rules do not read a UNIX socket as a TCP listener.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import stat
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,9 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
     "session_in_group": Field("bool", "the subject's running session has that group"),
     "stale_groups": Field("bool", "in the group, but the session started before joining it"),
     "dir_denied": Field("str", "a directory above the socket the subject cannot search"),
+    "ss_path": Field("str", "the path as ss's filter reads it (a space escaped), quoted for sh: "
+                     "ss -xl src {s.ss_path}", example="'/tmp/my\\ dir/app.sock'",
+                     verbatim=True),
 }, lambda f: f"socket {f.get('path')}: {f.get('file_type')}"
              + (", listening" if f.get("listening") else ", nobody listens"
                 if f.get("listening") is False else "")
@@ -212,6 +216,15 @@ class _Look:
         return facts
 
 
+def ss_path(path: str) -> str:
+    """`path` for `ss -xl src PATH` pasted into sh: ss joins its arguments and
+    parses them as one filter, where only a backslash keeps a space in a word
+    (`src '/tmp/my dir/a.sock'` is a syntax error to it)."""
+    import shlex
+
+    return shlex.quote(re.sub(r"([\\\s])", r"\\\1", path))
+
+
 def _is_socket(path: str) -> bool:
     try:
         return stat.S_ISSOCK(os.stat(path).st_mode)
@@ -235,7 +248,8 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
     unix = look.unix
     service = service_of(path, target.client)
     unit, unit_found = unit_of(service, path, _installed())
-    fact: Fact = {"type": "unix_socket", "path": path, "dir": os.path.dirname(path),
+    fact: Fact = {"type": "unix_socket", "path": path, "ss_path": ss_path(path),
+                  "dir": os.path.dirname(path),
                   "name": os.path.basename(path), "port": target.port, "service": service,
                   "label": LABELS[service], "unit": unit,
                   "unit_found": unit_found if unit else None,
