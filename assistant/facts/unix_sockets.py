@@ -31,6 +31,7 @@ from assistant.facts.unix_services import (
     SERVICE_NAMES,
     SERVICES,
     UNIT_DIRS,
+    beside,
     real,
     service_of,
     socket_places,
@@ -92,7 +93,9 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
 UNIX_ALTERNATIVE = FactType("unix_alternative", "Where the same service listens instead.", {
     "relation": Field("str", "tcp: its TCP port; other-dir: its socket in another directory; "
                       "other-port: its socket for another port; other-socket: another socket "
-                      "of the service; socket: (TCP target) it listens on this UNIX socket",
+                      "of the service; socket: (TCP target) it listens on this UNIX socket; "
+                      "beside: (a server the path does not name) a listening socket in the "
+                      "same directory",
                       RELATIONS),
     "service": Field("str", "the service", SERVICE_NAMES),
     "path": Field("str", "the socket's path", example="/tmp/.s.PGSQL.5432"),
@@ -101,7 +104,8 @@ UNIX_ALTERNATIVE = FactType("unix_alternative", "Where the same service listens 
     "address": Field("str", "the TCP address bound", example="127.0.0.1"),
     "host": Field("str", "the address to dial for it", example="127.0.0.1"),
     **PROCESS_FIELDS,
-}, lambda f: f"{f.get('service')} also at "
+}, lambda f: ("listening beside it: " if f.get("relation") == "beside"
+              else f"{f.get('service')} also at ")
              + (hostport(f.get("address"), f.get("port")) if f.get("relation") == "tcp"
                 else str(f.get("path"))))
 
@@ -194,6 +198,16 @@ class _Look:
                 rel = "other-socket"
             fact: Fact = {"type": "unix_alternative", "relation": rel, "service": service,
                           "path": p, "dir": os.path.dirname(p), "port": pg_port}
+            fact.update(self.describe(row.inode, row.pid))
+            facts.append(fact)
+        return facts
+
+    def beside(self, path: str) -> list[Fact]:
+        """Listening sockets beside a path nobody serves, as unix_alternative facts."""
+        facts: list[Fact] = []
+        for row in beside(path, self.rows or []):
+            fact: Fact = {"type": "unix_alternative", "relation": "beside", "service": "unknown",
+                          "path": row.path, "dir": os.path.dirname(row.path)}
             fact.update(self.describe(row.inode, row.pid))
             facts.append(fact)
         return facts
@@ -297,6 +311,9 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
         ports = (target.port,) if service == "postgres" and target.port else \
             SERVICES[service].ports
         facts += look.tcp(service, ports)
+    elif fact["probe"] != "ok" and target.role == "client":
+        # A server the path does not name: did it move its socket beside it?
+        facts += look.beside(path)
     return facts
 
 
@@ -316,8 +333,10 @@ def collect(ctx: Context) -> list[Fact]:
 def summarise(facts: list[Fact], target: Target) -> Summary:
     sock = next((f for f in facts if f["type"] == "unix_socket"), None)
     alts = [f for f in facts if f["type"] == "unix_alternative"]
-    where = "; ".join(f"{a['service']} at " + (hostport(a.get("address"), a.get("port"))
-                                               if a["relation"] == "tcp" else a["path"])
+    where = "; ".join(("listening beside it: " if a["relation"] == "beside"
+                       else f"{a['service']} at ")
+                      + (hostport(a.get("address"), a.get("port"))
+                         if a["relation"] == "tcp" else a["path"])
                       + f" ({holder(a)})" for a in alts)
     if sock is None:
         if not alts:

@@ -169,3 +169,32 @@ def test_nginx_names_the_worker_that_failed() -> None:
     assert (t.path, t.client, t.client_pid, t.error) == ("/run/php/field-fpm.sock", "nginx", 19961,
                                                          "permission")
     assert parse("dial unix /tmp/a.sock: connect: connection refused").client_pid is None
+
+
+def test_sockets_beside_a_path_nobody_serves() -> None:
+    from assistant.facts.unix_services import alike, beside
+
+    table = rows(("/srv/app/api-v2.sock", 1, True), ("/srv/app/old.sock", 2, False),
+                 ("/srv/app/sub/api.sock", 3, True), ("/srv/app/metrics.sock", 4, True),
+                 ("/tmp/api-v2.sock", 5, True), ("/tmp/.s.PGSQL.5432", 6, True),
+                 ("/run/user/1000/bus", 7, True))
+    # the app's own directory: every listening socket in it, not below it
+    assert [r.path for r in beside("/srv/app/api.sock", table)] == ["/srv/app/api-v2.sock",
+                                                                    "/srv/app/metrics.sock"]
+    # a shared directory: only a socket with a like name
+    assert [r.path for r in beside("/tmp/api.sock", table)] == ["/tmp/api-v2.sock"]
+    assert beside("/run/user/1000/app.sock", table) == []
+    assert beside("/srv/app/api-v2.sock", table)[0].path == "/srv/app/metrics.sock"
+    assert alike("api.sock", "api-v2.sock") and alike("app.sock", "app.1.sock")
+    assert not alike("app.sock", ".s.PGSQL.5432") and not alike("web.sock", "db.sock")
+
+
+def test_ss_path_survives_sh_and_ss_filter_parsing() -> None:
+    """ss parses its arguments as one filter: a space needs a backslash there."""
+    import shlex
+
+    from assistant.facts.unix_sockets import ss_path
+
+    assert ss_path("/run/app.sock") == "/run/app.sock"
+    assert shlex.split(ss_path("/tmp/my dir/app.sock")) == ["/tmp/my\\ dir/app.sock"]
+    assert shlex.split(ss_path("/tmp/it's/a.sock")) == ["/tmp/it's/a.sock"]
