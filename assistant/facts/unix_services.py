@@ -42,7 +42,9 @@ SERVICES: dict[str, Service] = {
 SERVICE_NAMES = (*SERVICES, "unknown")
 LABELS = {"postgres": "PostgreSQL", "mysql": "MySQL/MariaDB", "docker": "the Docker daemon",
           "php-fpm": "PHP-FPM", "redis": "Redis", "unknown": "the server"}
-BY_CLIENT = {"psql": "postgres", "mysql": "mysql", "redis-cli": "redis", "docker": "docker"}
+# php: the client is named only for its MySQL drivers' wording (PDO, mysqli).
+BY_CLIENT = {"psql": "postgres", "mysql": "mysql", "php": "mysql", "redis-cli": "redis",
+             "docker": "docker"}
 BY_PORT = {5432: "postgres", 3306: "mysql", 6379: "redis", 2375: "docker", 2376: "docker"}
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
              "/etc/init.d")
@@ -86,6 +88,8 @@ def tcp_service(target: Target) -> str | None:
     """Pure: the service a TCP target names, by its client, else its port."""
     if target.scheme == "fastcgi" or (target.client == "nginx" and target.port == 9000):
         return "php-fpm"  # nginx in front of anything else is not PHP-FPM's business
+    if target.client == "php":  # PDO also speaks PostgreSQL: its port says which
+        return BY_PORT.get(target.port or 0) or "mysql"
     return BY_CLIENT.get(target.client or "") or BY_PORT.get(target.port or 0)
 
 

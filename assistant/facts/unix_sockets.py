@@ -48,7 +48,8 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
     "path": Field("str", "the socket's path", example="/var/run/docker.sock"),
     "dir": Field("str", "its directory", example="/var/run"),
     "name": Field("str", "its file name", example="docker.sock"),
-    "port": Field("int", "the port a PostgreSQL socket names (.s.PGSQL.5432)"),
+    "port": Field("int", "the port a PostgreSQL socket names (.s.PGSQL.5432), or the port a "
+                  "PHP DSN names beside host=localhost (the driver ignores it)"),
     "service": Field("str", "the server it belongs to, by its path or the client", SERVICE_NAMES),
     "label": Field("str", "that server's name for people", tuple(LABELS.values())),
     "unit": Field("str", "the service unit that usually runs it", example="postgresql"),
@@ -308,8 +309,11 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
     facts = [fact]
     if fact["probe"] != "ok" and service != "unknown":
         facts += look.places(service, target.port, path, None)
-        ports = (target.port,) if service == "postgres" and target.port else \
-            SERVICES[service].ports
+        if service == "postgres" and target.port:
+            ports: tuple[int, ...] = (target.port,)
+        else:  # the port a PHP DSN names, then the service's own
+            ports = tuple(dict.fromkeys((*((target.port,) if target.port else ()),
+                                         *SERVICES[service].ports)))
         facts += look.tcp(service, ports)
     elif fact["probe"] != "ok" and target.role == "client":
         # A server the path does not name: did it move its socket beside it?

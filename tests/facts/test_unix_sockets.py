@@ -104,6 +104,9 @@ def test_dir_denied_finds_the_first_closed_directory() -> None:
     ("/tmp/rds/redis.sock", "redis-cli", "redis"),
     ("/tmp/app/app.sock", "go", "unknown"),
     ("/run/gunicorn.sock", "nginx", "unknown"),
+    # PHP's MySQL drivers: a socket of any name is MySQL's; PostgreSQL's by its name
+    ("/tmp/my dir/m.sock", "php", "mysql"),
+    ("/run/postgresql/.s.PGSQL.5432", "php", "postgres"),
 ])
 def test_service_of(path: str, client: str | None, expected: str) -> None:
     assert service_of(path, client) == expected
@@ -155,6 +158,7 @@ def test_other_services_places_by_name_or_by_owner() -> None:
     ("docker", 2375, None, "docker"), ("nginx", 9000, None, "php-fpm"),
     ("nginx", 3000, None, None),  # nginx in front of a node app: not PHP-FPM's business
     (None, 9001, "fastcgi", "php-fpm"), ("curl", 8080, "http", None),
+    ("php", 3307, "mysql", "mysql"), ("php", 5432, None, "postgres"),  # PDO speaks both
 ])
 def test_tcp_service(client: str | None, port: int, scheme: str | None,
                      expected: str | None) -> None:
