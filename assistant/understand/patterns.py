@@ -70,7 +70,7 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         ("eacces", "permission denied", "10013", "access permissions", "error 13 connecting"),
         re.I)),
     ("unresolved", Rx(
-        r"ENOTFOUND|EAI_AGAIN|could not resolve host|name or service not known|"
+        r"\bENOTFOUND\b|EAI_AGAIN|could not resolve host|name or service not known|"
         r"nodename nor servname|no such host|could not translate host name|UnknownHostException|"
         r"unknown (?:mysql |mariadb )?server host|ERR_NAME_NOT_RESOLVED|"
         r"temporary failure in name resolution|"
@@ -179,7 +179,7 @@ CLIENTS: list[tuple[str, Rx]] = [
                r"mysqli::__construct|\bnew (?:PDO|mysqli)\(",
                ("pdoexception", "sqlstate[", "mysqli", "new pdo("), re.I)),
     ("node", Rx(
-        r"ECONNREFUSED|EADDRINUSE|EACCES|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|AggregateError|"
+        r"ECONNREFUSED|EADDRINUSE|EACCES|\bENOTFOUND\b|EAI_AGAIN|ECONNRESET|ETIMEDOUT|AggregateError|"
         r"\bnode:|TCPConnectWrap|\bnpm ERR|\bnode\b",
         ("econnrefused", "eaddrinuse", "eacces", "enotfound", "eai_again", "econnreset",
          "etimedout", "aggregateerror", "node", "tcpconnectwrap", "npm err"), re.I)),

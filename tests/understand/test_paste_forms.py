@@ -138,3 +138,12 @@ def test_a_paste_impossible_value_is_no_usage_error(text: str, host: str, port: 
     t = symptoms.parse(text)
     assert (t.host, t.port) == (host, port)
     assert t.parsed is not None and t.parsed.kind == kind
+
+
+def test_python_file_not_found_is_no_name_lookup() -> None:
+    """`FileNotFoundError` holds the letters of node's ENOTFOUND."""
+    t = symptoms.parse("FileNotFoundError: [Errno 2] No such file or directory\n\nDuring handling "
+                       "of the above exception, another exception occurred:\n\nredis.exceptions."
+                       "ConnectionError: Error 2 connecting to /tmp/r/redis.sock. No such file or "
+                       "directory.")
+    assert (t.error, t.path, t.client) == ("missing", "/tmp/r/redis.sock", "python")
