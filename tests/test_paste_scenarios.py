@@ -357,6 +357,8 @@ def test_node_cannot_listen_on_a_left_over_socket_file() -> None:
         assert (r.json["target"]["path"], r.json["target"]["port"]) == (path, None)
         assert top(r.json) == ("unix.bind_stale_file", "port-conflict")
         assert sh(next(f for f in fixes(r.json) if f.startswith("rm "))).returncode == 0
+        code, rep = ask(out)  # the same text once the file is gone: try again
+        assert top(rep) == ("unix.bind_path_free_now", "port-conflict") and code == 1
         # the fix works: the server starts now
         server = subprocess.Popen(["node", "-e", NODE_SERVER, path], stdout=subprocess.PIPE,
                                   text=True, start_new_session=True)
