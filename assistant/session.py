@@ -126,6 +126,8 @@ class Session:
             or bool(target.remote and target.parsed and target.parsed.loopback))
         if target.port is None and "unsafe-port" in target.signals:
             host_only = True  # the browser refused the port itself: no address is needed
+        if target.port is None and "bad-port" in target.signals:
+            host_only = True  # the program refused a port no socket can have (node's -1)
         if target.assumed_path and target.client == "docker":
             _docker_endpoint(target, self.options.env, question_like)
         if target.path is not None:

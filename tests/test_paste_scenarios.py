@@ -374,6 +374,21 @@ def test_node_cannot_listen_on_a_left_over_socket_file() -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.mark.parametrize("argv,wording", [
+    (["node", "-e", "require('http').createServer().listen(-1)"], "Received type number (-1)"),
+    ([PYTHON, "-c", "import socket; socket.socket().bind(('127.0.0.1', -1))"],
+     "port must be 0-65535"),
+])
+def test_a_port_no_socket_can_have_is_a_diagnosis(argv: list[str], wording: str) -> None:
+    """Was `assistant: port -1 is out of range` (exit 2, no JSON)."""
+    need(argv[0])
+    code, out = run(argv)
+    assert code != 0 and wording in out
+    r = run_script("--ask", out, "--json")
+    assert r.code == 1 and r.json["target"]["port"] is None
+    assert top(r.json) == ("port.out_of_range_said", "port-typo")
+
+
 # --- socket paths with a space ---------------------------------------------------------
 
 @pytest.fixture
