@@ -395,9 +395,10 @@ EXPLICIT: list[tuple[Rx, int, int | None]] = [
     # Python's address tuples in messages: asyncio's `Connect call failed ('::1',
     # 8765, 0, 0)` and `error while attempting to bind on address ('127.0.0.1',
     # 8001)`, gunicorn's `Connection in use: ('127.0.0.1', 8000)`, socketserver's
-    # `Address already in use: ('127.0.0.1', 3000)`
-    (Rx(r"\('([0-9A-Za-z_.:%\-]{0,253})', (-?\d{1,9})(?:, \d{1,10}, \d{1,10})?\)", ("('",)),
-     1, 2),
+    # `Address already in use: ('127.0.0.1', 3000)`; not socketserver's peer in
+    # `Exception occurred during processing of request from ('127.0.0.1', 53422)`
+    (Rx(r"(?<!request from )\('([0-9A-Za-z_.:%\-]{0,253})', (-?\d{1,9})"
+        r"(?:, \d{1,10}, \d{1,10})?\)", ("('",)), 1, 2),
     # Node's error object: address: '127.0.0.1', port: 8766
     (Rx(r"address: '([^'\n]{1,253})',\s{1,20}port: (-?\d{1,9})", ("address: '",)), 1, 2),
     # undici: (attempted address: 127.0.0.1:8770, timeout: ...)

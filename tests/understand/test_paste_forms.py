@@ -25,6 +25,7 @@ TUPLES = [
      ["127.0.0.1"]),
     # Python binds '' to every address: no host, the port still counts
     ("OSError: [Errno 98] Address already in use: ('', 5000)", None, 5000, []),
+
     # redis.asyncio names the host it was given before asyncio's tuple
     ("redis.exceptions.ConnectionError: Error 111 connecting to localhost:6390. Connect call "
      "failed ('127.0.0.1', 6390).", "localhost", 6390, []),
@@ -35,6 +36,13 @@ TUPLES = [
 def test_python_address_tuples(text: str, host: str | None, port: int, quoted: list[str]) -> None:
     t = symptoms.parse(text)
     assert (t.host, t.port, t.quoted, t.client) == (host, port, quoted, "python")
+
+
+def test_socketservers_peer_is_not_the_port() -> None:
+    """socketserver names the client's own (ephemeral) address."""
+    t = symptoms.parse("Exception occurred during processing of request from ('127.0.0.1', "
+                       "53422)\nConnectionResetError: [Errno 104] Connection reset by peer")
+    assert (t.port, t.quoted) == (None, [])
 
 
 def test_gunicorn_names_its_address_once_per_retry_quoted_once() -> None:
