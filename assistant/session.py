@@ -128,7 +128,9 @@ class Session:
             or bool(target.remote and target.parsed and target.parsed.loopback))
         if target.port is None and "unsafe-port" in target.signals:
             host_only = True  # the browser refused the port itself: no address is needed
-        if target.assumed_path:
+        if target.port is None and "bad-port" in target.signals:
+            host_only = True  # the program refused a port no socket can have (node's -1)
+        if target.assumed_path and target.client == "docker":
             _docker_endpoint(target, self.options.env, question_like)
         if target.path is not None:
             return self._done(self._diagnosis(target, answers, echo, True, skipped))
@@ -167,7 +169,11 @@ class Session:
                 notes.append("host skipped: checking localhost, " + " and ".join(USUAL_LOCAL))
             else:
                 notes.append("no host given: assuming localhost")
-        if target.assumed_path:
+        if target.assumed_path and target.client == "php":
+            notes.append(f"no socket in the text: PHP's MySQL drivers take host=localhost to mean "
+                         f"the UNIX socket; assuming their usual default {target.path} (php -i "
+                         "| grep default_socket shows yours)")
+        elif target.assumed_path:
             notes.append(f"no socket in the text: assuming the {target.client} CLI's default "
                          f"{target.path}")
         if target.assumed_port:

@@ -51,6 +51,20 @@ def test_parser_total(s: str) -> None:
     assert (t.path is None) or (t.host is None and t.path.startswith("/"))
 
 
+# A program's output: a client's wording and more than one line.
+PASTE = st.tuples(st.sampled_from(["curl: (7) ", "Error: listen EADDRINUSE: ", "psql: error: ",
+                                   "Traceback (most recent call last):\n", "$ nc -zv ",
+                                   "  address: '", "  port: "]), text).map("\n".join)
+
+
+@given(PASTE)
+def test_a_paste_is_never_a_usage_error(s: str) -> None:
+    """Only typed text gets a usage error for an impossible value; what a
+    program printed always gets a report (exit 2 would leave --json empty)."""
+    t = symptoms.parse(s + "\n")
+    assert t.port is None or 1 <= t.port < 10**9
+
+
 SECRET = st.text(alphabet=string.ascii_letters + string.digits + "!$^*~", min_size=8,
                  max_size=20)
 

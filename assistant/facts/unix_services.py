@@ -42,11 +42,17 @@ SERVICES: dict[str, Service] = {
 SERVICE_NAMES = (*SERVICES, "unknown")
 LABELS = {"postgres": "PostgreSQL", "mysql": "MySQL/MariaDB", "docker": "the Docker daemon",
           "php-fpm": "PHP-FPM", "redis": "Redis", "unknown": "the server"}
-BY_CLIENT = {"psql": "postgres", "mysql": "mysql", "redis-cli": "redis", "docker": "docker"}
+# php: the client is named only for its MySQL drivers' wording (PDO, mysqli).
+BY_CLIENT = {"psql": "postgres", "mysql": "mysql", "php": "mysql", "redis-cli": "redis",
+             "docker": "docker"}
 BY_PORT = {5432: "postgres", 3306: "mysql", 6379: "redis", 2375: "docker", 2376: "docker"}
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
              "/etc/init.d")
-RELATIONS = ("tcp", "other-dir", "other-port", "other-socket", "socket")
+RELATIONS = ("tcp", "other-dir", "other-port", "other-socket", "socket", "beside")
+# Directories every program shares: a socket there is beside ours only when
+# its name is alike (api.sock and api-v2.sock), not merely present.
+SHARED_DIRS = ("/tmp", "/var/tmp", "/run", "/var/run", "/dev/shm", "/run/user", "/var/run/user")
+MAX_BESIDE = 3
 
 
 def service_of(path: str, client: str | None) -> str:
@@ -82,6 +88,8 @@ def tcp_service(target: Target) -> str | None:
     """Pure: the service a TCP target names, by its client, else its port."""
     if target.scheme == "fastcgi" or (target.client == "nginx" and target.port == 9000):
         return "php-fpm"  # nginx in front of anything else is not PHP-FPM's business
+    if target.client == "php":  # PDO also speaks PostgreSQL: its port says which
+        return BY_PORT.get(target.port or 0) or "mysql"
     return BY_CLIENT.get(target.client or "") or BY_PORT.get(target.port or 0)
 
 
@@ -118,4 +126,47 @@ def socket_places(service: str, port: int | None, rows: list[UnixRow], owned: se
             continue
         seen.add(rp)
         out.append((row.path, int(m.group(1)) if m and service == "postgres" else None, row))
+    return out
+
+
+def _stem(name: str) -> str:
+    return name.split(".", 1)[0].lower()
+
+
+def alike(a: str, b: str) -> bool:
+    """Pure: two socket file names that look like the same server's (api.sock,
+    api-v2.sock; app.sock, app.1.sock)."""
+    sa, sb = _stem(a), _stem(b)
+    if not sa or not sb:
+        return False
+    return sa in sb or sb in sa or len(os.path.commonprefix([sa, sb])) >= 3
+
+
+def shared_dir(directory: str) -> bool:
+    """Pure: a directory every program may put sockets in."""
+    d = directory.rstrip("/") or "/"
+    return d in SHARED_DIRS or os.path.dirname(d) in ("/run/user", "/var/run/user")
+
+
+def beside(path: str, rows: list[UnixRow]) -> list[UnixRow]:
+    """Pure but for realpath: listening sockets in `path`'s directory (another
+    server's socket, or the same server's renamed one), alike by name when the
+    directory is a shared one; at most MAX_BESIDE."""
+    directory = real(os.path.dirname(path))
+    shared = shared_dir(directory) or shared_dir(os.path.dirname(path))
+    name = os.path.basename(path)
+    out: list[UnixRow] = []
+    seen = {real(path)}
+    for row in rows:
+        if not row.listening or not row.path.startswith("/"):
+            continue
+        rp = real(row.path)
+        if rp in seen or real(os.path.dirname(row.path)) != directory:
+            continue
+        if shared and not alike(name, os.path.basename(row.path)):
+            continue
+        seen.add(rp)
+        out.append(row)
+        if len(out) == MAX_BESIDE:
+            break
     return out

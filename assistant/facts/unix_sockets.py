@@ -17,6 +17,7 @@ rules do not read a UNIX socket as a TCP listener.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import stat
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from assistant.facts.unix_services import (
     SERVICE_NAMES,
     SERVICES,
     UNIT_DIRS,
+    beside,
     real,
     service_of,
     socket_places,
@@ -46,7 +48,8 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
     "path": Field("str", "the socket's path", example="/var/run/docker.sock"),
     "dir": Field("str", "its directory", example="/var/run"),
     "name": Field("str", "its file name", example="docker.sock"),
-    "port": Field("int", "the port a PostgreSQL socket names (.s.PGSQL.5432)"),
+    "port": Field("int", "the port a PostgreSQL socket names (.s.PGSQL.5432), or the port a "
+                  "PHP DSN names beside host=localhost (the driver ignores it)"),
     "service": Field("str", "the server it belongs to, by its path or the client", SERVICE_NAMES),
     "label": Field("str", "that server's name for people", tuple(LABELS.values())),
     "unit": Field("str", "the service unit that usually runs it", example="postgresql"),
@@ -80,6 +83,9 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
     "session_in_group": Field("bool", "the subject's running session has that group"),
     "stale_groups": Field("bool", "in the group, but the session started before joining it"),
     "dir_denied": Field("str", "a directory above the socket the subject cannot search"),
+    "ss_path": Field("str", "the path as ss's filter reads it (a space escaped), quoted for sh: "
+                     "ss -xl src {s.ss_path}", example="'/tmp/my\\ dir/app.sock'",
+                     verbatim=True),
 }, lambda f: f"socket {f.get('path')}: {f.get('file_type')}"
              + (", listening" if f.get("listening") else ", nobody listens"
                 if f.get("listening") is False else "")
@@ -88,7 +94,9 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
 UNIX_ALTERNATIVE = FactType("unix_alternative", "Where the same service listens instead.", {
     "relation": Field("str", "tcp: its TCP port; other-dir: its socket in another directory; "
                       "other-port: its socket for another port; other-socket: another socket "
-                      "of the service; socket: (TCP target) it listens on this UNIX socket",
+                      "of the service; socket: (TCP target) it listens on this UNIX socket; "
+                      "beside: (a server the path does not name) a listening socket in the "
+                      "same directory",
                       RELATIONS),
     "service": Field("str", "the service", SERVICE_NAMES),
     "path": Field("str", "the socket's path", example="/tmp/.s.PGSQL.5432"),
@@ -97,7 +105,8 @@ UNIX_ALTERNATIVE = FactType("unix_alternative", "Where the same service listens 
     "address": Field("str", "the TCP address bound", example="127.0.0.1"),
     "host": Field("str", "the address to dial for it", example="127.0.0.1"),
     **PROCESS_FIELDS,
-}, lambda f: f"{f.get('service')} also at "
+}, lambda f: ("listening beside it: " if f.get("relation") == "beside"
+              else f"{f.get('service')} also at ")
              + (hostport(f.get("address"), f.get("port")) if f.get("relation") == "tcp"
                 else str(f.get("path"))))
 
@@ -194,6 +203,16 @@ class _Look:
             facts.append(fact)
         return facts
 
+    def beside(self, path: str) -> list[Fact]:
+        """Listening sockets beside a path nobody serves, as unix_alternative facts."""
+        facts: list[Fact] = []
+        for row in beside(path, self.rows or []):
+            fact: Fact = {"type": "unix_alternative", "relation": "beside", "service": "unknown",
+                          "path": row.path, "dir": os.path.dirname(row.path)}
+            fact.update(self.describe(row.inode, row.pid))
+            facts.append(fact)
+        return facts
+
     def tcp(self, service: str, ports: tuple[int, ...]) -> list[Fact]:
         """The service on its TCP port(s): listeners whose process is the
         service's, or cannot be seen (another user's)."""
@@ -210,6 +229,15 @@ class _Look:
                           "port": r.port, "address": r.address, "host": _dial_host(r.address),
                           **info})
         return facts
+
+
+def ss_path(path: str) -> str:
+    """`path` for `ss -xl src PATH` pasted into sh: ss joins its arguments and
+    parses them as one filter, where only a backslash keeps a space in a word
+    (`src '/tmp/my dir/a.sock'` is a syntax error to it)."""
+    import shlex
+
+    return shlex.quote(re.sub(r"([\\\s])", r"\\\1", path))
 
 
 def _is_socket(path: str) -> bool:
@@ -235,7 +263,8 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
     unix = look.unix
     service = service_of(path, target.client)
     unit, unit_found = unit_of(service, path, _installed())
-    fact: Fact = {"type": "unix_socket", "path": path, "dir": os.path.dirname(path),
+    fact: Fact = {"type": "unix_socket", "path": path, "ss_path": ss_path(path),
+                  "dir": os.path.dirname(path),
                   "name": os.path.basename(path), "port": target.port, "service": service,
                   "label": LABELS[service], "unit": unit,
                   "unit_found": unit_found if unit else None,
@@ -280,9 +309,15 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
     facts = [fact]
     if fact["probe"] != "ok" and service != "unknown":
         facts += look.places(service, target.port, path, None)
-        ports = (target.port,) if service == "postgres" and target.port else \
-            SERVICES[service].ports
+        if service == "postgres" and target.port:
+            ports: tuple[int, ...] = (target.port,)
+        else:  # the port a PHP DSN names, then the service's own
+            ports = tuple(dict.fromkeys((*((target.port,) if target.port else ()),
+                                         *SERVICES[service].ports)))
         facts += look.tcp(service, ports)
+    elif fact["probe"] != "ok" and target.role == "client":
+        # A server the path does not name: did it move its socket beside it?
+        facts += look.beside(path)
     return facts
 
 
@@ -302,8 +337,10 @@ def collect(ctx: Context) -> list[Fact]:
 def summarise(facts: list[Fact], target: Target) -> Summary:
     sock = next((f for f in facts if f["type"] == "unix_socket"), None)
     alts = [f for f in facts if f["type"] == "unix_alternative"]
-    where = "; ".join(f"{a['service']} at " + (hostport(a.get("address"), a.get("port"))
-                                               if a["relation"] == "tcp" else a["path"])
+    where = "; ".join(("listening beside it: " if a["relation"] == "beside"
+                       else f"{a['service']} at ")
+                      + (hostport(a.get("address"), a.get("port"))
+                         if a["relation"] == "tcp" else a["path"])
                       + f" ({holder(a)})" for a in alts)
     if sock is None:
         if not alts:

@@ -159,7 +159,14 @@ def _parse_words(words: list[str]) -> Command | None:
         host, port = _opt(args, "-h"), _opt(args, "-p")
         return Command(program, "client", host or ("127.0.0.1" if port else None), port,
                        scheme="redis")
-    if program in ("curl", "wget", "grpcurl", "docker", "kubectl", "openssl"):
+    if program == "curl":
+        # --unix-socket: curl dials that socket and still names the URL's host
+        # and port in its errors ("Failed to connect to localhost port 80").
+        socket_path = _opt(args, "--unix-socket")
+        if socket_path and socket_path.startswith("/"):
+            return Command(program, "client", None, None, path=socket_path)
+        return None
+    if program in ("wget", "grpcurl", "docker", "kubectl", "openssl"):
         return None  # their URLs and addresses are read from the text itself
     return _server(program, args)
 

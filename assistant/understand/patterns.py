@@ -56,7 +56,7 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
     ("in-use", Rx(
         r"EADDRINUSE|address already in use|only one usage of each socket address|"
         r"\b10048\b|port is already allocated|\bis (?:already )?in use\b|was already in use|"
-        r"BindException: Address",
+        r"BindException: Address|Connection in use: \(",  # the last: gunicorn's, for a bind
         ("eaddrinuse", "in use", "only one usage", "10048", "already allocated", "bindexception"),
         re.I)),
     ("permission", Rx(
@@ -65,10 +65,12 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"BindException: Permission denied|\b10013\b|forbidden by its access permissions|"
         r"\[Errno 13\] Permission denied|connect.{0,40}permission denied|"
         r"permission denied while trying to connect|\(13: Permission denied\)|"
-        r"failed: Permission denied|Redis at \S{1,300}: Permission denied",
-        ("eacces", "permission denied", "10013", "access permissions"), re.I)),
+        r"failed: Permission denied|Redis at \S{1,300}: Permission denied|"
+        r"Error 13 connecting to ",
+        ("eacces", "permission denied", "10013", "access permissions", "error 13 connecting"),
+        re.I)),
     ("unresolved", Rx(
-        r"ENOTFOUND|EAI_AGAIN|could not resolve host|name or service not known|"
+        r"\bENOTFOUND\b|EAI_AGAIN|could not resolve host|name or service not known|"
         r"nodename nor servname|no such host|could not translate host name|UnknownHostException|"
         r"unknown (?:mysql |mariadb )?server host|ERR_NAME_NOT_RESOLVED|"
         r"temporary failure in name resolution|"
@@ -142,10 +144,15 @@ CLIENTS: list[tuple[str, Rx]] = [
         r"Traceback \(most recent call last\)|ConnectionRefusedError|urllib\.error|urllib3|"
         r"requests\.exceptions|HTTPConnectionPool|HTTPSConnectionPool|psycopg2?\b|psycopg\.|"
         r"redis\.exceptions|socket\.gaierror|OSError: \[Errno|aiohttp|httpx\.|Error \d+ connecting to|"
-        r"django\.db|sqlalchemy\.|OperationalError",
+        r"django\.db|sqlalchemy\.|OperationalError|"
+        # asyncio's own wording (every asyncio client and server: websockets,
+        # aiohttp, uvicorn), and gunicorn's
+        r"Connect call failed \(|error while attempting to bind on address \(|"
+        r"Multiple exceptions: \[Errno|\bgunicorn\b|\buvicorn\b",
         ("traceback", "connectionrefusederror", "urllib", "requests.exceptions", "connectionpool",
          "psycopg", "redis.exceptions", "socket.gaierror", "oserror: [errno", "aiohttp", "httpx.",
-         "connecting to", "django.db", "sqlalchemy.", "operationalerror"))),
+         "connecting to", "django.db", "sqlalchemy.", "operationalerror", "connect call failed",
+         "attempting to bind", "multiple exceptions", "gunicorn", "uvicorn"))),
     ("ruby", Rx(r"Errno::E[A-Z]{2,20}|\.rb:\d|\bPuma\b|\brails\b|ActiveRecord::",
                  ("errno::", ".rb:", "puma", "rails", "activerecord::"))),
     ("java", Rx(r"java\.net\.|Exception in thread|org\.postgresql|\.java:\d|java\.io\.|"
@@ -161,12 +168,18 @@ CLIENTS: list[tuple[str, Rx]] = [
                    r"couldn't get current server API group list|Unable to connect to the server: ",
                    ("kubectl", "memcache.go", "connection to the server", "api group list",
                     "unable to connect to the server"))),
-    ("go", Rx(r"\bdial (?:tcp|unix)\b|\blisten tcp\b|\bread tcp\b|\bproxyconnect tcp\b",
-              ("dial tcp", "dial unix", "listen tcp", "read tcp", "proxyconnect"))),
+    ("go", Rx(r"\bdial (?:tcp|unix)\b|\blisten (?:tcp|unix)\b|\bread tcp\b|\bproxyconnect tcp\b",
+              ("dial tcp", "dial unix", "listen tcp", "listen unix", "read tcp", "proxyconnect"))),
     ("dotnet", Rx(r"System\.Net\.|SocketException|HttpRequestException",
                    ("system.net.", "socketexception", "httprequestexception"))),
+    # PHP's MySQL drivers (PDO, mysqli): `SQLSTATE[HY000] [2002] No such file or
+    # directory`, `mysqli_sql_exception: Connection refused`. Before mysql: a
+    # DSN (`mysql:host=...`) names MySQL, but PHP is the client.
+    ("php", Rx(r"PDOException|SQLSTATE\[[0-9A-Z]{5}\]|mysqli_sql_exception|mysqli_connect\(\)|"
+               r"mysqli::__construct|\bnew (?:PDO|mysqli)\(",
+               ("pdoexception", "sqlstate[", "mysqli", "new pdo("), re.I)),
     ("node", Rx(
-        r"ECONNREFUSED|EADDRINUSE|EACCES|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|AggregateError|"
+        r"ECONNREFUSED|EADDRINUSE|EACCES|\bENOTFOUND\b|EAI_AGAIN|ECONNRESET|ETIMEDOUT|AggregateError|"
         r"\bnode:|TCPConnectWrap|\bnpm ERR|\bnode\b",
         ("econnrefused", "eaddrinuse", "eacces", "enotfound", "eai_again", "econnreset",
          "etimedout", "aggregateerror", "node", "tcpconnectwrap", "npm err"), re.I)),
@@ -177,8 +190,10 @@ CLIENTS: list[tuple[str, Rx]] = [
     ("psql", Rx(r"\bpsql\b", ("psql",))),
     ("mysql", Rx(r"ERROR 2\d{3} \(HY000\)|MySQL server|\bmysql\b|\bmariadb\b",
                  ("error 2", "mysql", "mariadb"), re.I)),
-    ("redis-cli", Rx(r"Could not connect to Redis at|redis-cli|Protocol error, got \S{1,10} as reply",
-                      ("could not connect to redis", "redis-cli", "protocol error, got"))),
+    ("redis-cli", Rx(r"Could not connect to Redis at|redis-cli|Protocol error, got \S{1,10} as reply|"
+                      r"^DENIED Redis is running in protected mode",
+                      ("could not connect to redis", "redis-cli", "protocol error, got",
+                       "denied redis is running"), re.M)),
     ("ssh", Rx(r"^ssh: |\bssh\b|kex_exchange_identification", ("ssh", "kex_exchange"), re.M)),
     ("nc", Rx(r"^nc: |\bnetcat\b|\bncat\b", ("nc: ", "netcat", "ncat"), re.M)),
     ("telnet", Rx(r"\btelnet\b", ("telnet",))),
@@ -361,24 +376,9 @@ PROXY_OPTION_URL = Rx(r"(?:\s-x\s?|\s--proxy\s{1,3})['\"]?([A-Za-z][A-Za-z0-9+.\
 PROXY_URL = Rx(r"(?:_proxy|_PROXY)\s{0,3}(?:=|==)\s{0,3}['\"]?([A-Za-z][A-Za-z0-9+.\-]{0,20}://\S{1,300})",
                ("_proxy",), re.I)
 
-# --- UNIX socket paths a client failed on ------------------------------------------
-_PATH = r"(/[^\s\"'`,;()<>]{1,300})"
-# Docker's own words that say it used its default endpoint (the text names
-# none): the `docker ps` table header, or a docker command line.
-DOCKER_DEFAULT = Rx(r"^CONTAINER ID +IMAGE +COMMAND\b|^(?:\S*[$#%>] +)?(?:sudo +)?docker +[a-z]",
-                    ("container id", "docker"), re.M)
-DOCKER_SOCKET = "/var/run/docker.sock"
-
-SOCKET_PATHS: list[Rx] = [
-    Rx(rf"\bunix://{_PATH}", ("unix://",)),                      # docker, DOCKER_HOST, gRPC
-    Rx(rf"\bdial unix {_PATH}:", ("dial unix",)),                 # Go
-    Rx(rf"on socket \"{_PATH}\"", ("on socket",)),                 # psql (libpq)
-    Rx(rf"through socket '{_PATH}'", ("through socket",)),         # mysql, mariadb
-    Rx(rf"Could not connect to Redis at {_PATH}:", ("redis at /",)),  # redis-cli
-    Rx(rf"connect\(\) to unix:{_PATH} failed", ("to unix:",)),    # nginx
-    Rx(rf"\bconnect (?:ENOENT|EACCES|EPERM|ECONNREFUSED) {_PATH}", ("connect e",)),  # Node.js
-    Rx(rf"\bunix:{_PATH}", ("unix:/",)),                           # nginx upstream, uwsgi
-]
+# Redis's refusal of a non-loopback client, printed alone by redis-cli: the
+# client and its default port are Redis's.
+REDIS_DENIED = Rx(r"\bDENIED Redis is running in protected mode", ("denied redis",))
 
 # --- addresses ---------------------------------------------------------------
 _HOSTCHARS = r"[A-Za-z0-9_.\-]{1,253}"
@@ -433,6 +433,13 @@ EXPLICIT: list[tuple[Rx, int, int | None]] = [
     # Python code in a traceback: s.bind(("0.0.0.0", 8000)), create_connection(("h", 80))
     (Rx(r"\(\(\s{0,5}\\?['\"]([0-9A-Za-z_.:\-]{0,253})\\?['\"]\s{0,5},\s{0,5}(-?\d{1,9})\s{0,5}\)",
         ("((",)), 1, 2),
+    # Python's address tuples in messages: asyncio's `Connect call failed ('::1',
+    # 8765, 0, 0)` and `error while attempting to bind on address ('127.0.0.1',
+    # 8001)`, gunicorn's `Connection in use: ('127.0.0.1', 8000)`, socketserver's
+    # `Address already in use: ('127.0.0.1', 3000)`; not socketserver's peer in
+    # `Exception occurred during processing of request from ('127.0.0.1', 53422)`
+    (Rx(r"(?<!request from )\('([0-9A-Za-z_.:%\-]{0,253})', (-?\d{1,9})"
+        r"(?:, \d{1,10}, \d{1,10})?\)", ("('",)), 1, 2),
     # Node's error object: address: '127.0.0.1', port: 8766
     (Rx(r"address: '([^'\n]{1,253})',\s{1,20}port: (-?\d{1,9})", ("address: '",)), 1, 2),
     # undici: (attempted address: 127.0.0.1:8770, timeout: ...)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.errors import InputError
-from assistant.understand import commands
+from assistant.understand import commands, drivers
 from assistant.understand.addresses import Host, is_ip, near_local, parse_host
 from assistant.understand.patterns import (
     BAD_PORT_VALUE,
@@ -21,8 +21,6 @@ from assistant.understand.patterns import (
     CONNECTION_POOL,
     DEFAULT_PORTS,
     DIALLED,
-    DOCKER_DEFAULT,
-    DOCKER_SOCKET,
     ERRORS,
     EXPLICIT,
     HOSTPORT,
@@ -30,14 +28,15 @@ from assistant.understand.patterns import (
     PROXY_OPTION_URL,
     PROXY_URL,
     PYTHON_LIBRARIES,
+    REDIS_DENIED,
     REMOTE,
     SIGNALS,
-    SOCKET_PATHS,
     URL,
     WORD_HOST,
     ErrorKind,
 )
 from assistant.understand.redact import clean, strip_control
+from assistant.understand.sockets import DOCKER_DEFAULT, DOCKER_SOCKET, socket_path
 
 MAX_INPUT = 256 * 1024
 # PostgreSQL names its socket after its port: /var/run/postgresql/.s.PGSQL.5432.
@@ -54,7 +53,10 @@ _PROXY_WORDS = ("proxy", "request_method", "env -", "unset ", " -x")
 CLI_CLIENTS = ("curl", "wget", "psql", "mysql", "redis-cli", "nc", "telnet", "ssh", "kubectl",
                "docker")
 # Where a client's text names the host but not the port, its default port.
-CLIENT_DEFAULT_PORTS = {"mysql": 3306, "psql": 5432, "redis-cli": 6379, "ssh": 22}
+CLIENT_DEFAULT_PORTS = {"mysql": 3306, "php": 3306, "psql": 5432, "redis-cli": 6379, "ssh": 22}
+# The scheme of a client that speaks one protocol, when the text names none
+# (so that no rule offers `curl http://...` for a MySQL port).
+CLIENT_SCHEMES = {"mysql": "mysql", "php": "mysql"}
 
 
 @dataclass
@@ -142,11 +144,18 @@ def _split_node_address(addr: str) -> str:
     return addr[1:-1] if addr.startswith("[") and addr.endswith("]") else addr
 
 
-def _check_port(raw: str) -> int:
+def _check_port(raw: str, strict: bool = True) -> int | None:
+    """The port `raw` names. Typed text (`strict`) with an impossible port is a
+    usage error the user can retype; a paste's impossible value is ignored
+    (None): it is what a program printed, e.g. node's `port: -1` for a pipe."""
     try:
         port = int(raw)
     except ValueError:
+        if not strict:
+            return None
         raise InputError(f"'{raw}' is not a port number") from None
+    if port <= 0 and not strict:
+        return None
     if port == 0:
         raise InputError("port 0 cannot be connected to: it asks the system to pick a free port. "
                          "Give the port the server listens on (1-65535).")
@@ -206,7 +215,11 @@ def parse(text: str) -> Target:
     target.role = _role(target, cmds, text)
     target.command_lines = commands.command_lines(text)
     target.here = target.client in CLI_CLIENTS or bool(target.command_lines)
-    path = _socket_path(text, low) or next((c.path for c in cmds if c.path), None)
+    strict = _typed(text, target, target.command_lines)
+    php = drivers.php_mysql(target.error, text, low) if target.client == "php" else None
+    path = socket_path(text, low) or next((c.path for c in cmds if c.path), None)
+    if path is None and php is not None and php.socket is not None:
+        path, target.assumed_path = php.socket, php.assumed
     if target.error == "missing" and path is None:
         # "No such file or directory" is about a socket only when there is one
         # (a browser's D-Bus noise says it too).
@@ -217,8 +230,24 @@ def parse(text: str) -> Target:
         target.client_pid = int(worker.group(1)) if worker else None
         pg = _PG_SOCKET.search(path)
         target.port = int(pg.group(1)) if pg else None
+        if php is not None and php.port is not None and php.socket == path:
+            # PHP went to its socket, ignoring the DSN's port: where the user
+            # expects the server, the port to look for it on TCP.
+            target.port = _check_port(php.port, strict=False)
         return target
-    _tcp_address(target, text, low, cmds)
+    _tcp_address(target, text, low, cmds, strict)
+    if php is not None and php.host is not None:
+        target.host = php.host
+        target.parsed = _host(php.host, strict=False)
+        if php.port is not None:
+            target.port = _check_port(php.port, strict=False)
+        elif target.port is None:
+            target.port, target.assumed_port = 3306, True
+    if target.port is None and REDIS_DENIED.search(text, low):
+        # Redis's own refusal, printed alone: its default port (localhost assumed).
+        target.port, target.assumed_port = 6379, True
+    if target.scheme is None and target.client in CLIENT_SCHEMES:
+        target.scheme = CLIENT_SCHEMES[target.client]
     if target.client == "docker" and target.host is None and target.port is None and \
             target.role == "client" and DOCKER_DEFAULT.search(text, low):
         # The CLI names no endpoint when it used its default one.
@@ -227,6 +256,13 @@ def parse(text: str) -> Target:
     if target.scheme is None and target.client in ("chrome", "firefox"):
         target.scheme = "http"
     return target
+
+
+def _typed(text: str, target: Target, typed_lines: list[str]) -> bool:
+    """Whether the text is the user's own words (one line, no client's wording,
+    no command line), not something a program printed. Only typed text gets a
+    usage error for an impossible value: a paste must always get a report."""
+    return "\n" not in text.strip() and target.client is None and not typed_lines
 
 
 def _role(target: Target, cmds: list[commands.Command], text: str) -> str:
@@ -242,16 +278,8 @@ def _role(target: Target, cmds: list[commands.Command], text: str) -> str:
     return "client"
 
 
-def _socket_path(text: str, low: str) -> str | None:
-    """The UNIX socket path a client failed on, as the client printed it."""
-    for rx in SOCKET_PATHS:
-        m = rx.search(text, low)
-        if m:
-            return m.group(1).rstrip(".:")
-    return None
-
-
-def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Command]) -> None:
+def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Command],
+                 strict: bool = True) -> None:
     """Host, port, scheme and quoted addresses of a TCP target."""
     host: str | None = None
     port_raw: str | None = None
@@ -259,7 +287,9 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
     if explicit:
         host, port_raw = explicit[0]
         host = _split_node_address(host) if host else ""
-        target.quoted = [q for q in (_split_node_address(h) for h, _ in explicit if h) if is_ip(q)]
+        # once each: gunicorn repeats its address on every retry
+        target.quoted = list(dict.fromkeys(
+            q for q in (_split_node_address(h) for h, _ in explicit if h) if is_ip(q)))
     server = next((c for c in cmds if c.role == "server"), None)
     if target.role == "server" and server is not None and server.port and port_raw is None:
         host, port_raw = host or server.host, commands.port_number(server.port)
@@ -319,14 +349,25 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
     if host is None and target.quoted:
         host = target.quoted[0]  # telnet's `Trying 127.0.0.1...`
     if port_raw is not None:
-        target.port = _check_port(port_raw)
+        target.port = _check_port(port_raw, strict)
     if host is not None:
         host = host.strip()
         if host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
         target.host = host if host else None
     if target.host is not None:
-        target.parsed = parse_target_host(target.host)
+        target.parsed = _host(target.host, strict)
+
+
+def _host(host: str, strict: bool) -> Host:
+    """parse_target_host; a paste's impossible host is kept as `invalid` (the
+    name checks then say it does not resolve), never a usage error."""
+    try:
+        return parse_target_host(host)
+    except InputError:
+        if strict:
+            raise
+        return Host(host, "invalid", None, 0, False, False)
 
 
 def _target_url(text: str, low: str) -> re.Match[str] | None:

@@ -104,6 +104,9 @@ def test_dir_denied_finds_the_first_closed_directory() -> None:
     ("/tmp/rds/redis.sock", "redis-cli", "redis"),
     ("/tmp/app/app.sock", "go", "unknown"),
     ("/run/gunicorn.sock", "nginx", "unknown"),
+    # PHP's MySQL drivers: a socket of any name is MySQL's; PostgreSQL's by its name
+    ("/tmp/my dir/m.sock", "php", "mysql"),
+    ("/run/postgresql/.s.PGSQL.5432", "php", "postgres"),
 ])
 def test_service_of(path: str, client: str | None, expected: str) -> None:
     assert service_of(path, client) == expected
@@ -155,6 +158,7 @@ def test_other_services_places_by_name_or_by_owner() -> None:
     ("docker", 2375, None, "docker"), ("nginx", 9000, None, "php-fpm"),
     ("nginx", 3000, None, None),  # nginx in front of a node app: not PHP-FPM's business
     (None, 9001, "fastcgi", "php-fpm"), ("curl", 8080, "http", None),
+    ("php", 3307, "mysql", "mysql"), ("php", 5432, None, "postgres"),  # PDO speaks both
 ])
 def test_tcp_service(client: str | None, port: int, scheme: str | None,
                      expected: str | None) -> None:
@@ -169,3 +173,32 @@ def test_nginx_names_the_worker_that_failed() -> None:
     assert (t.path, t.client, t.client_pid, t.error) == ("/run/php/field-fpm.sock", "nginx", 19961,
                                                          "permission")
     assert parse("dial unix /tmp/a.sock: connect: connection refused").client_pid is None
+
+
+def test_sockets_beside_a_path_nobody_serves() -> None:
+    from assistant.facts.unix_services import alike, beside
+
+    table = rows(("/srv/app/api-v2.sock", 1, True), ("/srv/app/old.sock", 2, False),
+                 ("/srv/app/sub/api.sock", 3, True), ("/srv/app/metrics.sock", 4, True),
+                 ("/tmp/api-v2.sock", 5, True), ("/tmp/.s.PGSQL.5432", 6, True),
+                 ("/run/user/1000/bus", 7, True))
+    # the app's own directory: every listening socket in it, not below it
+    assert [r.path for r in beside("/srv/app/api.sock", table)] == ["/srv/app/api-v2.sock",
+                                                                    "/srv/app/metrics.sock"]
+    # a shared directory: only a socket with a like name
+    assert [r.path for r in beside("/tmp/api.sock", table)] == ["/tmp/api-v2.sock"]
+    assert beside("/run/user/1000/app.sock", table) == []
+    assert beside("/srv/app/api-v2.sock", table)[0].path == "/srv/app/metrics.sock"
+    assert alike("api.sock", "api-v2.sock") and alike("app.sock", "app.1.sock")
+    assert not alike("app.sock", ".s.PGSQL.5432") and not alike("web.sock", "db.sock")
+
+
+def test_ss_path_survives_sh_and_ss_filter_parsing() -> None:
+    """ss parses its arguments as one filter: a space needs a backslash there."""
+    import shlex
+
+    from assistant.facts.unix_sockets import ss_path
+
+    assert ss_path("/run/app.sock") == "/run/app.sock"
+    assert shlex.split(ss_path("/tmp/my dir/app.sock")) == ["/tmp/my\\ dir/app.sock"]
+    assert shlex.split(ss_path("/tmp/it's/a.sock")) == ["/tmp/it's/a.sock"]
