@@ -278,7 +278,7 @@ def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
             d.fix.append(item)
     for fact in matched.values():
         if fact.get("pid") and fact.get("type") in ("listener", "near_listener", "unix_socket",
-                                                     "unix_alternative"):
+                                                     "unix_alternative", "accept_queue"):
             proc: dict[str, Any] = {k: fact[k] for k in ("pid", "cmdline", "user") if k in fact}
             if "cmdline" in proc:
                 proc["cmdline"] = shortened(str(proc["cmdline"]))
