@@ -91,9 +91,9 @@ def private_dir(owner: str | None = None) -> Iterator[Path]:
 
 
 @contextmanager
-def http_server(bind: str = "127.0.0.1") -> Iterator[Running]:
-    """Python's http.server: plain HTTP."""
-    port = free_port()
+def http_server(bind: str = "127.0.0.1", port: int | None = None) -> Iterator[Running]:
+    """Python's http.server: plain HTTP (on `port` when given, else a free one)."""
+    port = port or free_port(bind)
     with private_dir() as d, started([sys.executable, "-m", "http.server", "--bind", bind,
                                       str(port)], port, "http.server", host=bind, cwd=d) as s:
         yield s
@@ -183,14 +183,15 @@ def as_user(user: str = "nobody") -> tuple[list[str], str | None]:
 
 
 @contextmanager
-def postgres(user: str = "nobody") -> Iterator[Running]:
-    """PostgreSQL from initdb in a private directory, as an ordinary user."""
+def postgres(user: str = "nobody", port: int | None = None) -> Iterator[Running]:
+    """PostgreSQL from initdb in a private directory, as an ordinary user
+    (on `port` when given, else a free one)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]))
     initdb = need("initdb", *found[-1:])
     postgres_bin = str(Path(initdb).resolve().parent / "postgres")
     prefix, owner = as_user(user)
-    port = free_port()
+    port = port or free_port()
     with private_dir(owner) as d:
         subprocess.run([*prefix, initdb, "-D", str(d / "data"), "-A", "trust", "-U", "postgres"],
                        check=True, capture_output=True, timeout=120)
