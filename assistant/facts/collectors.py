@@ -35,6 +35,8 @@ MODULES: dict[str, str] = {
     "socket_states": "assistant.facts.socket_states",
     "protocol": "assistant.facts.protocol",
     "unix_socket": "assistant.facts.unix_sockets",
+    "bind_address": "assistant.facts.bindaddr",
+    "other_namespaces": "assistant.facts.netns",
 }
 
 
