@@ -162,3 +162,58 @@ def test_root_finds_a_server_whose_command_line_names_no_port() -> None:
     assert rules(root)[0] == "netns.listens_elsewhere"
     assert "netns.listens_elsewhere" not in rules(user)
     assert rules(user)[0] == "port.nothing_listening"
+
+
+def test_subdomain_of_localhost_with_python_requests(tmp_path: Path) -> None:
+    """subdomain-localhost-python-requests: curl answers app.localhost itself,
+    python's requests asks glibc, which does not know it. The printed hosts
+    line, added to a private copy of /etc/hosts, makes requests work."""
+    need_root()
+    py = "/usr/bin/python3"
+    if subprocess.run([py, "-c", "import requests"], capture_output=True).returncode != 0:
+        pytest.skip("no python3-requests")
+    tmp_path.chmod(0o777)
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    get = "import requests; print(requests.get('http://app.localhost:8443/').status_code)"
+    setup = f"""
+mount --bind {hosts} /etc/hosts
+mount --bind {resolv} /etc/resolv.conf
+{sys.executable} -m http.server 8443 --bind 127.0.0.1 >/dev/null 2>&1 &
+for i in $(seq 50); do
+  {py} -c 'import socket; socket.create_connection(("127.0.0.1", 8443))' 2>/dev/null && break
+  sleep 0.1
+done
+"""
+    out = in_private_namespaces(setup + f"""
+{{ {NOBODY} {py} -c {shlex.quote(get)} 2>&1 || true; }} | tail -n 1 > out.txt
+curl -sS -o /dev/null -w '%{{http_code}}' http://app.localhost:8443/ > curl.txt || true
+{NOBODY} env HOME={tmp_path} {console_script()} --ask "$(cat out.txt)" --json || true
+kill %1
+""", tmp_path)
+    text = (tmp_path / "out.txt").read_text()
+    assert "app.localhost" in text and "name resolution" in text, text
+    assert (tmp_path / "curl.txt").read_text() == "200"  # curl resolves *.localhost itself
+    rep = json.loads(out)
+    top = rep["diagnoses"][0]
+    assert (top["rule"], top["category"]) == ("name.localhost_subdomain", "name-resolution")
+    assert "curl" in top["summary"] and "hosts file" in top["summary"]
+    assert "localhost-subdomains" in top["kb"]
+    fix = next(f["command"] for f in top["fix"] if f["os"] == "linux" and "tee" in f["command"])
+    assert fix == "echo '127.0.0.1 app.localhost' | sudo tee -a /etc/hosts"
+    after = in_private_namespaces(setup + f"""
+{fix.replace("sudo ", "")} > /dev/null
+{NOBODY} {py} -c {shlex.quote(get)} 2>&1 || true
+kill %1
+""", tmp_path)
+    assert after.strip() == "200", after
+
+
+def in_private_namespaces(script: str, tmp_path: Path) -> str:
+    proc = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "sh", "-c",
+                           "ip link set lo up\n" + script], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stdout
