@@ -183,20 +183,22 @@ def as_user(user: str = "nobody") -> tuple[list[str], str | None]:
 
 
 @contextmanager
-def postgres(user: str = "nobody", port: int | None = None) -> Iterator[Running]:
+def postgres(user: str = "nobody", port: int | None = None,
+             listen: str = "127.0.0.1") -> Iterator[Running]:
     """PostgreSQL from initdb in a private directory, as an ordinary user
-    (on `port` when given, else a free one)."""
+    (on `port` when given, else a free one; on the `listen` addresses)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]))
     initdb = need("initdb", *found[-1:])
     postgres_bin = str(Path(initdb).resolve().parent / "postgres")
     prefix, owner = as_user(user)
-    port = port or free_port()
+    port = port or free_port(listen.split(",")[0])
     with private_dir(owner) as d:
         subprocess.run([*prefix, initdb, "-D", str(d / "data"), "-A", "trust", "-U", "postgres"],
                        check=True, capture_output=True, timeout=120)
         with started([*prefix, postgres_bin, "-D", str(d / "data"), "-p", str(port), "-k", str(d),
-                      "-c", "listen_addresses=127.0.0.1"], port, "postgres") as s:
+                      "-c", f"listen_addresses={listen}"], port, "postgres",
+                     host=listen.split(",")[0]) as s:
             yield s
 
 

@@ -303,6 +303,13 @@ SIGNALS: list[tuple[str, Rx]] = [
                        ("bad gateway", "gateway time", "returned error: 50", "upstream"), re.I)),
 ]
 
+# Questions clients print themselves, which are not the user's: psql's hint
+# after a refusal, Docker's and kubectl's. A paste ending in one is not a
+# question to answer from the knowledge base.
+CLIENT_QUESTIONS = Rx(r"Is the (?:server|docker daemon|daemon) running[^?\n]{0,120}\?|"
+                      r"did you specify the right host or port\?",
+                      ("is the server running", "daemon running", "right host or port"), re.I)
+
 # Node's and Python's words for a port out of range, with the number when given.
 BAD_PORT_VALUE = Rx(r"Received (?:type number )?\((-?\d{1,12})\)|port (-?\d{6,12}) is out of range",
                     ("received", "out of range"), re.I)
