@@ -14,6 +14,7 @@ from assistant.errors import InputError
 from assistant.facts.base import CheckResult, Context, Fact, run_checks
 from assistant.report import Answer, Finding, Question, Report
 from assistant.understand import symptoms
+from assistant.understand.patterns import CLIENT_QUESTIONS
 from assistant.understand.redact import clean, shortened
 
 if TYPE_CHECKING:
@@ -120,7 +121,9 @@ class Session:
             return self._done(self._topic(answers["topic"], echo))
         target = symptoms.parse(text)
         target = symptoms.with_answers(target, answers)
-        question_like = bool(_QUESTION_WORDS.search(text))
+        # A client's own question (psql's "Is the server running ...?") is not the user's.
+        question_like = bool(_QUESTION_WORDS.search(
+            CLIENT_QUESTIONS.rx.sub("", text) if CLIENT_QUESTIONS.applies(text.lower()) else text))
         # A name that does not resolve, or loopback reached from elsewhere,
         # can be diagnosed without a port.
         host_only = target.port is None and target.host is not None and (
@@ -365,4 +368,8 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
                "families": ",".join(str(f) for f in families) or None,
                "remote": target.remote, "role": target.role, "via": target.via,
                "here": target.here or None, "text": symptom_text(text) or None}
+    if target.role == "server":
+        from assistant.understand.relisten import another_port
+
+        s["relisten"] = another_port(text, target.port)
     return [t, s, *({"type": "signal", "name": name} for name in target.signals)]

@@ -91,9 +91,9 @@ def private_dir(owner: str | None = None) -> Iterator[Path]:
 
 
 @contextmanager
-def http_server(bind: str = "127.0.0.1") -> Iterator[Running]:
-    """Python's http.server: plain HTTP."""
-    port = free_port()
+def http_server(bind: str = "127.0.0.1", port: int | None = None) -> Iterator[Running]:
+    """Python's http.server: plain HTTP (on `port` when given, else a free one)."""
+    port = port or free_port(bind)
     with private_dir() as d, started([sys.executable, "-m", "http.server", "--bind", bind,
                                       str(port)], port, "http.server", host=bind, cwd=d) as s:
         yield s
@@ -183,20 +183,23 @@ def as_user(user: str = "nobody") -> tuple[list[str], str | None]:
 
 
 @contextmanager
-def postgres(user: str = "nobody", listen: str = "127.0.0.1") -> Iterator[Running]:
+def postgres(user: str = "nobody", port: int | None = None,
+             listen: str = "127.0.0.1") -> Iterator[Running]:
     """PostgreSQL from initdb in a private directory, as an ordinary user
-    (ssl = off, as initdb leaves it)."""
+    (ssl = off, as initdb leaves it; on `port` when given, else a free one;
+    on the `listen` addresses)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]))
     initdb = need("initdb", *found[-1:])
     postgres_bin = str(Path(initdb).resolve().parent / "postgres")
     prefix, owner = as_user(user)
-    port = free_port()
+    port = port or free_port(listen.split(",")[0])
     with private_dir(owner) as d:
         subprocess.run([*prefix, initdb, "-D", str(d / "data"), "-A", "trust", "-U", "postgres"],
                        check=True, capture_output=True, timeout=120)
         with started([*prefix, postgres_bin, "-D", str(d / "data"), "-p", str(port), "-k", str(d),
-                      "-c", f"listen_addresses={listen}"], port, "postgres", host=listen) as s:
+                      "-c", f"listen_addresses={listen}"], port, "postgres",
+                     host=listen.split(",")[0]) as s:
             yield s
 
 

@@ -284,7 +284,8 @@ def _conclude(conclusions: dict[str, Conclusion], rule: Rule, step: Conclude,
             d.fix.append(item)
     for fact in matched.values():
         if fact.get("pid") and fact.get("type") in ("listener", "near_listener", "unix_socket",
-                                                     "unix_alternative", "listening"):
+                                                     "unix_alternative", "listening",
+                                                     "accept_queue"):
             proc: dict[str, Any] = {k: fact[k] for k in ("pid", "cmdline", "user") if k in fact}
             if "cmdline" in proc:
                 proc["cmdline"] = shortened(str(proc["cmdline"]))

@@ -54,6 +54,10 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
                  "(a proxy)", example="127.0.0.1:3128"),
     "here": Field("bool", "the output was plainly produced on this machine (a pasted command "
                   "line, or a command-line client); absent when it may come from elsewhere"),
+    "relisten": Field("str", "for a server that failed to bind: its pasted command with the "
+                      "next port, in the program's own form (gunicorn -b, php -S, a PORT= "
+                      "variable, uvicorn --port...); absent when no such command was pasted",
+                      example="gunicorn -b 127.0.0.1:8001 wsgi:app", verbatim=True),
     "text": Field("str", "the pasted text itself, credentials redacted (its first and last "
                   "2,000 characters when longer): match your own error messages in it",
                   example="channel 2: open failed: connect failed: Connection refused",

@@ -43,6 +43,8 @@ MODULES: dict[str, str] = {
     "port_ranges": "assistant.facts.port_ranges",
     "all_listeners": "assistant.facts.all_listeners",
     "time_wait": "assistant.facts.time_wait",
+    "bind_address": "assistant.facts.bindaddr",
+    "other_namespaces": "assistant.facts.netns",
 }
 
 

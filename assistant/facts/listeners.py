@@ -86,11 +86,14 @@ def listeners_from(table: Iterable[Listen], port: int, dials: list[str], v6only:
                    describe: Describe) -> list[Fact]:
     """Pure: listener facts for `port` from a socket table."""
     facts: list[Fact] = []
-    seen: set[tuple[str, int | None]] = set()
+    seen: set[tuple[str, int | None, int]] = set()
     for row in table:
-        if row.port != port or (row.address, row.pid) in seen:
+        # One fact per process and address; sockets whose process is hidden
+        # stay apart (two SO_REUSEPORT listeners of other users are two).
+        key = (row.address, row.pid, 0 if row.pid else row.inode)
+        if row.port != port or key in seen:
             continue
-        seen.add((row.address, row.pid))
+        seen.add(key)
         fact: Fact = {"type": "listener", "address": row.address, "port": row.port,
                       "family": row.family, "wildcard": is_wildcard(row.address),
                       "loopback": is_loopback(row.address),

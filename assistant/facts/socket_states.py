@@ -6,16 +6,23 @@ previous run still hold the local port) and "it listens, but connections
 hang" (the accept queue is full: the process is alive and never calls
 accept()). On Linux from sock_diag netlink (or /proc/net/tcp); elsewhere
 psutil gives the states, not the queues.
+
+A queue that still holds connections a moment later is one nobody empties:
+the process behind it is stopped or stuck, which every user can see here
+(sock_diag shows every listener's queue) even when the process is hidden.
+Each queue is its own socket: two SO_REUSEPORT listeners on one address have
+one queue each, and each queue names the process that holds its socket.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
-from assistant.facts.listeners import PROCESS_FIELDS, owned
+from assistant.facts.listeners import PROCESS_FIELDS, holder, owned
 from assistant.understand.addresses import hostport
 
 if TYPE_CHECKING:
@@ -50,22 +57,45 @@ BOUND_SOCKET = FactType("bound_socket", "A socket bound to the port without list
 }, lambda f: f"socket bound to {hostport(f.get('address'), f.get('port'))} without listening"
              + (f", pid {f['pid']} ({f.get('process')})" if f.get("pid") else ""))
 
-ACCEPT_QUEUE = FactType("accept_queue", "A listener's accept queue (Linux).", {
+ACCEPT_QUEUE = FactType("accept_queue", "A listening socket's accept queue (Linux), with the "
+                        "process that holds the socket when visible.", {
     "address": Field("str", "the bound address"),
     "port": Field("int", "the port"),
     "family": Field("int", "4 or 6", (4, 6)),
     "queued": Field("int", "connections completed and waiting for accept()"),
     "backlog": Field("int", "the queue's size (listen()'s backlog, capped by somaxconn)"),
     "full": Field("bool", "the queue is full: new connections wait or time out"),
+    "unanswered": Field("bool", "connections were still waiting when the queue was read again "
+                        f"{0.3:g} s later: nothing accepts them (the process is stopped or "
+                        "stuck), whoever may see the process"),
+    "inode": Field("int", "the listening socket's inode: one queue per socket, so two "
+                   "SO_REUSEPORT listeners on one address are told apart"),
+    "sockets": Field("int", "how many sockets listen on this address and port (more than one: "
+                     "SO_REUSEPORT, the kernel spreads new connections over them)"),
+    **PROCESS_FIELDS,
+    "status": Field("str", "the holding process's state", example="stopped"),
+    "stopped": Field("bool", "the holding process is stopped, traced, zombie or dead"),
 }, lambda f: f"accept queue {hostport(f.get('address'), f.get('port'))}: "
-             f"{f.get('queued')}/{f.get('backlog')}" + (" (full)" if f.get("full") else ""))
+             f"{f.get('queued')}/{f.get('backlog')}" + (" (full)" if f.get("full") else "")
+             + (", unanswered" if f.get("unanswered") else ""))
+
+# How long to wait before reading a non-empty queue again: a process that
+# accepts at all empties it within milliseconds.
+SETTLE = 0.3
 
 
-def state_facts(rows: Iterable[DiagRow], port: int) -> list[Fact]:
-    """Pure: the socket_states fact and one accept_queue fact per listener."""
+def state_facts(rows: Iterable[DiagRow], port: int,
+                later: Mapping[int, int] | None = None) -> list[Fact]:
+    """Pure: the socket_states fact and one accept_queue fact per listening socket.
+
+    `later`: inode -> queued, read again SETTLE seconds after `rows` (None:
+    not read again, as when every queue was empty).
+    """
     counts: Counter[str] = Counter()
     local = local_tw = bound = 0
     queues: list[Fact] = []
+    rows = list(rows)
+    per_address = Counter(r.local for r in rows if r.state == "listen" and r.sport == port)
     for r in rows:
         if r.state == "bound":
             bound += r.sport == port
@@ -73,9 +103,12 @@ def state_facts(rows: Iterable[DiagRow], port: int) -> list[Fact]:
             continue
         if r.state == "listen":
             if r.sport == port:
+                again = (later or {}).get(r.inode, 0)
                 queues.append({"type": "accept_queue", "address": r.local, "port": port,
                                "family": r.family, "queued": r.rqueue, "backlog": r.wqueue,
-                               "full": r.wqueue > 0 and r.rqueue >= r.wqueue})
+                               "full": r.wqueue > 0 and r.rqueue >= r.wqueue,
+                               "unanswered": r.rqueue > 0 and again > 0,
+                               "inode": r.inode or None, "sockets": per_address[r.local]})
             continue
         counts[r.state] += 1
         if r.sport == port:
@@ -115,13 +148,30 @@ def collect(ctx: Context) -> list[Fact]:
 
     if linux.available():
         rows = linux.sockets_on_port(port)
+        listening = [r for r in rows if r.state == "listen" and r.sport == port]
+        later = None
+        if any(r.rqueue > 0 for r in listening):
+            # Read the queues again a moment later: connections still there
+            # are ones nobody accepts (a stopped or stuck process).
+            time.sleep(SETTLE)
+            later = linux.listen_queues(port)
         bound = [r for r in rows if r.state == "bound" and r.sport == port]
-        pids = linux.pids_for_inodes(r.inode for r in bound)
+        pids = linux.pids_for_inodes(r.inode for r in bound + listening)
         holders = [owned({"type": "bound_socket", "address": r.local, "port": port,
                           "family": r.family, **{k: v for k, v in linux.describe(
                               pids.get(r.inode)).items() if k in PROCESS_FIELDS}}, r.uid)
                    for r in bound]
-        return state_facts(rows, port) + holders
+        facts = state_facts(rows, port, later)
+        uids = {r.inode: r.uid for r in listening}
+        for f in facts:
+            if f["type"] == "accept_queue" and f.get("inode"):
+                info = linux.describe(pids.get(f["inode"]))
+                f.update({k: v for k, v in info.items()
+                          if k in PROCESS_FIELDS or k in ("status", "stopped")})
+                if "pid" not in info:
+                    f.pop("stopped", None)  # not known: hidden is not "running"
+                owned(f, uids.get(f["inode"]))
+        return facts + holders
     facts = state_facts(_psutil_rows(port), port)
     return [f for f in facts if f["type"] != "accept_queue"]
 
@@ -130,9 +180,10 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
     states = next((f for f in facts if f["type"] == "socket_states"), None)
     queues = [f for f in facts if f["type"] == "accept_queue"]
     parts = [SOCKET_STATES.describe(states)] if states else []
-    parts += [ACCEPT_QUEUE.describe(q) for q in queues]
+    parts += [ACCEPT_QUEUE.describe(q) + (f" ({holder(q)})" if len(queues) > 1 else "")
+              for q in queues]
     parts += [BOUND_SOCKET.describe(b) for b in facts if b["type"] == "bound_socket"]
-    full = any(q.get("full") for q in queues)
+    full = any(q.get("full") or q.get("unanswered") for q in queues)
     held = bool(states and states.get("local"))
     return Summary("warning" if full or held else "ok", "; ".join(parts) or "no sockets")
 

@@ -331,6 +331,13 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("bad-port", Rx(r"ERR_SOCKET_BAD_PORT|port must be 0-65535|should be >= 0 and < 65536|"
                     r"OverflowError: [^\n]{0,40}port", ("bad_port", "0-65535", "< 65536",
                                                         "overflowerror"), re.I)),
+    # The address asked for is not one of this machine's (a bind to ::1 with
+    # IPv6 off, to a LAN address that is gone): a server's start-up failure
+    # when the words say bind or listen.
+    ("addr-not-available", Rx(r"EADDRNOTAVAIL|cannot assign requested address|"
+                              r"requested address is not valid in its context|\b10049\b",
+                              ("eaddrnotavail", "assign requested", "not valid in its context",
+                               "10049"), re.I)),
     # Docker: another container or process already publishes the host port.
     ("port-allocated", Rx(r"port is already allocated|Bind for \S{1,60} failed",
                           ("already allocated", "bind for "), re.I)),
@@ -351,6 +358,13 @@ SIGNALS: list[tuple[str, Rx]] = [
                        r"upstream connect error|no healthy upstream|while connecting to upstream",
                        ("bad gateway", "gateway time", "returned error: 50", "upstream"), re.I)),
 ]
+
+# Questions clients print themselves, which are not the user's: psql's hint
+# after a refusal, Docker's and kubectl's. A paste ending in one is not a
+# question to answer from the knowledge base.
+CLIENT_QUESTIONS = Rx(r"Is the (?:server|docker daemon|daemon) running[^?\n]{0,120}\?|"
+                      r"did you specify the right host or port\?",
+                      ("is the server running", "daemon running", "right host or port"), re.I)
 
 # Node's and Python's words for a port out of range, with the number when given.
 BAD_PORT_VALUE = Rx(r"Received (?:type number )?\((-?\d{1,12})\)|port (-?\d{6,12}) is out of range",
@@ -388,10 +402,10 @@ _ADDR = rf"(?:\[{_V6}\]|{_HOSTCHARS}|{_V6})"
 # (pattern, host group, port group); first pattern to match wins.
 EXPLICIT: list[tuple[Rx, int, int | None]] = [
     # Node: connect ECONNREFUSED ::1:3000, listen EADDRINUSE: address already in use :::3000
-    (Rx(r"\b(?:ECONNREFUSED|ETIMEDOUT|ECONNRESET|EADDRINUSE|EACCES|EHOSTUNREACH|ENETUNREACH)"
-                r"(?::[A-Za-z ]{1,40})? ([0-9A-Za-z_.:\[\]\-%]{1,300}):(-?\d{1,9})\b",
+    (Rx(r"\b(?:ECONNREFUSED|ETIMEDOUT|ECONNRESET|EADDRINUSE|EACCES|EHOSTUNREACH|ENETUNREACH|"
+        r"EADDRNOTAVAIL)(?::[A-Za-z ]{1,40})? ([0-9A-Za-z_.:\[\]\-%]{1,300}):(-?\d{1,9})\b",
          ("econnrefused", "etimedout", "econnreset", "eaddrinuse", "eacces", "ehostunreach",
-          "enetunreach")), 1, 2),
+          "enetunreach", "eaddrnotavail")), 1, 2),
     (Rx(r"\b(?:ENOTFOUND|EAI_AGAIN) ([A-Za-z0-9_.\-]{1,253})", ('enotfound', 'eai_again')), 1, None),
     # Go: dial tcp 127.0.0.1:8080 / dial tcp [::1]:8080 / listen tcp :8080 / lookup host
     (Rx(rf"\b(?:dial|listen) tcp[46]? ({_ADDR})?:(-?\d{{1,9}})\b", ('dial tcp', 'listen tcp')), 1, 2),

@@ -3,6 +3,7 @@ kernel tables with TIME_WAIT sockets and a full accept queue."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -29,8 +30,19 @@ def test_state_facts_count_both_ends_and_flag_full_queues() -> None:
     assert states["close_wait"] == 1
     assert (states["local"], states["local_time_wait"]) == (3, 2)
     assert queue == {"type": "accept_queue", "address": "127.0.0.1", "port": 8000, "family": 4,
-                     "queued": 5, "backlog": 5, "full": True}
+                     "queued": 5, "backlog": 5, "full": True, "unanswered": False, "inode": 1,
+                     "sockets": 1}
     assert state_facts([row("listen", 8000, 0, rq=1, wq=128)], 8000)[1]["full"] is False
+
+
+def test_a_queue_still_holding_connections_when_read_again_is_unanswered() -> None:
+    first = DiagRow(4, "listen", "127.0.0.1", 8090, "0.0.0.0", 0, 3, 5, 0, 61)
+    other = DiagRow(4, "listen", "127.0.0.1", 8090, "0.0.0.0", 0, 1, 5, 0, 62)
+    stuck, emptied = state_facts([first, other], 8090, {61: 3, 62: 0})[1:]
+    assert (stuck["inode"], stuck["unanswered"], stuck["sockets"]) == (61, True, 2)
+    assert (emptied["inode"], emptied["unanswered"], emptied["sockets"]) == (62, False, 2)
+    # Not read again (every queue was empty): nothing is called unanswered.
+    assert state_facts([first], 8090)[1]["unanswered"] is False
 
 
 def test_parse_proc_rows() -> None:
@@ -85,6 +97,8 @@ def test_a_listener_that_never_accepts_fills_its_queue() -> None:
         time.sleep(0.2)
         queue = next(f for f in run(port) if f["type"] == "accept_queue")
         assert queue["backlog"] == 1 and queue["queued"] >= 1 and queue["full"] is True
+        # Still there when read again, and the socket is ours: its process is named.
+        assert queue["unanswered"] is True and queue["pid"] == os.getpid()
     finally:
         for c in clients:
             c.close()

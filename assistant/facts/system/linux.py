@@ -164,6 +164,17 @@ def sockets_in(states: int) -> list[DiagRow]:
         return [r for r in _proc_rows() if r.state in names]
 
 
+def listen_queues(port: int) -> dict[int, int]:
+    """inode -> connections waiting in the accept queue, for the sockets
+    listening on `port` (one cheap dump of listeners only)."""
+    try:
+        rows = [r for fam in (socket.AF_INET, socket.AF_INET6)
+                for r in _diag_dump(fam, 1 << TCP_LISTEN)]
+    except OSError:
+        rows = [r for r in _proc_rows() if r.state == "listen"]
+    return {r.inode: r.rqueue for r in rows if r.sport == port and r.inode}
+
+
 def parse_rows(text: str, family: int) -> list[DiagRow]:
     """Pure: every row of /proc/net/tcp{,6} text."""
     rows = []

@@ -1,0 +1,96 @@
+"""Near-miss ranking and nginx's configured upstreams, on made-up tables and
+configuration text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from assistant.facts.near import Client, near_from, speaks_of
+from assistant.facts.nginxconf import configured_ports, master_files, port_of, ports_in
+from assistant.facts.system.socktable import Listen
+
+PROCS = {21: {"process": "postgres", "cmdline": "postgres -D /data -p 5433"},
+         22: {"process": "python3", "cmdline": "python3 -m http.server 8443"},
+         23: {"process": "mariadbd", "cmdline": "mariadbd --port=4406"}}
+
+
+def describe(pid: int | None) -> dict[str, Any]:
+    return {"pid": pid, **PROCS[pid]} if pid in PROCS else {}
+
+
+def test_what_a_neighbour_speaks_by_process_or_owner() -> None:
+    assert speaks_of({"process": "postgres"}) == "postgres"
+    assert speaks_of({"process": "python3", "cmdline": "python3 -m http.server 80"}) == "http"
+    assert speaks_of({"process": "rstserver"}) == "unknown"
+    # hidden process: the account owning the socket
+    assert speaks_of({"user": "mysql"}) == "mysql"
+    assert speaks_of({"user": "root"}) == "unknown"
+
+
+def test_the_client_protocol_comes_first_and_a_foreign_one_is_marked() -> None:
+    table = [Listen("127.0.0.1", 5433, 4, 21), Listen("127.0.0.1", 8443, 4, 22)]
+    near = near_from(table, 8433, describe, client=Client("http", ("127.0.0.1",)))
+    assert [(f["port"], f["speaks"], f["mismatch"]) for f in near] == [
+        (8443, "http", False), (5433, "postgres", True)]
+    # An https client wants a web server as much as a plain one.
+    tls = near_from(table, 8433, describe, client=Client("tls", ("127.0.0.1",)))
+    assert tls[0]["port"] == 8443 and tls[0]["mismatch"] is False
+
+
+def test_unreachable_and_configured_neighbours_rank_last() -> None:
+    table = [Listen("::1", 9102, 6, None, 1, 0), Listen("127.0.0.1", 9103, 4, None, 2, 0),
+             Listen("127.0.0.1", 9104, 4, None, 3, 0)]
+    near = near_from(table, 9101, describe, client=Client("http", ("127.0.0.1",),
+                                                          frozenset({9103})))
+    assert [(f["port"], f["dialled"], f["configured"]) for f in near] == [
+        (9104, "accepts", False), (9103, "accepts", True), (9102, "other-family", False)]
+
+
+def test_a_database_client_finds_its_server_on_any_port() -> None:
+    table = [Listen("127.0.0.1", 4406, 4, 23), Listen("127.0.0.1", 8443, 4, 22)]
+    near = near_from(table, 3306, describe, client=Client("mysql", ("127.0.0.1",)))
+    assert [(f["port"], f["relation"], f["speaks"]) for f in near] == [
+        (4406, "same-service", "mysql")]
+    # not for a client of another protocol
+    assert near_from(table, 3306, describe, client=Client("http", ("127.0.0.1",))) == []
+
+
+NGINX = """
+# three vhosts, one upstream block
+http {
+  upstream api { server 127.0.0.1:9200 weight=2; server [::1]:9201; }
+  server { listen 127.0.0.1:8181; location / { proxy_pass http://127.0.0.1:9101; } }
+  server { listen 8182; location / { proxy_pass "http://127.0.0.1:9102/app"; } }
+  server { listen 8183; location ~ \\.php$ { fastcgi_pass 127.0.0.1:9000; } # php
+           location /x { proxy_pass http://api; } location /s { uwsgi_pass unix:/run/u.sock; } }
+  include conf.d/*.conf;
+}
+"""
+
+
+def test_nginx_ports_and_includes() -> None:
+    ports, includes = ports_in(NGINX)
+    assert ports == {9200, 9201, 9101, 9102, 9000}
+    assert includes == ["conf.d/*.conf"]
+    assert port_of("http://127.0.0.1:9103/") == 9103 and port_of("unix:/run/x.sock") is None
+    assert port_of("backend") is None and port_of("[::1]:80") == 80
+
+
+def test_nginx_configuration_with_includes(tmp_path: Path) -> None:
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "nginx.conf").write_text(NGINX)
+    (tmp_path / "conf.d" / "more.conf").write_text("server { location / { proxy_pass "
+                                                   "http://localhost:9300; } }")
+    assert configured_ports(str(tmp_path / "nginx.conf")) == {9200, 9201, 9101, 9102, 9000,
+                                                              9300}
+    assert configured_ports(str(tmp_path / "missing.conf")) == set()
+
+
+def test_nginx_master_command_line() -> None:
+    assert master_files("nginx: master process /usr/sbin/nginx -p /srv/x -c /srv/x/n.conf") == (
+        "/srv/x", "/srv/x/n.conf")
+    assert master_files("nginx: master process /usr/sbin/nginx -p /srv/x -c n.conf") == (
+        "/srv/x", "/srv/x/n.conf")
+    assert master_files("nginx: master process /usr/sbin/nginx") == (
+        "/etc/nginx", "/etc/nginx/nginx.conf")
