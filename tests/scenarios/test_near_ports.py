@@ -166,7 +166,7 @@ def test_server_crashed_on_the_request_beside_an_unrelated_neighbour() -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(5)
-    assert (code, rules(rep)[0]) == (1, "port.gone_after_connect"), rules(rep)
+    assert (code, rules(rep)[0]) == (1, "port.died_on_request"), rules(rep)
     assert rep["diagnoses"][0]["category"] == "nothing-listening"
     assert not {"port.typo", "port.nothing_listening"} & set(rules(rep))
 
