@@ -173,4 +173,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 COLLECTOR = Collector("all_listeners", "Every listening TCP socket with its process: "
                       "development servers, stopped processes.", (LISTENING,), collect,
-                      summarise, timeout=3.0)
+                      summarise, timeout=3.0,
+                      asks=lambda t: "what listens on this machine, and on which addresses?")

@@ -89,4 +89,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 COLLECTOR = Collector("bind_address", "Whether the address a server failed to listen on is this "
                       "machine's, and whether IPv6 is on.", (BIND_ADDRESS,), collect, summarise,
-                      timeout=3.0)
+                      timeout=3.0,
+                      asks=lambda t: f"is {t.host} an address this machine has?")

@@ -115,4 +115,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("local_names", "How localhost, a name under .localhost and this machine's "
-                      "host name resolve.", (LOCAL_NAME,), collect, summarise, timeout=2.5)
+                      "host name resolve.", (LOCAL_NAME,), collect, summarise, timeout=2.5,
+                      asks=lambda t: "what do localhost and this machine's name resolve to?")

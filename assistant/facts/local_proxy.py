@@ -124,4 +124,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 COLLECTOR = Collector("local_proxy", "Proxy variables that would send requests for localhost, "
                       "127.0.0.1 or ::1 to a proxy, client by client.",
-                      (LOCAL_PROXY, PROXY_ENV), collect, summarise, timeout=2.0)
+                      (LOCAL_PROXY, PROXY_ENV), collect, summarise, timeout=2.0,
+                      asks=lambda t: "would a proxy variable catch requests for localhost?")

@@ -119,4 +119,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("loopback", "The loopback interface: up, and its addresses.",
-                      (LOOPBACK_INTERFACE,), collect, summarise, timeout=2.0)
+                      (LOOPBACK_INTERFACE,), collect, summarise, timeout=2.0,
+                      asks=lambda t: "is the loopback interface up, with 127.0.0.1 and ::1?")

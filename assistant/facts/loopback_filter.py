@@ -230,4 +230,5 @@ WALK_TIMEOUT = 7.0  # within the check's own bound, so its reason is ours
 COLLECTOR = Collector("loopback_filter", "Packet-filter rules that drop or reject loopback "
                       "connections (a SYN walked to a few ports, nothing sent).",
                       (LOOPBACK_BLOCK, PACKET_FILTER), collect, summarise,
-                      timeout=8.0)
+                      timeout=8.0,
+                      asks=lambda t: "does a packet filter drop loopback connections?")

@@ -172,4 +172,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 COLLECTOR = Collector("other_namespaces", "Listeners on the port in other network namespaces "
                       "(containers, ip netns), bounded.", (NETNS_LISTENER, NETNS_SCAN), collect,
-                      summarise, timeout=3.0)
+                      summarise, timeout=3.0,
+                      asks=lambda t: f"does another network namespace listen on {t.port}?")

@@ -83,4 +83,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 COLLECTOR = Collector("port_ranges", "The ephemeral port range, reserved ports and the "
                       "unprivileged port start.", (PORT_RANGES,), collect, summarise,
-                      timeout=1.0)
+                      timeout=1.0,
+                      asks=lambda t: "which ports does this machine give to outgoing connections?")

@@ -98,4 +98,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 
 COLLECTOR = Collector("time_wait", "Sockets in TIME_WAIT, and the destination holding most "
-                      "client ports.", (TIME_WAIT,), collect, summarise, timeout=3.0)
+                      "client ports.", (TIME_WAIT,), collect, summarise, timeout=3.0,
+                      asks=lambda t: "are closed connections piling up in TIME_WAIT?")
