@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import statistics
 import textwrap
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assistant.dirs import data_dir
 from assistant.errors import RuleFileError
+from assistant.knowledge import concepts
 from assistant.knowledge import entries as kb
 from assistant.knowledge import search as kbsearch
 from tests.support import free_port_without_neighbours, run_cli
@@ -111,6 +114,16 @@ def test_final_unseen_sets_do_not_regress(base: kb.KnowledgeBase, name: str,
     with capsys.disabled():
         print(f"\nKB precision@1 on {name}: {p1:.3f} (p@3 {p3:.3f})")
     assert p1 >= FINAL_FLOOR, "\n".join(misses)
+
+
+def test_concept_words_come_from_the_entries_or_the_tuning_sets() -> None:
+    """A concept's words must be attested in an entry, a tuning set or the
+    synonym list: a word only a held-out question uses would be tuning on it."""
+    text = " ".join(p.read_text() for p in sorted(data_dir("kb").glob("*.yaml")))
+    text += " " + " ".join(it["q"] for name in TUNED for it in yaml.safe_load((DATA / name).read_text()))
+    text += " " + " ".join(kbsearch._SYNONYMS)
+    attested = set(re.findall(r"[a-z0-9_]+", text.lower()))
+    assert not concepts.vocabulary() - attested
 
 
 def test_seed_faq_questions_rank_their_own_entry_first(base: kb.KnowledgeBase) -> None:
