@@ -14,6 +14,7 @@ from assistant.engine import yamlsafe
 from assistant.engine.loader import read_text
 from assistant.engine.spec import did_you_mean
 from assistant.errors import RuleFileError, UserError
+from assistant.knowledge import concepts
 from assistant.knowledge import search as kbsearch
 from assistant.report import Command
 
@@ -158,12 +159,14 @@ class KnowledgeBase:
         return [(self.entry(h.index), h.score) for h in kbsearch.near_ties(hits)]
 
 
-CACHE_VERSION = "kb-6"  # bump when the index format or the ranking's tokens change
+CACHE_VERSION = "kb-7"  # bump when the index format or the ranking's tokens change
 
 
 def fingerprint(files: list[Path]) -> str:
-    """Names, sizes and modification times of the entry files: any edit changes it."""
+    """Names, sizes and modification times of the entry files, and the
+    concepts the index was built with: any edit changes it."""
     h = hashlib.sha256(CACHE_VERSION.encode())
+    h.update(concepts.spec().encode())
     for p in files:
         st = p.stat()
         h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
@@ -200,4 +203,5 @@ def _write_cache(path: Path, kb: KnowledgeBase) -> None:
 
 def _fields(e: Entry) -> dict[str, str]:
     return {"question": e.question, "phrasings": "\n".join(e.phrasings), "tags": " ".join(e.tags),
-            "answer": e.answer}
+            "answer": e.answer,
+            "commands": "\n".join(f"{c.os} {c.command} {c.why}" for c in e.commands)}

@@ -1,14 +1,17 @@
 """Ranking knowledge-base entries for a question.
 
-BM25 per field over four weighted fields (question, phrasings, tags,
-answer), the weights applied after saturation, so a word in an entry's
-question counts three times the same word in its answer however often the
-answer repeats it. Words are stemmed (Snowball), word pairs from the question,
-phrasings and tags count as terms of their own (so "address already in use"
-beats its words scattered), and unknown query words are matched fuzzily
-through rapidfuzz ("diference", "adress"). An address with a port is its
-host and its port (`127.0.0.1:62893`, `localhost:3000`), and a dotted name
-is itself and its parts (`api.localhost`, `host.docker.internal`).
+BM25 per field over five weighted fields (question, phrasings, tags, answer,
+and the entry's commands with their OS and reason), the weights applied
+after saturation, so a word in an entry's question counts three times the
+same word in its answer however often the answer repeats it. Words are
+stemmed (Snowball), word pairs from the question, phrasings and tags count
+as terms of their own (so "address already in use" beats its words
+scattered), and unknown query words are matched fuzzily through rapidfuzz
+("diference", "adress"). An address with a port is its host and its port
+(`127.0.0.1:62893`, `localhost:3000`), and a dotted name is itself and its
+parts (`api.localhost`, `host.docker.internal`). Domain concepts (see
+concepts.py) let a word meet an entry that says the same thing in other
+words ("taskkill" and "stop", "colleague" and "remote").
 
 The score returned is a confidence in 0..1: how much of the query's weight
 the entry covers. The index is plain data, so it can be cached as JSON.
@@ -23,7 +26,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-FIELD_WEIGHTS = {"question": 3.0, "phrasings": 2.5, "tags": 2.0, "answer": 1.0}
+from assistant.knowledge import concepts
+
+FIELD_WEIGHTS = {"question": 3.0, "phrasings": 2.5, "tags": 2.0, "answer": 1.0,
+                 # half an answer word: commands name tools and OSes in passing
+                 "commands": 0.5}
 PAIR_FIELDS = ("question", "phrasings", "tags")
 PAIR_WEIGHT = 0.5     # weight of a word pair relative to a word
 K1, B = 1.2, 0.75
@@ -34,6 +41,7 @@ NUMBER_WEIGHT = 0.5
 CLASS_WEIGHT = 0.3    # a class word words() adds for a token (see _number_class, _split)
 CLASS_WORDS = frozenset({"127.x.x.x", "dynamic", "*.localhost"})
 TITLE_BONUS = 0.5     # share of the top score added when the question/phrasings/tags cover the query
+CONCEPT_WEIGHT = 0.7  # a query word matching an entry only through their shared concept
 
 _TOKEN = re.compile(r"::1|[a-z0-9_]+(?:[.:][a-z0-9_]+)*")
 # Not stopwords: "what", "who", "can", "should". They carry the question's
@@ -102,6 +110,8 @@ def _stemmer() -> Any:
     return snowballstemmer.stemmer("english")
 
 
+# Spellings of one word that the stopword list or the stemmer would miss.
+_WORD_FORMS = {"whats": "what", "wats": "what"}
 _ANY_LOCALHOST = re.compile(r"(?:\*|(?<![\w.]))\.localhost\b")  # "*.localhost", ".localhost"
 
 
@@ -110,7 +120,7 @@ def words(text: str) -> list[str]:
     text = _ANY_LOCALHOST.sub("any.localhost", text)
     out: list[str] = []
     for t in _TOKEN.findall(text):
-        for part in _split(t):
+        for part in _split(_WORD_FORMS.get(t, t)):
             if part in STOP or (len(part) == 1 and part.isalpha()):
                 continue
             out.append(stem(part))
@@ -129,9 +139,13 @@ def _split(token: str) -> list[str]:
     loopback address"), and a dotted name such as `api.localhost` or
     `node.js` is itself plus its parts, so it meets text that names the
     parts. A name under .localhost also gives the class word `*.localhost`."""
+    if token.count(":") >= 2:  # an IPv6 address written out: "0:0:0:0:0:0:0:1" is ::1
+        return [_ipv6(token)]
     m = _HOST_PORT.fullmatch(token)
     if m:
         return _split(m.group(1)) + [m.group(2)]
+    if "_" in token.strip("_"):  # ERR_CONNECTION_REFUSED: itself and its words
+        return [token] + [p for p in token.split("_") if p]
     if "." not in token or not any(c.isalpha() for c in token) or ":" in token:
         return [token]
     parts = [p for p in token.split(".") if len(p) > 1 and any(c.isalpha() for c in p)]
@@ -139,6 +153,15 @@ def _split(token: str) -> list[str]:
     if token.endswith(".localhost") and token != ".localhost":
         out.append("*.localhost")
     return out
+
+
+def _ipv6(token: str) -> str:
+    import ipaddress
+
+    try:
+        return ipaddress.IPv6Address(token).compressed
+    except ValueError:
+        return token
 
 
 def _number_class(token: str) -> str | None:
@@ -169,6 +192,24 @@ def pairs(ws: list[str]) -> list[str]:
 SYNONYMS = {stem(k): tuple(stem(v) for v in vs) for k, vs in _SYNONYMS.items()}
 
 
+@lru_cache(maxsize=1)
+def concept_map() -> dict[str, list[str]]:
+    """Stem -> concept tokens, and "stem stem" -> concept tokens for a word
+    pair. Built on first use (stemming its ~300 words costs a few ms) and
+    stored in the index cache, so a cached --ask never builds it."""
+    single, double = concepts.build(words)
+    out = {k: list(v) for k, v in single.items()}
+    out.update({f"{a} {b}": list(v) for (a, b), v in double.items()})
+    return out
+
+
+def concept_terms(ws: list[str], cmap: dict[str, list[str]]) -> list[str]:
+    """The concept tokens of a text's words, one per occurrence (see concepts)."""
+    out = [c for w in ws for c in cmap.get(w, ())]
+    out += [c for a, b in zip(ws, ws[1:], strict=False) for c in cmap.get(f"{a} {b}", ())]
+    return out
+
+
 @dataclass
 class Hit:
     index: int
@@ -180,7 +221,7 @@ class Index:
     """Per-field inverted index.
 
     Postings are stored flat, `term -> [doc, tf_question, tf_phrasings,
-    tf_tags, tf_answer, doc, ...]` (as text when loaded from the cache) and
+    tf_tags, tf_answer, tf_commands, doc, ...]` (as text when loaded from the cache) and
     decoded per term only when a query uses it: loading a cached index of
     thousands of entries costs a JSON parse, not a rebuild.
     """
@@ -188,8 +229,11 @@ class Index:
     FIELDS = tuple(FIELD_WEIGHTS)
     STRIDE = 1 + len(FIELD_WEIGHTS)
 
-    def __init__(self, postings: dict[str, list[int] | str], lengths: list[list[int]]):
+    def __init__(self, postings: dict[str, list[int] | str], lengths: list[list[int]],
+                 cmap: dict[str, list[str]] | None = None):
         self.flat = postings
+        # the concept map the postings were built with, so a query matches them
+        self.concepts = concept_map() if cmap is None else cmap
         self.lengths = lengths
         self.n = max(len(lengths), 1)
         self.avg = [max(sum(doc[f] for doc in lengths) / self.n, 1.0)
@@ -232,30 +276,31 @@ class Index:
     def build(cls, docs: Iterable[dict[str, str]]) -> Index:
         postings: dict[str, dict[int, list[int]]] = {}
         lengths: list[list[int]] = []
+        cmap = concept_map()
         nf = len(cls.FIELDS)
         for i, fields in enumerate(docs):
             doc_len = [0] * nf
             for f, name in enumerate(cls.FIELDS):
                 ws = words(fields.get(name, ""))
-                terms = ws + (pairs(ws) if name in PAIR_FIELDS else [])
+                terms = ws + concept_terms(ws, cmap) + (pairs(ws) if name in PAIR_FIELDS else [])
                 for term in terms:
                     postings.setdefault(term, {}).setdefault(i, [0] * nf)[f] += 1
                 doc_len[f] = len(ws)
             lengths.append(doc_len)
         flat: dict[str, list[int] | str] = {
             t: [x for d, tf in p.items() for x in [d, *tf]] for t, p in postings.items()}
-        return cls(flat, lengths)
+        return cls(flat, lengths, cmap)
 
     def to_data(self) -> dict[str, Any]:
         # Postings as comma-separated text: JSON parses a string per term
         # several times faster than an array of numbers per term.
         return {"postings": {t: v if isinstance(v, str) else ",".join(map(str, v))
                              for t, v in self.flat.items()},
-                "lengths": self.lengths}
+                "lengths": self.lengths, "concepts": self.concepts}
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Index:
-        return cls(data["postings"], data["lengths"])
+        return cls(data["postings"], data["lengths"], data["concepts"])
 
     # -- query side -----------------------------------------------------------
     def _groups(self, query: list[str]) -> list[dict[str, float]]:
@@ -273,8 +318,18 @@ class Index:
             if tok not in self and len(tok) >= 5 and tok.isalpha():
                 for word, score in self._fuzzy(tok):
                     group.setdefault(word, FUZZY_WEIGHT * score / 100.0)
+            for concept in self.concepts.get(tok, ()) if CONCEPT_WEIGHT else ():
+                if concept in self:
+                    group.setdefault(concept, CONCEPT_WEIGHT)
             if group:
                 groups.append(group)
+        # Concepts that only a word pair names ("shut down", "timed out").
+        named = {c for g in groups for c in g if c.startswith(concepts.CONCEPT_PREFIX)}
+        for a, b in zip(query, query[1:], strict=False) if CONCEPT_WEIGHT else ():
+            for concept in self.concepts.get(f"{a} {b}", ()):
+                if concept in self and concept not in named:
+                    named.add(concept)
+                    groups.append({concept: CONCEPT_WEIGHT})
         for pair in dict.fromkeys(pairs(query)):
             if pair in self:
                 groups.append({pair: PAIR_WEIGHT})
@@ -284,7 +339,8 @@ class Index:
         from rapidfuzz import fuzz, process
 
         if self._vocab is None:
-            self._vocab = [t for t in self.flat if PAIR_SEP not in t and len(t) >= 4]
+            self._vocab = [t for t in self.flat if PAIR_SEP not in t and len(t) >= 4
+                           and not t.startswith(concepts.CONCEPT_PREFIX)]
         found = process.extract(tok, self._vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF,
                                 limit=2)
         return [(word, float(score)) for word, score, _ in found]
