@@ -99,8 +99,12 @@ class Compiled:
     distinct selection is registered once and reused.
     """
 
-    def __init__(self, ruleset: RuleSet, definitions: dict[str, Any] | None = None):
+    def __init__(self, ruleset: RuleSet, definitions: dict[str, Any] | None = None,
+                 select: bool = True):
         self.rules = ruleset.enabled()
+        # Without selection every rule is registered once, whatever the facts:
+        # one engine ruleset instead of one per distinct selection.
+        self.select = select
         if definitions is None:
             from assistant.engine.compiler import compile_rules  # a cache miss only
 
@@ -122,11 +126,7 @@ class Compiled:
 
     def use(self, initial: list[dict[str, Any]]) -> runtime.Sessions:
         """Select, register (once) and make current the rules for these facts."""
-        if self.selectors is not None:
-            selection = tuple(i for i, sel in enumerate(self.selectors)
-                              if selector_may_apply(sel, initial))
-        else:
-            selection = tuple(i for i, r in enumerate(self.rules) if may_apply(r, initial))
+        selection = self.selection(initial) if self.select else tuple(range(len(self.rules)))
         sessions = self._by_selection.get(selection)
         if sessions is None:
             chosen = set(selection)
@@ -142,6 +142,13 @@ class Compiled:
             sessions = self._by_selection[selection] = runtime.Sessions(names)
         self.session = sessions
         return sessions
+
+    def selection(self, initial: list[dict[str, Any]]) -> tuple[int, ...]:
+        """The indexes of the rules that may apply to these facts (select.py)."""
+        if self.selectors is not None:
+            return tuple(i for i, sel in enumerate(self.selectors)
+                         if selector_may_apply(sel, initial))
+        return tuple(i for i, r in enumerate(self.rules) if may_apply(r, initial))
 
     def marked(self, fact: dict[str, Any]) -> dict[str, Any]:
         """`fact` with a mark for each text test that holds for it: text
