@@ -210,6 +210,23 @@ def test_redis_py_on_a_socket_of_another_group(redis_sock: tuple[subprocess.Pope
     assert top(rep) == ("unix.root_view", "socket-permission") and code == 1
 
 
+@pytest.mark.root
+def test_curl_unix_socket_of_another_group(redis_sock: tuple[subprocess.Popen[str], str]
+                                           ) -> None:
+    """Field trial 3, curl-unix-socket-permission-denied: curl's "Couldn't
+    connect to server" is its text for a denied connect too, so it is no
+    refusal (which would mean the permission check passed)."""
+    need_root()
+    need("curl")
+    _, sock = redis_sock
+    cmd = ["curl", "-sS", "--unix-socket", sock, "http://localhost/info"]
+    _, out = run(as_user() + cmd)
+    assert "Couldn't connect to server" in out
+    code, rep = assistant_as("$ " + " ".join(cmd) + "\n" + out)
+    assert rep["target"]["path"] == sock and rep["target"]["error"] is None
+    assert top(rep) == ("unix.not_in_group", "socket-permission") and code == 1
+
+
 def test_redis_py_on_a_dead_then_missing_socket(redis_sock: tuple[subprocess.Popen[str], str]
                                                 ) -> None:
     proc, sock = redis_sock

@@ -194,6 +194,9 @@ def _explicit_addresses(text: str, low: str) -> list[tuple[str, str | None]]:
     return []
 
 
+_SAYS_REFUSED = re.compile(r"connection refused|ECONNREFUSED", re.I)
+
+
 def parse(text: str) -> Target:
     """Parse user text into a Target. Raises InputError for unusable input."""
     if len(text) > MAX_INPUT:
@@ -226,6 +229,11 @@ def parse(text: str) -> Target:
         target.error = detect_error(text, low, skip="missing")
     if path is not None:
         target.path = path
+        if target.client == "curl" and target.error == "refused" and not _SAYS_REFUSED.search(text):
+            # curl's "Couldn't connect to server" stands for every failed
+            # connect(): on a UNIX socket a permission error as well as a
+            # refusal, which the socket's own facts tell apart.
+            target.error = None
         worker = _NGINX_WORKER.search(text) if target.client == "nginx" else None
         target.client_pid = int(worker.group(1)) if worker else None
         pg = _PG_SOCKET.search(path)
