@@ -81,6 +81,38 @@ HOST=::1 timeout 3 {node} -e {shlex.quote(server)} || true
     assert "listening" in started
 
 
+def test_a_client_in_a_namespace_whose_loopback_is_down(tmp_path: Path) -> None:
+    """Field trial 3, python-urllib-in-unshare-n-lo-down: `unshare -n` leaves
+    lo down; the connect fails as unreachable before any server is asked,
+    which is not 'nothing listens'. The printed fix, run there, lets a server
+    on 127.0.0.1 answer."""
+    need_root()
+    tmp_path.chmod(0o777)
+    client = ("import urllib.request; "
+              "print(urllib.request.urlopen('http://127.0.0.1:8000/health').status)")
+    typed = shlex.quote("$ python3 -c " + shlex.quote(client))  # the paste shows the command
+    run_client = f"{NOBODY} {sys.executable} -c {shlex.quote(client)}"
+    script = f"""
+{{ echo {typed}; {run_client} 2>&1 || true; }} > out.txt
+{NOBODY} env HOME={tmp_path} {console_script()} --ask "$(cat out.txt)" --json > user.json || true
+"""
+    proc = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env={**os.environ, "HOME": str(tmp_path)})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Network is unreachable" in (tmp_path / "out.txt").read_text()
+    rep = json.loads((tmp_path / "user.json").read_text())
+    top = rep["diagnoses"][0]
+    assert (top["rule"], top["category"]) == ("loopback.down", "loopback-interface")
+    assert "port.nothing_listening" not in rules(rep)
+    fix = next(f["command"] for f in top["fix"] if f["command"].startswith("sudo ip link set"))
+    served = subprocess.run(
+        ["unshare", "-n", "sh", "-c", f"""{fix.removeprefix("sudo ")}
+{sys.executable} -m http.server 8000 --bind 127.0.0.1 >/dev/null 2>&1 & sleep 1
+{sys.executable} -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/').status)"
+kill $!"""], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert served.stdout.strip() == "200", served.stderr
+
+
 def in_other_namespace(argv: list[str], env: dict[str, str] | None = None,
                        ) -> subprocess.Popen[bytes]:
     """A process in a private network namespace of its own (lo up), like a
