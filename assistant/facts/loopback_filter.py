@@ -162,8 +162,21 @@ def _reason(error: str) -> str:
     """Why the walk could not tell, in a checkup's words: the firewall check
     names every tool it tried, each refusing an ordinary user alike."""
     if "not permitted" in error or "you must be root" in error:
-        return 'reading the rules needs root: sudo "$(command -v assistant)" doctor'
+        return f"reading the rules needs root: sudo {_this_program()} doctor"
     return error
+
+
+def _this_program() -> str:
+    """How to run this very program again, pasted: its own path, since sudo
+    resets PATH and the program may not be on it at all (a venv, pipx)."""
+    import os
+    import shlex
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    if not argv0 or argv0.endswith("__main__.py") or argv0 == "-c":
+        return f"{shlex.quote(sys.executable)} -m assistant"
+    return shlex.quote(os.path.abspath(argv0))
 
 
 def _walk(ctx: Context, port: int, address: str) -> list[Fact]:

@@ -461,6 +461,6 @@ def test_an_ordinary_user_cannot_read_the_filter_and_is_told(tmp_path: Path) -> 
     assert (line["check"], line["status"], code) == ("loopback", "unknown", 0)
     assert line["summary"] == ("Could not check whether the packet filter lets loopback "
                                "connections through: reading the rules needs root: "
-                               'sudo "$(command -v assistant)" doctor.')
+                               f"sudo {console_script()} doctor.")
     assert {s for i, s in statuses(report).items() if i != "check.loopback_filter"} == {"ok"}
 
