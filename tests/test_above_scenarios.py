@@ -149,6 +149,7 @@ OUT=$(redis-cli -h 10.203.0.1 ping)
 printf '%s\\n' "$OUT" > {d}/client.txt
 TEXT=$(printf '$ redis-cli -h 10.203.0.1 ping\\n%s\\n' "$OUT")
 {assistant} --ask "$TEXT" --json > {d}/report.json || true
+{assistant} --ask "$OUT" --json > {d}/alone.json || true
 FIX=$({python} -c {pick} {d}/report.json)
 sh -c "$FIX" > {d}/fixed.txt 2>&1 || true
 redis-cli shutdown nosave || true
@@ -184,6 +185,11 @@ def test_redis_protected_mode_on_a_lan_address(tmp_path: Path) -> None:
     assert (tmp_path / "fixed.txt").read_text().strip() == "PONG"  # the printed fix works
     unsafe = [f for f in d["fix"] if "protected-mode no" in f["command"]]
     assert unsafe and all("WARNING" in f["why"] for f in unsafe)
+    # The DENIED line alone (field trial 3): no address, yet protected mode is named.
+    alone = json.loads((tmp_path / "alone.json").read_text())
+    d = alone["diagnoses"][0]
+    assert (d["category"], d["rule"]) == ("reachable", "protocol.redis_protected_mode_text_only")
+    assert fixes(alone, "linux")[0] == "redis-cli -h 127.0.0.1 -p 6379 ping"
 
 
 # --- the proxy refuses CONNECT with 403 --------------------------------------------
