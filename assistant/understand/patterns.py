@@ -82,13 +82,17 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
     ("tls", Rx(
         r"wrong version number|WRONG_VERSION_NUMBER|ERR_SSL_PROTOCOL_ERROR|SSL_ERROR_RX_RECORD_TOO_LONG|"
         r"curl: \(35\)|\bEPROTO\b|server gave HTTP response to HTTPS client|"
+        # a refused certificate (curl 60, OpenSSL's and Node.js's words)
+        r"curl: \(60\)|certificate verify failed|SSL certificate problem|DEPTH_ZERO_SELF_SIGNED_CERT|"
+        r"ERR_TLS_CERT_ALTNAME_INVALID|CERT_HAS_EXPIRED|"
         r"first record does not look like a TLS handshake|plain HTTP request was sent to HTTPS port|"
         r"SSLError|ssl\.SSLError|SSL routines|unknown protocol|packet length too long|"
         r"received invalid response to SSL negotiation|Unable to establish SSL connection|"
         r"unexpected TLS packet|tls: failed to verify certificate|"
         r"x509: |certificate signed by unknown authority|TLS handshake timeout|"
         r"tls: handshake failure",
-        ("wrong version", "wrong_version", "ssl", "curl: (35)", "eproto", "https client",
+        ("curl: (60)", "certificate", "self_signed", "altname", "cert_has", "wrong version",
+         "wrong_version", "ssl", "curl: (35)", "eproto", "https client",
          "tls handshake", "https port", "unknown protocol", "packet length", "tls packet", "tls:",
          "x509", "certificate signed"), re.I)),
     ("refused", Rx(
@@ -280,6 +284,27 @@ SIGNALS: list[tuple[str, Rx]] = [
                          "tls handshake", "ssl_protocol_error", "packet length", "unknown protocol",
                          "unexpected tls packet"),
                         re.I)),
+    # A TLS handshake that worked up to the certificate, which the client
+    # refused: for another name, expired, or from an authority it does not
+    # trust (as curl, Python, Node.js, Go, wget and browsers say it).
+    ("cert-name", Rx(r"no alternative certificate subject name matches|Hostname mismatch, certificate "
+                     r"is not valid for|ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's "
+                     r"altnames|x509: certificate is valid for |doesn't contain any IP SANs|"
+                     r"certificate's owner does not match hostname|ERR_CERT_COMMON_NAME_INVALID|"
+                     r"certificate subject name .{1,200} does not match target host name",
+                     ("subject name", "hostname mismatch", "altname", "valid for", "ip sans",
+                      "owner does not match", "common_name_invalid"), re.I)),
+    ("cert-expired", Rx(r"certificate has expired|CERT_HAS_EXPIRED|certificate is not yet valid|"
+                        r"ERR_CERT_DATE_INVALID",
+                        ("expired", "not yet valid", "date_invalid"), re.I)),
+    ("cert-untrusted", Rx(r"self[- ]signed certificate|DEPTH_ZERO_SELF_SIGNED_CERT|"
+                          r"SELF_SIGNED_CERT_IN_CHAIN|unable to get local issuer certificate|"
+                          r"UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate|"
+                          r"certificate signed by unknown authority|doesn't have a known issuer|"
+                          r"ERR_CERT_AUTHORITY_INVALID|SEC_ERROR_UNKNOWN_ISSUER",
+                          ("self-signed", "self signed", "self_signed", "local issuer",
+                           "leaf_signature", "first certificate", "unknown authority",
+                           "known issuer", "authority_invalid", "unknown_issuer"), re.I)),
     ("plain-to-tls", Rx(r"plain HTTP request was sent to HTTPS port|"
                         r"Client sent an HTTP request to an HTTPS server",
                         ("plain http request", "http request to an https"), re.I)),

@@ -35,6 +35,6 @@ def test_the_field_texts_cover_every_category() -> None:
     rules = load_rules(rule_files(data_dir("rules"))).rules
     diagnosing = {r.category for r in rules if not r.id.startswith("doctor.")}
     checkup_only = {r.category for r in rules if r.id.startswith("doctor.")} - diagnosing
-    assert checkup_only == {"loopback-interface", "exposed"}
+    assert checkup_only == {"exposed"}
     assert {c["category"] for c in CASES} >= set(CATEGORIES) - {"firewall", "remote-loopback"} \
         - checkup_only
