@@ -45,10 +45,21 @@ SOCKET_PATHS: list[Rx] = [
 ]
 
 
-def socket_path(text: str, low: str) -> str | None:
-    """The UNIX socket path a client failed on, as the client printed it."""
+# Where a server is told to listen (`--bind unix:PATH`, `--uds PATH`) or says
+# it listens (gunicorn's "Listening at: unix:PATH", uvicorn's "running on unix
+# socket PATH"): no failure by itself. When a client's line in the same paste
+# names a TCP address, that address is what failed (symptoms.parse).
+_ANNOUNCED = re.compile(r"(?:(?:Listening at|running on unix socket|listening on)[: ]*"
+                        r"|(?:--bind[= ]|(?<!\S)-b |--uds[= ]))(?:unix:)?$", re.I)
+
+
+def socket_path(text: str, low: str, announced: bool = False) -> str | None:
+    """The UNIX socket path a client failed on, as the client printed it;
+    with `announced`, also one a server was told to use or says it uses."""
     for rx in SOCKET_PATHS:
-        m = rx.search(text, low)
-        if m:
+        for m in rx.finditer(text, low):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            if not announced and _ANNOUNCED.search(text[line_start:m.start()]):
+                continue
             return m.group(1).rstrip(".: \t")
     return None

@@ -221,6 +221,9 @@ def parse(text: str) -> Target:
     strict = _typed(text, target, target.command_lines)
     php = drivers.php_mysql(target.error, text, low) if target.client == "php" else None
     path = socket_path(text, low) or next((c.path for c in cmds if c.path), None)
+    if path is None and not _explicit_addresses(text, low):
+        # Only a server's own socket is named (a bind failure on it, say).
+        path = socket_path(text, low, announced=True)
     if path is None and php is not None and php.socket is not None:
         path, target.assumed_path = php.socket, php.assumed
     if target.error == "missing" and path is None:
