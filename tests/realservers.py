@@ -160,12 +160,12 @@ def nginx() -> Iterator[Nginx]:
 
 
 @contextmanager
-def redis_server() -> Iterator[Running]:
+def redis_server(*extra: str) -> Iterator[Running]:
     binary = need("redis-server")
     port = free_port()
     with private_dir() as d, started([binary, "--bind", "127.0.0.1", "--port", str(port),
                                       "--save", "", "--appendonly", "no", "--dir", str(d),
-                                      "--daemonize", "no"], port, "redis-server") as s:
+                                      "--daemonize", "no", *extra], port, "redis-server") as s:
         yield s
 
 

@@ -248,3 +248,36 @@ def test_the_same_port_refused_without_an_empty_reply_is_nothing_listening() -> 
     code, rep = ask(text)
     assert "port.died_on_request" not in rules(rep)
     assert top(rep)[0] in ("nothing-listening", "port-typo")
+
+
+# --- Redis at its maxclients limit (field trial 3) ----------------------------------
+
+def test_redis_at_its_maxclients_limit() -> None:
+    """redis-cli-maxclients-reached: Redis takes one client; one connection
+    held open, redis-cli gets '-ERR max number of clients reached'."""
+    import socket
+
+    with rs.redis_server("--maxclients", "1") as srv:
+        # The one slot, taken and confirmed with a PING (a readiness check's
+        # connection may still hold it for a moment: then Redis refuses ours).
+        for _ in range(50):
+            held = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            held.sendall(b"PING\r\n")
+            if held.recv(64).startswith(b"+PONG"):
+                break
+            held.close()
+            time.sleep(0.1)
+        try:
+            said = client("redis-cli", "-p", str(srv.port), "ping")
+            assert "ERR max number of clients reached" in said
+            code, rep = ask(said)
+            assert top(rep) == ("reachable", "protocol.redis_maxclients")
+            # The printed count, pasted: the one connection held open.
+            count = subprocess.run(["sh", "-c", fixes(rep, "linux")[0]], capture_output=True,
+                                   text=True, timeout=30)
+            assert count.stdout.strip() == "1", count.stderr
+            # A client whose words do not say it: the protocol check met it.
+            code, rep = ask(f"cannot connect to redis at 127.0.0.1:{srv.port}")
+            assert top(rep) == ("reachable", "protocol.redis_maxclients_seen")
+        finally:
+            held.close()

@@ -342,6 +342,7 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("redis-tls", Rx(r"\bredis-cli\b[^\n]{0,300}?\s--tls\b|\brediss://", ("--tls", "rediss://"),
                      re.I)),
     # Redis refused a client that is not on loopback (no password set).
+    ("redis-maxclients", Rx(r"max number of clients reached", ("max number of clients",), re.I)),
     ("redis-protected", Rx(r"DENIED Redis is running in protected mode", ("protected mode",),
                            re.I)),
     # HTTP/2 spoken without negotiation (gRPC, curl --http2-prior-knowledge, h2c),
