@@ -383,10 +383,20 @@ def _host(host: str, strict: bool) -> Host:
         return Host(host, "invalid", None, 0, False, False)
 
 
+# A server's banner names where it listens ("Running on http://127.0.0.1:5000",
+# vite's "Local: http://localhost:5173/"): not what a client was asked for.
+_BANNER = re.compile(r"(?:Running on|Serving HTTP on|Local:|Network:|listening on|Listening at:?|"
+                     r"started server on|server running at|Uvicorn running on)\s*$", re.I)
+
+
 def _target_url(text: str, low: str) -> re.Match[str] | None:
-    """The first URL that is not a proxy's (`http_proxy=URL`, `proxy env variable == 'URL'`)."""
+    """The first URL that is not a proxy's (`http_proxy=URL`, `proxy env variable == 'URL'`)
+    nor a server's banner, unless a banner is all there is."""
     proxies = {m.start(1) for rx in (PROXY_URL, PROXY_OPTION_URL) for m in rx.finditer(text, low)}
-    return next((m for m in URL.finditer(text, low) if m.start() not in proxies), None)
+    urls = [m for m in URL.finditer(text, low) if m.start() not in proxies]
+    asked = [m for m in urls
+             if not _BANNER.search(text[text.rfind("\n", 0, m.start()) + 1:m.start()])]
+    return (asked or urls or [None])[0]
 
 
 def _elsewhere(host: str | None, port: str, wanted: tuple[str, str, str | None]) -> bool:
