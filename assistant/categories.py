@@ -22,6 +22,8 @@ CATEGORIES = {
     "loopback-interface": "the loopback interface is down, or lacks 127.0.0.1 or ::1",
     "exposed": "a server meant for this machine listens on every interface: other machines "
                "on the network can reach it",
+    "client-ports-exhausted": "the client could not get a local port: the ephemeral range to "
+                              "that destination is used up (open connections or TIME_WAIT)",
     "tls-certificate": "the connection and TLS work, but the client refuses the server's "
                        "certificate (another name, expired, or an authority it does not trust)",
 }

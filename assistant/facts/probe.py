@@ -31,16 +31,19 @@ PROBE = FactType("probe", "One TCP connect to an address the client would dial."
     "ms": Field("int", "how long it took"),
     "error": Field("str", "the system's words for the failure"),
     "loopback": Field("bool", "the address is a loopback address"),
+    "no_local_port": Field("bool", "the connect to an IPv4 loopback address failed with "
+                           "EADDRNOTAVAIL: no free local (ephemeral) port for it"),
 }, lambda f: f"connect {hostport(f.get('address'), f.get('port'))}: {f.get('result')} "
              f"in {f.get('ms', 0)} ms")
 
 
-def connect(address: str, port: int, timeout: float) -> tuple[str, int, str | None]:
-    """(result, elapsed ms, error) for one TCP connect."""
+def connect(address: str, port: int, timeout: float) -> tuple[str, int, str | None, int | None]:
+    """(result, elapsed ms, error, errno) for one TCP connect."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     start = time.perf_counter()
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
+    number: int | None = None
     try:
         sock.connect((address, port))
         result, err = "ok", None
@@ -53,10 +56,10 @@ def connect(address: str, port: int, timeout: float) -> tuple[str, int, str | No
     except OSError as exc:
         unreachable = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
         result = "unreachable" if exc.errno in unreachable else "error"
-        err = exc.strerror or str(exc)
+        err, number = exc.strerror or str(exc), exc.errno
     finally:
         sock.close()
-    return result, int((time.perf_counter() - start) * 1000), err
+    return result, int((time.perf_counter() - start) * 1000), err, number
 
 
 def collect(ctx: Context) -> list[Fact]:
@@ -81,7 +84,11 @@ def collect(ctx: Context) -> list[Fact]:
                 continue
 
         def work(f: dict[str, Any] = fact, a: str = address) -> None:
-            f["result"], f["ms"], f["error"] = connect(a, port, ctx.probe_timeout)
+            f["result"], f["ms"], f["error"], number = connect(a, port, ctx.probe_timeout)
+            if number == errno.EADDRNOTAVAIL and f["family"] == 4 and f["loopback"]:
+                # 127.0.0.0/8 is always this machine's: what is missing is a
+                # local port to connect from (for ::1 it is IPv6 being off).
+                f["no_local_port"] = True
 
         t = threading.Thread(target=work, daemon=True)
         t.start()

@@ -396,7 +396,8 @@ def _target_url(text: str, low: str) -> re.Match[str] | None:
     urls = [m for m in URL.finditer(text, low) if m.start() not in proxies]
     asked = [m for m in urls
              if not _BANNER.search(text[text.rfind("\n", 0, m.start()) + 1:m.start()])]
-    return (asked or urls or [None])[0]
+    found = asked or urls
+    return found[0] if found else None
 
 
 def _elsewhere(host: str | None, port: str, wanted: tuple[str, str, str | None]) -> bool:
