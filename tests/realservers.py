@@ -184,10 +184,10 @@ def as_user(user: str = "nobody") -> tuple[list[str], str | None]:
 
 @contextmanager
 def postgres(user: str = "nobody", port: int | None = None,
-             listen: str = "127.0.0.1") -> Iterator[Running]:
+             listen: str = "127.0.0.1", extra: tuple[str, ...] = ()) -> Iterator[Running]:
     """PostgreSQL from initdb in a private directory, as an ordinary user
     (ssl = off, as initdb leaves it; on `port` when given, else a free one;
-    on the `listen` addresses)."""
+    on the `listen` addresses; `extra` options for the server)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]))
     initdb = need("initdb", *found[-1:])
@@ -198,7 +198,7 @@ def postgres(user: str = "nobody", port: int | None = None,
         subprocess.run([*prefix, initdb, "-D", str(d / "data"), "-A", "trust", "-U", "postgres"],
                        check=True, capture_output=True, timeout=120)
         with started([*prefix, postgres_bin, "-D", str(d / "data"), "-p", str(port), "-k", str(d),
-                      "-c", f"listen_addresses={listen}"], port, "postgres",
+                      "-c", f"listen_addresses={listen}", *extra], port, "postgres",
                      host=listen.split(",")[0]) as s:
             yield s
 

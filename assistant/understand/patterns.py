@@ -342,6 +342,18 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("redis-tls", Rx(r"\bredis-cli\b[^\n]{0,300}?\s--tls\b|\brediss://", ("--tls", "rediss://"),
                      re.I)),
     # Redis refused a client that is not on loopback (no password set).
+    # The server answered and refused the login or the session: it is up and
+    # reachable; the account, the password or a limit is the matter.
+    ("mysql-access-denied", Rx(r"ERROR 1045 \(28000\)|Access denied for user '",
+                               ("1045", "access denied for user"), re.I)),
+    ("pg-auth-failed", Rx(r"password authentication failed for user|Peer authentication failed for "
+                          r"user|Ident authentication failed for user|no pg_hba\.conf entry for host",
+                          ("authentication failed for user", "pg_hba.conf entry"), re.I)),
+    ("pg-too-many-clients", Rx(r"sorry, too many clients already|remaining connection slots are "
+                               r"reserved", ("too many clients", "connection slots are reserved"),
+                               re.I)),
+    ("redis-auth", Rx(r"NOAUTH Authentication required|WRONGPASS invalid username-password pair",
+                      ("noauth", "wrongpass"), re.I)),
     ("redis-maxclients", Rx(r"max number of clients reached", ("max number of clients",), re.I)),
     ("redis-protected", Rx(r"DENIED Redis is running in protected mode", ("protected mode",),
                            re.I)),

@@ -1,0 +1,84 @@
+"""The server answered and refused the login or the session (field trial 4:
+mysql-wrong-password-not-network, redis-cli-noauth-password-required,
+psql-too-many-clients-already): real servers, real clients, and the
+assistant naming the answer instead of "the problem is above TCP". No
+network cause is invented, and a password on the pasted command line never
+comes back."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import Any
+
+import psycopg2  # type: ignore[import-untyped]
+
+from tests import realservers as rs
+from tests.support import run_cli
+from tests.test_protocol_scenarios import client
+from tests.test_unix_databases import My, my  # noqa: F401  (the MariaDB fixture)
+
+
+def ask(text: str) -> tuple[int, dict[str, Any]]:
+    r = run_cli("--ask", text, "--json")
+    assert r.err == "", r.err
+    return r.code, r.json
+
+
+def top(rep: dict[str, Any]) -> tuple[str, str]:
+    d = rep["diagnoses"][0]
+    return d["category"], d["rule"]
+
+
+def test_mysql_wrong_password(my: My) -> None:  # noqa: F811
+    my.start(str(my.root / "sock" / "mysql.sock"), "--bind-address=127.0.0.1")
+    said = client("mysql", "--no-defaults", "-h", "127.0.0.1", "-P", str(my.port), "-u", "root",
+                  "-pNotThePassword1", "-e", "select 1")
+    assert "ERROR 1045 (28000)" in said
+    code, rep = ask(said)
+    assert (code, top(rep)) == (0, ("reachable", "answer.mysql_access_denied"))
+    assert "NotThePassword1" not in str(rep)
+
+
+def test_redis_wants_a_password() -> None:
+    with rs.redis_server("--requirepass", "s3cret-pass") as srv:
+        said = client("redis-cli", "-p", str(srv.port), "get", "session:42")
+        assert "NOAUTH Authentication required" in said
+        code, rep = ask(said)
+        assert (code, top(rep)) == (0, ("reachable", "answer.redis_auth"))
+        # The printed command, with the password typed at its prompt: PONG.
+        cmd = next(f["command"] for f in rep["diagnoses"][0]["fix"] if "--askpass" in f["command"])
+        done = subprocess.run(["sh", "-c", cmd], input="s3cret-pass\n", capture_output=True,
+                              text=True, timeout=30)
+        assert done.stdout.strip().endswith("PONG"), done.stdout + done.stderr
+
+
+def test_postgres_without_a_free_connection_slot() -> None:
+    with rs.postgres("nobody", extra=("-c", "max_connections=3",
+                                      "-c", "superuser_reserved_connections=1")) as pg:
+        held = []
+        try:
+            # Two ordinary slots; the third is a superuser's. A non-superuser
+            # role fills the two, then psql as that role is turned away.
+            admin = psycopg2.connect(host="127.0.0.1", port=pg.port, user="postgres",
+                                     dbname="postgres")
+            admin.autocommit = True
+            admin.cursor().execute("CREATE ROLE app LOGIN")
+            admin.close()
+            for _ in range(2):
+                held.append(psycopg2.connect(host="127.0.0.1", port=pg.port, user="app",
+                                             dbname="postgres"))
+            time.sleep(0.2)
+            said = client("psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "app", "-d",
+                          "postgres", "-c", "select 1")
+            assert "too many clients already" in said or "reserved" in said, said
+            code, rep = ask(said)
+            assert (code, top(rep)) == (0, ("reachable", "answer.pg_too_many_clients"))
+            # The printed query, as the superuser on the reserved slot: who holds them.
+            query = rep["diagnoses"][0]["fix"][0]["command"]
+            shown = subprocess.run(["sh", "-c", query], capture_output=True, text=True,
+                                   timeout=30)
+            assert " app " in shown.stdout, shown.stdout + shown.stderr
+        finally:
+            for c in held:
+                c.close()
