@@ -354,6 +354,12 @@ SIGNALS: list[tuple[str, Rx]] = [
                                re.I)),
     ("redis-auth", Rx(r"NOAUTH Authentication required|WRONGPASS invalid username-password pair",
                       ("noauth", "wrongpass"), re.I)),
+    # A WebSocket client answered with a plain HTTP response instead of 101.
+    ("ws-not-upgraded", Rx(r"server rejected WebSocket connection: HTTP \d{3}|Unexpected server "
+                           r"response: \d{3}|Error during WebSocket handshake: Unexpected response "
+                           r"code: \d{3}|Handshake status \d{3}",
+                           ("websocket connection", "unexpected server response",
+                            "websocket handshake", "handshake status"), re.I)),
     ("redis-maxclients", Rx(r"max number of clients reached", ("max number of clients",), re.I)),
     ("redis-protected", Rx(r"DENIED Redis is running in protected mode", ("protected mode",),
                            re.I)),

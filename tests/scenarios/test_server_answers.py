@@ -12,9 +12,10 @@ import time
 from typing import Any
 
 import psycopg2  # type: ignore[import-untyped]
+import pytest
 
 from tests import realservers as rs
-from tests.support import run_cli
+from tests.support import free_port, run_cli
 from tests.test_protocol_scenarios import client
 from tests.test_unix_databases import My, my  # noqa: F401  (the MariaDB fixture)
 
@@ -82,3 +83,43 @@ def test_postgres_without_a_free_connection_slot() -> None:
         finally:
             for c in held:
                 c.close()
+
+
+WS_CLIENT = ("import asyncio, sys, websockets\n"
+             "async def main():\n"
+             "    async with websockets.connect(sys.argv[1], open_timeout=5) as ws:\n"
+             "        await ws.send('hi')\n"
+             "asyncio.run(main())\n")
+
+
+# An HTTP/1.1 application answering every path with 200 (http.server speaks
+# HTTP/1.0, which websockets rejects before looking at the status).
+HTTP11 = ("import http.server, sys\n"
+          "class H(http.server.BaseHTTPRequestHandler):\n"
+          "    protocol_version = 'HTTP/1.1'\n"
+          "    def do_GET(self):\n"
+          "        body = b'hello\\n'\n"
+          "        self.send_response(200)\n"
+          "        self.send_header('Content-Length', str(len(body)))\n"
+          "        self.end_headers()\n"
+          "        self.wfile.write(body)\n"
+          "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n")
+
+
+def test_a_websocket_client_at_a_plain_http_path() -> None:
+    """websockets-client-to-plain-http-endpoint: an HTTP server answers the
+    handshake with a plain status; the printed handshake by hand shows it."""
+    import sys
+
+    pytest.importorskip("websockets")
+    port = free_port()
+    with rs.started([sys.executable, "-c", HTTP11, str(port)], port, "http/1.1 server") as srv:
+        url = f"ws://127.0.0.1:{srv.port}/ws"
+        said = client(sys.executable, "-c", WS_CLIENT, url)
+        assert "server rejected WebSocket connection: HTTP" in said, said
+        code, rep = ask(said)
+        assert (code, top(rep)) == (1, ("protocol-mismatch", "protocol.ws_not_upgraded"))
+        cmd = rep["diagnoses"][0]["fix"][0]["command"].replace("/PATH", "/ws")
+        shown = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=30)
+        first = shown.stdout.splitlines()[0] if shown.stdout else ""
+        assert first.startswith("HTTP/") and " 101 " not in first, shown.stdout + shown.stderr
