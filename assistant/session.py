@@ -35,6 +35,11 @@ USUAL_LOCAL = ("127.0.0.1", "::1")
 _QUESTION_WORDS = re.compile(
     r"^\s*(?:what|how|why|when|where|which|who|can|could|should|is|are|do|does|will|would|"
     r"explain|tell me|difference)\b|\?\s*$", re.I)
+# A server's own refusal pasted alone ("NOAUTH Authentication required."):
+# a failing connection whose port is still to ask, not a KB question.
+SERVER_ANSWERS = frozenset({"redis-maxclients", "redis-auth", "mysql-access-denied",
+                            "pg-auth-failed", "pg-too-many-clients", "ws-not-upgraded",
+                            "cert-name", "cert-expired", "cert-untrusted"})
 _PROBLEM_WORDS = re.compile(r"\b(?:connect|connection|refused|reach|fail|error|cannot|can't|"
                             r"unable|won't|doesn't work|not working|down|timeout)\b", re.I)
 
@@ -139,7 +144,8 @@ class Session:
             return self._done(self._diagnosis(target, answers, echo, True, skipped))
         if target.port is None and not host_only:
             if target.error is None and not host_only and (
-                    question_like or not _PROBLEM_WORDS.search(text)):
+                    question_like or not (_PROBLEM_WORDS.search(text)
+                                          or SERVER_ANSWERS & set(target.signals))):
                 report = self._kb_report(text, echo, target)
                 if report is not None:
                     return self._done(report)

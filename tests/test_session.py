@@ -32,6 +32,13 @@ def test_a_problem_without_an_address_asks_host_and_port(session: Session) -> No
     assert r.kind == "needs-input" and [q.id for q in r.questions] == ["port"]
 
 
+def test_a_servers_refusal_pasted_alone_asks_the_address(session: Session) -> None:
+    """Field trial 4: Redis's words alone went to an unrelated KB answer."""
+    for said in ("ERR max number of clients reached", "NOAUTH Authentication required."):
+        r = session.ask(said)
+        assert r.kind == "needs-input" and [q.id for q in r.questions] == ["host", "port"], said
+
+
 def test_a_bind_failure_without_a_port_asks_only_the_port(session: Session) -> None:
     r = session.ask("Error: listen EADDRINUSE: address already in use")
     assert r.kind == "needs-input" and [q.id for q in r.questions] == ["port"]

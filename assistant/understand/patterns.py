@@ -194,10 +194,15 @@ CLIENTS: list[tuple[str, Rx]] = [
     ("psql", Rx(r"\bpsql\b", ("psql",))),
     ("mysql", Rx(r"ERROR 2\d{3} \(HY000\)|MySQL server|\bmysql\b|\bmariadb\b",
                  ("error 2", "mysql", "mariadb"), re.I)),
+    # Redis's own replies alone (pasted without the command): redis-cli's view.
     ("redis-cli", Rx(r"Could not connect to Redis at|redis-cli|Protocol error, got \S{1,10} as reply|"
-                      r"^DENIED Redis is running in protected mode",
+                      r"^DENIED Redis is running in protected mode|"
+                      r"^\(error\) (?:ERR max number of clients reached|NOAUTH Authentication "
+                      r"required|WRONGPASS)|^(?:ERR max number of clients reached|NOAUTH "
+                      r"Authentication required)",
                       ("could not connect to redis", "redis-cli", "protocol error, got",
-                       "denied redis is running"), re.M)),
+                       "denied redis is running", "max number of clients", "noauth",
+                       "wrongpass"), re.M)),
     ("ssh", Rx(r"^ssh: |\bssh\b|kex_exchange_identification", ("ssh", "kex_exchange"), re.M)),
     ("nc", Rx(r"^nc: |\bnetcat\b|\bncat\b", ("nc: ", "netcat", "ncat"), re.M)),
     ("telnet", Rx(r"\btelnet\b", ("telnet",))),
