@@ -357,8 +357,9 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("pg-too-many-clients", Rx(r"sorry, too many clients already|remaining connection slots are "
                                r"reserved", ("too many clients", "connection slots are reserved"),
                                re.I)),
-    ("redis-auth", Rx(r"NOAUTH Authentication required|WRONGPASS invalid username-password pair",
-                      ("noauth", "wrongpass"), re.I)),
+    ("redis-auth", Rx(r"NOAUTH Authentication required|WRONGPASS invalid username-password pair|"
+                      r"redis\.exceptions\.AuthenticationError",
+                      ("noauth", "wrongpass", "authenticationerror"), re.I)),
     # A WebSocket client answered with a plain HTTP response instead of 101.
     ("ws-not-upgraded", Rx(r"server rejected WebSocket connection: HTTP \d{3}|Unexpected server "
                            r"response: \d{3}|Error during WebSocket handshake: Unexpected response "
