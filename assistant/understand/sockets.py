@@ -58,8 +58,10 @@ def socket_path(text: str, low: str, announced: bool = False) -> str | None:
     with `announced`, also one a server was told to use or says it uses."""
     for rx in SOCKET_PATHS:
         for m in rx.finditer(text, low):
-            line_start = text.rfind("\n", 0, m.start()) + 1
-            if not announced and _ANNOUNCED.search(text[line_start:m.start()]):
+            # the end of the line before the path, bounded: linear on long pastes
+            start = max(0, m.start() - 80)
+            before = text[text.rfind("\n", start, m.start()) + 1 or start:m.start()]
+            if not announced and _ANNOUNCED.search(before):
                 continue
             return m.group(1).rstrip(".: \t")
     return None
