@@ -214,6 +214,7 @@ def test_subdomain_of_localhost_with_python_requests(tmp_path: Path) -> None:
 mount --bind {hosts} /etc/hosts
 mount --bind {resolv} /etc/resolv.conf
 {sys.executable} -m http.server 8443 --bind 127.0.0.1 >/dev/null 2>&1 &
+SERVER=$!
 for i in $(seq 50); do
   {py} -c 'import socket; socket.create_connection(("127.0.0.1", 8443))' 2>/dev/null && break
   sleep 0.1
@@ -223,7 +224,7 @@ done
 {{ {NOBODY} {py} -c {shlex.quote(get)} 2>&1 || true; }} | tail -n 1 > out.txt
 curl -sS -o /dev/null -w '%{{http_code}}' http://app.localhost:8443/ > curl.txt || true
 {NOBODY} env HOME={tmp_path} {console_script()} --ask "$(cat out.txt)" --json || true
-kill %1
+kill $SERVER  # sh -c has no job control: %1 would leave it running
 """, tmp_path)
     text = (tmp_path / "out.txt").read_text()
     assert "app.localhost" in text and "name resolution" in text, text
@@ -238,7 +239,7 @@ kill %1
     after = in_private_namespaces(setup + f"""
 {fix.replace("sudo ", "")} > /dev/null
 {NOBODY} {py} -c {shlex.quote(get)} 2>&1 || true
-kill %1
+kill $SERVER  # sh -c has no job control: %1 would leave it running
 """, tmp_path)
     assert after.strip() == "200", after
 
