@@ -141,6 +141,12 @@ class LazyDefinitions(dict[str, Any]):
     def items(self) -> Any:
         return [(n, self[n]) for n in self.keys()]
 
+    def fresh(self, name: str) -> Any:
+        """A new parse of one definition, for the engine to mutate: from the
+        JSON text when it was never parsed (no copy of a copy)."""
+        value = super().__getitem__(name)
+        return json.loads(value if isinstance(value, str) else json.dumps(value))
+
 
 def _pattern_data(p: Pattern) -> dict[str, Any]:
     """A pattern as JSON; a join's Ref as {"alias", "field"}."""

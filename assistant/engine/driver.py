@@ -130,7 +130,11 @@ class Compiled:
         sessions = self._by_selection.get(selection)
         if sessions is None:
             chosen = set(selection)
-            defs = {n: self.definitions[n] for n in self.definitions
+            # Cached definitions are parsed afresh for the engine, which
+            # mutates what it registers: no parse-then-copy.
+            fresh = getattr(self.definitions, "fresh", None)
+            pick = fresh if fresh is not None else self.definitions.__getitem__
+            defs = {n: pick(n) for n in self.definitions
                     if n == CATCH_ALL or _index(n) in chosen}
             from assistant.engine.compiler import shard
 
@@ -138,7 +142,9 @@ class Compiled:
             names = []
             for k, part in enumerate(shard(defs)):
                 names.append(f"{self.name}_{key:08x}_{k}")
-                runtime.register(names[-1], part, self.firings.append)
+                if fresh is not None and k:
+                    part[CATCH_ALL] = fresh(CATCH_ALL)  # each shard its own catch-all
+                runtime.register(names[-1], part, self.firings.append, copied=fresh is not None)
             sessions = self._by_selection[selection] = runtime.Sessions(names)
         self.session = sessions
         return sessions

@@ -123,8 +123,9 @@ def _make_action(ruleset: str, name: str) -> Callable[[Any], None]:
 
 
 def register(ruleset: str, definitions: dict[str, dict[str, Any]],
-             sink: Callable[[Firing], None]) -> None:
-    """Register a compiled ruleset once; later calls only swap the sink."""
+             sink: Callable[[Firing], None], copied: bool = False) -> None:
+    """Register a compiled ruleset once; later calls only swap the sink.
+    `copied`: the definitions are the caller's fresh copy, the engine's to mutate."""
     with _lock:
         _sinks[ruleset] = sink
         if ruleset in _registered:
@@ -132,7 +133,7 @@ def register(ruleset: str, definitions: dict[str, dict[str, Any]],
         # register_rulesets mutates its input; the definitions are JSON (they
         # come from the cache file), and a JSON round trip copies them ten
         # times faster than deepcopy.
-        defs = json.loads(json.dumps(definitions))
+        defs = definitions if copied else json.loads(json.dumps(definitions))
         for name, rule in defs.items():
             rule["run"] = _make_action(ruleset, name)
         try:

@@ -66,7 +66,7 @@ NEAR_LISTENER = FactType("near_listener", "A listener on a port near the asked o
 
 def speaks_of(info: Fact) -> str:
     """Pure: what a listener's program speaks, from describe() and its owner."""
-    from assistant.facts.protocol import SERVER_PROCESSES, SERVER_USERS
+    from assistant.facts.speaks import SERVER_PROCESSES, SERVER_USERS
 
     name = str(info.get("process") or "")
     if name:
@@ -164,7 +164,7 @@ def collect(ctx: Context) -> list[Fact]:
     port = ctx.target.port
     if port is None:
         return []
-    from assistant.facts.protocol import client_protocol
+    from assistant.facts.speaks import client_protocol
 
     src = source(ctx)
     speaks = client_protocol(ctx.target)

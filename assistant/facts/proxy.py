@@ -12,8 +12,8 @@ client is asked and the fact says which ones it would affect.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.facts.oneshot import oneshot, oneshot_windows
@@ -79,9 +79,9 @@ PROXY = FactType("proxy", "A proxy variable in the client's environment, as that
              f"{f.get('uses')}, applies {f.get('applies')}, failed at it {f.get('at_proxy')})")
 
 
-@dataclass
-class Request:
-    """What the collector knows of the failed request (from the Target)."""
+class Request(NamedTuple):
+    """What the collector knows of the failed request (from the Target). A
+    NamedTuple: the dataclasses import cost the one-shot question time."""
 
     host: str | None
     port: int | None = None
@@ -91,7 +91,7 @@ class Request:
     via: str | None = None
     platform: str = "linux"
     # Assignments on the pasted command line (None: `env -u NAME`, `unset NAME`).
-    assigned: Mapping[str, str | None] = field(default_factory=dict)
+    assigned: Mapping[str, str | None] = MappingProxyType({})
     # The command lines pasted with the output, as typed.
     lines: Sequence[str] = ()
 

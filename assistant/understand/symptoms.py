@@ -8,7 +8,6 @@ browsers, Windows socket errors.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from assistant.errors import InputError
 from assistant.understand import commands, drivers
@@ -59,51 +58,92 @@ CLIENT_DEFAULT_PORTS = {"mysql": 3306, "php": 3306, "psql": 5432, "redis-cli": 6
 CLIENT_SCHEMES = {"mysql": "mysql", "php": "mysql"}
 
 
-@dataclass
 class Target:
-    """What the user is trying to reach, and what the client reported."""
+    """What the user is trying to reach, and what the client reported.
 
-    host: str | None = None
-    port: int | None = None
-    scheme: str | None = None
-    error: ErrorKind | None = None
-    client: str | None = None
-    # Addresses the client says it dialled (Node prints both for AggregateError).
-    quoted: list[str] = field(default_factory=list)
-    # True when the host was not in the text and `localhost` was assumed.
-    assumed_host: bool = False
-    # True when the port is the client's default, not in the text.
-    assumed_port: bool = False
-    # The client is elsewhere, by the user's words: "a phone", "a container"...
-    remote: str | None = None
-    parsed: Host | None = None
-    # Addresses to dial instead of resolving the host (the user skipped it:
-    # the usual local addresses).
-    dial: list[str] = field(default_factory=list)
-    # A UNIX-domain socket the client failed on (host is then None).
-    path: str | None = None
-    # True when the path is the client's default, not in the text (docker).
-    assumed_path: bool = False
-    # The process that failed, when the text names it (nginx's worker pid).
-    client_pid: int | None = None
-    # Whose failure it is: a client connecting, or a server binding.
-    role: str = "client"
-    # The address the client really connected to, when it is not the target
-    # (a proxy): `127.0.0.1:3128`.
-    via: str | None = None
-    # Wording that names a layer or a cause (patterns.SIGNALS).
-    signals: list[str] = field(default_factory=list)
-    # The output was plainly produced on this machine: a command line was
-    # pasted with it, or the client is a command-line tool run here.
-    here: bool = False
-    # The command lines pasted with the output, as typed (not redacted): a fix
-    # that repeats the user's command keeps their options (curl -k, -H ...).
-    command_lines: list[str] = field(default_factory=list)
-    # For a Python client, the HTTP library its traceback names: requests | urllib.
-    library: str | None = None
-    # Proxy variables the pasted command line sets (None: removes), e.g.
-    # `http_proxy=http://127.0.0.1:3128 curl ...`.
-    proxy_env: dict[str, str | None] = field(default_factory=dict)
+    A plain class, not a dataclass: importing dataclasses (and inspect with
+    it) cost a tenth of a one-shot question's run time."""
+
+    __slots__ = (
+        "host", "port", "scheme", "error", "client", "quoted", "assumed_host", "assumed_port",
+        "remote", "parsed", "dial", "path", "assumed_path", "client_pid", "role", "via",
+        "signals", "here", "command_lines", "library", "proxy_env",
+    )
+
+    def __init__(  # one keyword per field, as the dataclass had
+            self, *,
+            host: str | None = None,
+            port: int | None = None,
+            scheme: str | None = None,
+            error: ErrorKind | None = None,
+            client: str | None = None,
+            quoted: list[str] | None = None,
+            assumed_host: bool = False,
+            assumed_port: bool = False,
+            remote: str | None = None,
+            parsed: Host | None = None,
+            dial: list[str] | None = None,
+            path: str | None = None,
+            assumed_path: bool = False,
+            client_pid: int | None = None,
+            role: str = "client",
+            via: str | None = None,
+            signals: list[str] | None = None,
+            here: bool = False,
+            command_lines: list[str] | None = None,
+            library: str | None = None,
+            proxy_env: dict[str, str | None] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.scheme = scheme
+        self.error = error
+        self.client = client
+        # Addresses the client says it dialled (Node prints both for AggregateError).
+        self.quoted = [] if quoted is None else quoted
+        # True when the host was not in the text and `localhost` was assumed.
+        self.assumed_host = assumed_host
+        # True when the port is the client's default, not in the text.
+        self.assumed_port = assumed_port
+        # The client is elsewhere, by the user's words: "a phone", "a container"...
+        self.remote = remote
+        self.parsed = parsed
+        # Addresses to dial instead of resolving the host (the user skipped it:
+        # the usual local addresses).
+        self.dial = [] if dial is None else dial
+        # A UNIX-domain socket the client failed on (host is then None).
+        self.path = path
+        # True when the path is the client's default, not in the text (docker).
+        self.assumed_path = assumed_path
+        # The process that failed, when the text names it (nginx's worker pid).
+        self.client_pid = client_pid
+        # Whose failure it is: a client connecting, or a server binding.
+        self.role = role
+        # The address the client really connected to, when it is not the target
+        # (a proxy): `127.0.0.1:3128`.
+        self.via = via
+        # Wording that names a layer or a cause (patterns.SIGNALS).
+        self.signals = [] if signals is None else signals
+        # The output was plainly produced on this machine: a command line was
+        # pasted with it, or the client is a command-line tool run here.
+        self.here = here
+        # The command lines pasted with the output, as typed (not redacted): a fix
+        # that repeats the user's command keeps their options (curl -k, -H ...).
+        self.command_lines = [] if command_lines is None else command_lines
+        # For a Python client, the HTTP library its traceback names: requests | urllib.
+        self.library = library
+        # Proxy variables the pasted command line sets (None: removes), e.g.
+        # `http_proxy=http://127.0.0.1:3128 curl ...`.
+        self.proxy_env = {} if proxy_env is None else proxy_env
+
+    def __repr__(self) -> str:
+        return f"Target({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"host": self.host, "port": self.port, "scheme": self.scheme,
