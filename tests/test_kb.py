@@ -186,6 +186,22 @@ def test_search_is_fast(base: kb.KnowledgeBase) -> None:
     assert statistics.median(times) < 0.010
 
 
+def test_classifier_only_reorders_the_index_hits_and_survives_the_cache(tmp_path: Path) -> None:
+    """The classifier (knowledge/model.py) re-orders BM25's first hits and
+    never brings in another entry; a cached model ranks like a fresh one."""
+    fresh = kb.load(None, tmp_path)  # builds and writes the cache
+    cached = kb.load(None, tmp_path)
+    assert cached.model is not fresh.model
+    items = yaml.safe_load((DATA / "kb_questions_tune3.yaml").read_text())
+    for it in items[::7]:
+        hits = fresh.hits(it["q"], 10)
+        bm25 = fresh.index.search(it["q"], 10)
+        assert {h.index for h in hits} == {h.index for h in bm25}
+        assert hits[0].strength == 1.0
+        assert [(h.index, round(h.strength, 9)) for h in cached.hits(it["q"], 10)] == \
+            [(h.index, round(h.strength, 9)) for h in hits]
+
+
 def test_typos_and_paraphrases(base: kb.KnowledgeBase) -> None:
     assert base.search("wat is the diference betwen localhost and 127.0.0.1", 1)[0][0].id == \
         "localhost-vs-127-0-0-1"
