@@ -29,7 +29,8 @@ proxy-bypass-localhost privileged-ports stopped-process hosts-file-localhost typ
 REQUIRED = REQUIRED_IDS.split()
 # Labelled sets that shaped the ranking or the entries at some point (the
 # two "final" sets and the tuning sets were used to sharpen the overlapping
-# entries and to set the near-tie thresholds), and the held-out sets, never
+# entries, to set the near-tie thresholds and the classifier's settings in
+# knowledge/model.py), and the held-out sets, never
 # used to tune. A and B were written before the first sharpening pass and
 # measured once at its end: p@1 0.900 (A) and 0.833 (B), p@3 0.933 and
 # 0.950. C and D were written for issue 15 before its pass (tune2 is that
