@@ -15,6 +15,7 @@ from assistant.engine.loader import read_text
 from assistant.engine.spec import did_you_mean
 from assistant.errors import RuleFileError, UserError
 from assistant.knowledge import concepts
+from assistant.knowledge import model as kbmodel
 from assistant.knowledge import search as kbsearch
 from assistant.report import Command
 
@@ -122,7 +123,8 @@ class KnowledgeBase:
     """
 
     def __init__(self, entries: list[Entry] | None = None, index: kbsearch.Index | None = None,
-                 raw: list[str] | None = None, ids: list[str] | None = None):
+                 raw: list[str] | None = None, ids: list[str] | None = None,
+                 model: kbmodel.Model | None = None):
         self._entries: list[Entry | None] = list(entries) if entries is not None \
             else [None] * len(raw or [])
         self._raw = raw or []
@@ -130,6 +132,21 @@ class KnowledgeBase:
         self.ids = ids
         self._pos = {eid: i for i, eid in enumerate(ids)}
         self.index = index or kbsearch.Index.build(_fields(e) for e in entries or [])
+        self._model = model
+
+    @property
+    def model(self) -> kbmodel.Model:
+        """The classifier that re-orders the index's first hits: from the
+        cache, or trained on first use (counting: tens of ms for 50 entries)."""
+        if self._model is None:
+            self._model = kbmodel.Model.build(
+                [e.question, *e.phrasings, " ".join(e.tags)] for e in self.entries)
+        return self._model
+
+    def hits(self, text: str, limit: int) -> list[kbsearch.Hit]:
+        """The index's hits re-ordered by the classifier (see model.rerank)."""
+        hits = self.index.search(text, max(limit, kbmodel.RERANK_K))
+        return kbmodel.rerank(self.model, text, hits)[:limit]
 
     def entry(self, i: int) -> Entry:
         e = self._entries[i]
@@ -148,18 +165,18 @@ class KnowledgeBase:
         return None if i is None else self.entry(i)
 
     def search(self, text: str, limit: int = 5) -> list[tuple[Entry, float]]:
-        return [(self.entry(h.index), h.score) for h in self.index.search(text, limit)]
+        return [(self.entry(h.index), h.score) for h in self.hits(text, limit)]
 
     def near_ties(self, text: str) -> list[tuple[Entry, float]]:
         """The entries too close to call for this question, best first, with
         their confidence; empty when the first answer stands alone (see
         kbsearch.near_ties). A caller asks "did you mean A or B?" when this
         is not empty instead of answering the first."""
-        hits = self.index.search(text, kbsearch.NEAR_TIE_MAX)
+        hits = self.hits(text, kbsearch.NEAR_TIE_MAX)
         return [(self.entry(h.index), h.score) for h in kbsearch.near_ties(hits)]
 
 
-CACHE_VERSION = "kb-7"  # bump when the index format or the ranking's tokens change
+CACHE_VERSION = "kb-8"  # bump when the index format or the ranking's tokens change
 
 
 def fingerprint(files: list[Path]) -> str:
@@ -186,7 +203,8 @@ def load(dirs: list[Path] | None = None, cache: Path | None = None) -> Knowledge
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return KnowledgeBase(index=kbsearch.Index.from_data(data["index"]),
-                                 raw=data["entries"], ids=data["ids"])
+                                 raw=data["entries"], ids=data["ids"],
+                                 model=kbmodel.Model.from_data(data["model"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is rebuilt below
     kb = KnowledgeBase(load_entries(dirs))
@@ -198,7 +216,7 @@ def load(dirs: list[Path] | None = None, cache: Path | None = None) -> Knowledge
 def _write_cache(path: Path, kb: KnowledgeBase) -> None:
     write_cache(path, {"ids": kb.ids, "entries": [json.dumps(
         {**asdict(e), "commands": [c.to_json() for c in e.commands]}) for e in kb.entries],
-                       "index": kb.index.to_data()})
+                       "index": kb.index.to_data(), "model": kb.model.to_data()})
 
 
 def _fields(e: Entry) -> dict[str, str]:
