@@ -16,18 +16,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
-from assistant.facts.oneshot import oneshot, oneshot_windows
-from assistant.facts.proxyrules import (
-    LOCAL_NAMES,
-    UNVERIFIED,
-    Decision,
-    decide,
-    is_local,
-    models_for,
-)
 from assistant.understand.redact import clean
 
 if TYPE_CHECKING:
+    from assistant.facts.proxyrules import Decision
     from assistant.understand.symptoms import Target
 
 VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
@@ -116,6 +108,8 @@ def split_address(text: str, default_port: int | None = None) -> tuple[str, int 
 
 def same_address(a: tuple[str, int | None], b: tuple[str, int | None]) -> bool:
     """Same port, and the same host (localhost, 127.0.0.1 and ::1 count as one)."""
+    from assistant.facts.proxyrules import LOCAL_NAMES
+
     if a[1] is None or a[1] != b[1]:
         return False
     ha, hb = a[0].strip("[]").lower(), b[0].strip("[]").lower()
@@ -160,6 +154,11 @@ def proxy_facts(req: Request, env: Mapping[str, str],
     `local_name(host)` says whether a host name resolves to loopback only
     (then it joins the exceptions to append).
     """
+    # Imported here: with no proxy variable set (most questions) collect()
+    # returns before any of it is needed.
+    from assistant.facts.oneshot import oneshot, oneshot_windows
+    from assistant.facts.proxyrules import UNVERIFIED, Decision, decide, is_local, models_for
+
     env = dict(env)
     for name, value in req.assigned.items():
         if value is None:
@@ -235,6 +234,8 @@ def _bypass(host: str | None, local: Callable[[str], bool]) -> str:
     """The exceptions to append: localhost,127.0.0.1,::1, and the host when it is
     local and not among them; an IPv6 host also in brackets, the only form
     Python's urllib matches."""
+    from assistant.facts.proxyrules import LOCAL_NAMES
+
     entries = list(LOCAL_NAMES)
     h = (host or "").strip("[]").lower()
     if h and local(h):
@@ -249,6 +250,10 @@ def collect(ctx: Context) -> list[Fact]:
     t = ctx.target
     if t.role == "server" or (not t.host and not t.via):
         return []  # a server that fails to bind reaches no proxy
+    env_vars = set(ctx.env) | set(t.proxy_env)
+    if t.via is None and not env_vars & set(VARIABLES):
+        return []  # no proxy variable: nothing to read (each fact is one variable set)
+    from assistant.facts.proxyrules import is_local
     from assistant.facts.system import platform
 
     def local_name(host: str) -> bool:
