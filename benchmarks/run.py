@@ -17,6 +17,7 @@ latency: wall time of `assistant --ask "cannot connect to 127.0.0.1:62893"
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import statistics
@@ -38,6 +39,14 @@ def timed(argv: list[str], runs: int) -> list[float]:
     return out
 
 
+def _once(argv: list[str]) -> tuple[float, float]:
+    """(wall ms, CPU ms of the child) for one run, output discarded."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return (time.perf_counter() - start) * 1000, (usage.ru_utime + usage.ru_stime) * 1000
+
+
 def latency(runs: int) -> None:
     script = str(Path(sys.executable).parent / "assistant")
     rows = [("assistant --ask SEED --json", [script, "--ask", SEED, "--json"]),
@@ -45,11 +54,21 @@ def latency(runs: int) -> None:
     if shutil.which("lsof"):
         rows.append(("lsof -nP -i :62893 (peer)", ["lsof", "-nP", "-i", ":62893"]))
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
-          f"Python {platform.python_version()}; {runs} runs each, milliseconds")
-    print(f"{'command':<36} {'median':>8} {'min':>8} {'max':>8}")
-    for name, argv in rows:
-        t = timed(argv, runs)
-        print(f"{name:<36} {statistics.median(t):8.1f} {min(t):8.1f} {max(t):8.1f}")
+          f"Python {platform.python_version()}; {runs} runs each, interleaved, milliseconds")
+    for _, argv in rows:
+        _once(argv)  # warm the page cache and the rule cache once
+    # Interleaved rounds: every command sees the same load on a shared machine.
+    times: list[list[tuple[float, float]]] = [[] for _ in rows]
+    for _ in range(runs):
+        for i, (_, argv) in enumerate(rows):
+            times[i].append(_once(argv))
+    print(f"{'command':<36} {'median':>8} {'min':>8} {'max':>8} {'CPU':>8}")
+    for (name, _), t in zip(rows, times):
+        wall = [w for w, _ in t]
+        print(f"{name:<36} {statistics.median(wall):8.1f} {min(wall):8.1f} {max(wall):8.1f} "
+              f"{statistics.median([c for _, c in t]):8.1f}")
+    over = statistics.median([w for w, _ in times[0]]) - statistics.median([w for w, _ in times[1]])
+    print(f"the seed question takes {over:.1f} ms over the floor (median against median)")
 
 
 if __name__ == "__main__":
