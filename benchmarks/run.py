@@ -63,7 +63,7 @@ def latency(runs: int) -> None:
         for i, (_, argv) in enumerate(rows):
             times[i].append(_once(argv))
     print(f"{'command':<36} {'median':>8} {'min':>8} {'max':>8} {'CPU':>8}")
-    for (name, _), t in zip(rows, times):
+    for (name, _), t in zip(rows, times, strict=True):
         wall = [w for w, _ in t]
         print(f"{name:<36} {statistics.median(wall):8.1f} {min(wall):8.1f} {max(wall):8.1f} "
               f"{statistics.median([c for _, c in t]):8.1f}")
