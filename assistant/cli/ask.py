@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,6 +109,8 @@ def _watch(session: Session, text: str, answers: dict[str, str], args: argparse.
                 env.stdout.write(f"\nWatching (every second, up to {args.watch:g} s; "
                                  "Ctrl-C stops): only changes are shown.\n")
         for line in r.changes:
+            import textwrap  # --watch only
+
             env.stdout.write("\n".join(textwrap.wrap(
                 f"after {r.elapsed:.0f} s: {line}", max(40, env.width()), initial_indent="  ",
                 subsequent_indent="    ", break_on_hyphens=False)) + "\n")

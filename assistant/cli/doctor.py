@@ -29,9 +29,10 @@ exit codes: 0 nothing is ✗, 1 something is, 2 usage error or invalid rule file
 
 
 def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
+    from assistant.cli.main import RawFormatter  # its width given: no shutil import
+
     p = sub.add_parser("doctor", help="a checkup of this machine's local networking",
-                       description=DESCRIPTION,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=DESCRIPTION, formatter_class=RawFormatter)
     out = p.add_mutually_exclusive_group()
     # Also accepted before the command (`assistant --json doctor`).
     out.add_argument("--json", action="store_true", dest="doctor_json",
