@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.facts.devservers import RUNTIME_NAMES, TOOL_NAMES, classify
 from assistant.facts.listeners import PROCESS_FIELDS, owned, process_words
+from assistant.facts.system.procfs import read_text
 from assistant.understand.addresses import hostport, is_loopback, is_wildcard
 
 if TYPE_CHECKING:
@@ -108,12 +109,8 @@ def parent(pid: int) -> dict[str, Any]:
 def in_unit(pid: int) -> bool:
     """Whether a systemd service (system or user) runs the process: its cgroup
     names a `.service` other than the user manager's own."""
-    try:
-        with open(f"/proc/{pid}/cgroup") as fh:
-            text = fh.read(4096)
-    except OSError:
-        return False
-    return unit_in_cgroup(text)
+    text = read_text(f"/proc/{pid}/cgroup", 4096)
+    return text is not None and unit_in_cgroup(text)
 
 
 def unit_in_cgroup(text: str) -> bool:

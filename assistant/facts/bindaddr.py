@@ -9,9 +9,11 @@ hardened hosts and CI containers have.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.facts.system.procfs import read_text
 from assistant.understand.addresses import family_of, is_ip, is_loopback, is_wildcard
 
 if TYPE_CHECKING:
@@ -33,21 +35,13 @@ BIND_ADDRESS = FactType("bind_address", "The address a server asked to listen on
                 else ", IPv6 on" if f.get("ipv6") else ", IPv6 off"))
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as fh:
-            return fh.read()
-    except OSError:
-        return None
-
-
 def ipv6_state() -> tuple[bool | None, bool | None]:
     """(IPv6 addresses exist, disabled by sysctl) on Linux; (None, None) elsewhere."""
-    addresses = _read("/proc/net/if_inet6")
+    addresses = read_text("/proc/net/if_inet6")
     if addresses is None:
         # No file: a kernel without IPv6 (Linux), or not Linux at all.
-        return (False, None) if _read("/proc/net/tcp") is not None else (None, None)
-    disabled = _read("/proc/sys/net/ipv6/conf/all/disable_ipv6")
+        return (False, None) if os.path.exists("/proc/net/tcp") else (None, None)
+    disabled = read_text("/proc/sys/net/ipv6/conf/all/disable_ipv6")
     return bool(addresses.strip()), None if disabled is None else disabled.strip() == "1"
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.facts.system.procfs import read_text
 
 if TYPE_CHECKING:
     from assistant.understand.symptoms import Target
@@ -73,14 +74,6 @@ def interface_fact(up: Mapping[str, bool], addrs: Mapping[str, Sequence[tuple[in
             "addresses": ", ".join(shown) or None}
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as fh:
-            return fh.read().strip()
-    except OSError:
-        return None
-
-
 def ipv6_state(name: str) -> tuple[str, str | None]:
     """Linux: ('absent', why) without IPv6 in the kernel, ('disabled', which
     sysctl) when switched off for the interface, else ('enabled', None)."""
@@ -88,10 +81,10 @@ def ipv6_state(name: str) -> tuple[str, str | None]:
 
     if not os.path.exists("/proc/net"):
         return "enabled", None  # not Linux: the addresses tell
-    if _read("/proc/net/if_inet6") is None and not os.path.isdir("/proc/sys/net/ipv6"):
+    if read_text("/proc/net/if_inet6") is None and not os.path.isdir("/proc/sys/net/ipv6"):
         return "absent", "the kernel runs without IPv6 (ipv6.disable=1)"
     for scope in (name, "all"):
-        if _read(f"/proc/sys/net/ipv6/conf/{scope}/disable_ipv6") == "1":
+        if (read_text(f"/proc/sys/net/ipv6/conf/{scope}/disable_ipv6") or "").strip() == "1":
             return "disabled", f"net.ipv6.conf.{scope}.disable_ipv6=1"
     return "enabled", None
 

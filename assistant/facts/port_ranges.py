@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.facts.ports import can_bind_privileged, ephemeral_range, unprivileged_start
+from assistant.facts.system.procfs import read_text
 
 if TYPE_CHECKING:
     from assistant.understand.symptoms import Target
@@ -64,11 +65,7 @@ def range_fact(eph: tuple[int, int], reserved_text: str, start: int, can_bind: b
 
 def reserved_ports() -> str:
     """The kernel's reserved list (Linux), or nothing."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_reserved_ports") as fh:
-            return fh.read()
-    except OSError:
-        return ""
+    return read_text("/proc/sys/net/ipv4/ip_local_reserved_ports") or ""
 
 
 def collect(ctx: Context) -> list[Fact]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.facts.system import platform
+from assistant.facts.system.procfs import read_text
 
 if TYPE_CHECKING:
     from assistant.understand.symptoms import Target
@@ -30,16 +31,8 @@ PORT_INFO = FactType("port_info", "What kind of port it is, and who may bind it.
              f"{f.get('unprivileged_start')}")
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as fh:
-            return fh.read()
-    except OSError:
-        return None
-
-
 def ephemeral_range() -> tuple[int, int]:
-    text = _read("/proc/sys/net/ipv4/ip_local_port_range")
+    text = read_text("/proc/sys/net/ipv4/ip_local_port_range")
     if text:
         lo, hi = text.split()[:2]
         return int(lo), int(hi)
@@ -47,7 +40,7 @@ def ephemeral_range() -> tuple[int, int]:
 
 
 def unprivileged_start() -> int:
-    text = _read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+    text = read_text("/proc/sys/net/ipv4/ip_unprivileged_port_start")
     if text and text.strip().isdigit():
         return int(text)
     # macOS keeps 1024 for specific addresses such as 127.0.0.1; only its
@@ -63,7 +56,7 @@ def can_bind_privileged() -> bool:
     """
     if not hasattr(os, "geteuid"):
         return True  # Windows has no privileged ports
-    status = _read("/proc/self/status") or ""
+    status = read_text("/proc/self/status") or ""
     for line in status.splitlines():
         if line.startswith("CapEff:"):
             return bool(int(line.split()[1], 16) >> CAP_NET_BIND_SERVICE & 1)

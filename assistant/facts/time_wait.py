@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.facts.system.procfs import read_text
 from assistant.understand.addresses import hostport, is_loopback
 
 if TYPE_CHECKING:
@@ -64,10 +65,10 @@ def time_wait_fact(rows: Iterable[DiagRow], eph: tuple[int, int], tw_reuse: int 
 
 
 def tw_reuse() -> int | None:
+    text = read_text("/proc/sys/net/ipv4/tcp_tw_reuse")
     try:
-        with open("/proc/sys/net/ipv4/tcp_tw_reuse") as fh:
-            value = int(fh.read().strip())
-    except (OSError, ValueError):
+        value = int((text or "").strip())
+    except ValueError:
         return None
     return value if value in (0, 1, 2) else None
 

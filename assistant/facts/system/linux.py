@@ -16,6 +16,7 @@ import struct
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from assistant.facts.system.procfs import read_text
 from assistant.understand.redact import clean
 
 LISTEN = "0A"
@@ -325,12 +326,8 @@ def describe(pid: int | None) -> dict[str, Any]:
 def service_unit(pid: int) -> str | None:
     """The systemd system service a process belongs to (from its cgroup), if any:
     the thing to stop, rather than the pid (systemd would restart it)."""
-    try:
-        with open(f"/proc/{pid}/cgroup") as fh:
-            text = fh.read(4096)
-    except OSError:
-        return None
-    return unit_from_cgroup(text)
+    text = read_text(f"/proc/{pid}/cgroup", 4096)
+    return None if text is None else unit_from_cgroup(text)
 
 
 def unit_from_cgroup(text: str) -> str | None:

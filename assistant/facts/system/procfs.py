@@ -1,0 +1,14 @@
+"""Reading the kernel's small text files (/proc, /proc/sys): one reader for
+the checks that each need a value or two, absent on other systems."""
+
+from __future__ import annotations
+
+
+def read_text(path: str, limit: int = -1) -> str | None:
+    """The file's text (at most `limit` characters), or None when it is
+    absent or unreadable (another OS, another user's process, a sandbox)."""
+    try:
+        with open(path) as fh:
+            return fh.read(limit)
+    except OSError:
+        return None
