@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.facts.listeners import PROCESS_FIELDS, holder, owned
+from assistant.facts.system.procfs import all_pids
 from assistant.understand.addresses import hostport
 
 if TYPE_CHECKING:
@@ -61,13 +62,6 @@ def _readlink(path: str) -> str | None:
         return None
 
 
-def _pids() -> list[int]:
-    try:
-        return [int(n) for n in os.listdir("/proc") if n.isdigit()]
-    except OSError:
-        return []
-
-
 def _listening(pid: int, port: int) -> list[tuple[str, int, int, int]]:
     """(address, family, uid, inode) of sockets listening on `port` in pid's namespace."""
     from assistant.facts.system.linux import parse_listeners
@@ -106,7 +100,7 @@ def collect(ctx: Context) -> list[Fact]:
         return [{"type": "unknown", "reason": "other network namespaces are a Linux notion"}]
     own = _readlink("/proc/self/ns/net")
     here = {inode for *_, inode in linux.listeners()}
-    pids = _pids()
+    pids = all_pids()
     members: dict[str, list[int]] = {}
     hidden = 0
     for pid in pids:

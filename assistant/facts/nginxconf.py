@@ -17,6 +17,8 @@ import re
 import shlex
 from collections.abc import Iterable
 
+from assistant.facts.system.procfs import all_pids
+
 DEFAULT_CONF = "/etc/nginx/nginx.conf"
 DEFAULT_PREFIX = "/etc/nginx"
 MAX_FILES = 64
@@ -128,10 +130,7 @@ def _masters(worker: int | None) -> list[str]:
         except (OSError, IndexError, ValueError):
             pass
     if not pids:
-        try:
-            pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
-        except OSError:
-            return []
+        pids = all_pids()
     out = []
     for pid in pids:
         try:

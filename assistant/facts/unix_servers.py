@@ -55,6 +55,7 @@ def _cmdline(pid: int) -> bytes:
 
 def collect(ctx: Context) -> list[Fact]:
     from assistant.facts.system import linux, unix
+    from assistant.facts.system.procfs import all_pids
 
     if not linux.available():
         return [{"type": "unknown", "reason": "the UNIX socket table is read on Linux only"}]
@@ -64,7 +65,7 @@ def collect(ctx: Context) -> list[Fact]:
         return []
     paths = sorted(listening)
     wanted: dict[int, list[str]] = {}
-    for pid in unix.all_pids():
+    for pid in all_pids():
         named = named_paths(_cmdline(pid), paths)
         if named:
             wanted[pid] = named

@@ -139,12 +139,13 @@ class _Look:
 
     def __init__(self, ctx: Context):
         from assistant.facts.system import linux, unix
+        from assistant.facts.system.procfs import all_pids
         from assistant.facts.system.socktable import source
 
         self.ctx, self.unix, self.linux = ctx, unix, linux
         self.rows = unix.table()
         self.src = source(ctx)
-        self.who: Creds | None = unix.subject(ctx.env, ctx.target.client, unix.all_pids,
+        self.who: Creds | None = unix.subject(ctx.env, ctx.target.client, all_pids,
                                               ctx.target.client_pid)
 
     def describe(self, inode: int, pid: int | None = None) -> Fact:

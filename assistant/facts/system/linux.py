@@ -16,7 +16,7 @@ import struct
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from assistant.facts.system.procfs import read_text
+from assistant.facts.system.procfs import all_pids, read_text
 from assistant.understand.redact import clean
 
 LISTEN = "0A"
@@ -223,20 +223,13 @@ def _proc_listeners() -> list[tuple[str, int, int, int, int]]:
     return out
 
 
-def _pids() -> list[int]:
-    try:
-        return [int(n) for n in os.listdir("/proc") if n.isdigit()]
-    except OSError:
-        return []
-
-
 def pids_for_inodes(inodes: Iterable[int], pids: Iterable[int] | None = None) -> dict[int, int]:
     """inode -> pid for socket inodes, scanning fds only until all are found."""
     want = {f"socket:[{i}]": i for i in inodes if i}
     found: dict[int, int] = {}
     if not want:
         return found
-    for pid in (pids if pids is not None else _pids()):
+    for pid in (pids if pids is not None else all_pids()):
         fd_dir = f"/proc/{pid}/fd"
         try:
             fds = os.listdir(fd_dir)
@@ -259,7 +252,7 @@ def pids_mentioning(token: str, limit: int = 20) -> list[int]:
     """Processes whose command line contains `token` as a whole word."""
     out = []
     needle = token.encode()
-    for pid in _pids():
+    for pid in all_pids():
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
                 args = fh.read(8192).split(b"\0")

@@ -3,6 +3,8 @@ the checks that each need a value or two, absent on other systems."""
 
 from __future__ import annotations
 
+import os
+
 
 def read_text(path: str, limit: int = -1) -> str | None:
     """The file's text (at most `limit` characters), or None when it is
@@ -12,3 +14,11 @@ def read_text(path: str, limit: int = -1) -> str | None:
             return fh.read(limit)
     except OSError:
         return None
+
+
+def all_pids() -> list[int]:
+    """Every process this system lists in /proc ([] elsewhere)."""
+    try:
+        return [int(n) for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return []

@@ -21,6 +21,8 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
+from assistant.facts.system.procfs import all_pids
+
 SO_ACCEPTCON = 0x10000
 SS_UNCONNECTED = "01"
 SOCK_TYPES = {"0001": socket.SOCK_STREAM, "0002": socket.SOCK_DGRAM, "0005": socket.SOCK_SEQPACKET}
@@ -282,13 +284,6 @@ def names(uid: int, gid: int) -> tuple[str, str]:
     except KeyError:
         group = str(gid)
     return owner, group
-
-
-def all_pids() -> list[int]:
-    try:
-        return [int(n) for n in os.listdir("/proc") if n.isdigit()]
-    except OSError:
-        return []
 
 
 def comm_pids(prefixes: tuple[str, ...], limit: int = 16) -> list[int]:
