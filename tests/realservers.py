@@ -122,7 +122,10 @@ def tls_server() -> Iterator[Running]:
             yield s
 
 
-NGINX = """
+def nginx_config(d: Path, servers: str) -> str:
+    """An nginx.conf in `d` (pid, logs and temp files there, in the foreground)
+    with these `server` blocks."""
+    return f"""
 worker_processes 1;
 pid {d}/nginx.pid;
 error_log {d}/error.log;
@@ -132,11 +135,14 @@ http {{
   access_log off;
   client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
   uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  server {{ listen 127.0.0.1:{tls} ssl; ssl_certificate {d}/cert.pem;
-           ssl_certificate_key {d}/key.pem; return 200 "ok\\n"; }}
-  server {{ listen 127.0.0.1:{front}; location / {{ proxy_pass http://127.0.0.1:{gone}; }} }}
+{servers}
 }}
 """
+
+
+def nginx_argv(binary: str, d: Path) -> list[str]:
+    """nginx on the configuration `nginx_config` wrote in `d`."""
+    return [binary, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")]
 
 
 @dataclass
@@ -152,9 +158,11 @@ def nginx() -> Iterator[Nginx]:
     tls, front, gone = free_port(), free_port(), free_port()
     with private_dir() as d:
         certificate(d)
-        (d / "nginx.conf").write_text(NGINX.format(d=d, tls=tls, front=front, gone=gone))
-        with started([binary, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")],
-                     tls, "nginx") as s:
+        (d / "nginx.conf").write_text(nginx_config(d, f"""
+  server {{ listen 127.0.0.1:{tls} ssl; ssl_certificate {d}/cert.pem;
+           ssl_certificate_key {d}/key.pem; return 200 "ok\\n"; }}
+  server {{ listen 127.0.0.1:{front}; location / {{ proxy_pass http://127.0.0.1:{gone}; }} }}"""))
+        with started(nginx_argv(binary, d), tls, "nginx") as s:
             wait_listening(front, s.proc, "nginx")
             yield Nginx(tls, front, s.proc)
 

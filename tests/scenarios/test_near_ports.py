@@ -89,23 +89,6 @@ def test_http_client_slip_means_the_http_app_not_postgres() -> None:
         assert by_port[db]["speaks"] == "postgres" and by_port[db]["mismatch"] is True
 
 
-NGINX_VHOSTS = """
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-daemon off;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  server {{ listen 127.0.0.1:{f1}; location / {{ proxy_pass http://127.0.0.1:{u1}/; }} }}
-  server {{ listen 127.0.0.1:{f2}; location / {{ proxy_pass http://127.0.0.1:{u2}/; }} }}
-  include {d}/more/*.conf;
-}}
-"""
-
-
 @pytest.mark.root
 def test_nginx_upstream_down_beside_other_vhosts_upstreams() -> None:
     """nginx-proxy-upstream-refused-errorlog: 9101 is down; 9102 (another vhost's
@@ -121,9 +104,11 @@ def test_nginx_upstream_down_beside_other_vhosts_upstreams() -> None:
         (d / "more").mkdir()
         (d / "more" / "third.conf").write_text(
             f"server {{ listen 127.0.0.1:{f3}; location / {{ proxy_pass http://127.0.0.1:{u3}; }} }}")
-        (d / "nginx.conf").write_text(NGINX_VHOSTS.format(d=d, f1=f1, f2=f2, u1=u1, u2=u2))
-        with rs.started([nginx, "-p", str(d), "-c", str(d / "nginx.conf"), "-e",
-                         str(d / "error.log")], f1, "nginx"):
+        (d / "nginx.conf").write_text(rs.nginx_config(d, f"""
+  server {{ listen 127.0.0.1:{f1}; location / {{ proxy_pass http://127.0.0.1:{u1}/; }} }}
+  server {{ listen 127.0.0.1:{f2}; location / {{ proxy_pass http://127.0.0.1:{u2}/; }} }}
+  include {d}/more/*.conf;"""))
+        with rs.started(rs.nginx_argv(nginx, d), f1, "nginx"):
             assert "502" in client("curl", "-sS", "-i", f"http://127.0.0.1:{f1}/")
             line = (d / "error.log").read_text().strip().splitlines()[-1]
             assert "Connection refused" in line and f":{u1}/" in line

@@ -97,31 +97,16 @@ def test_stopped_sshd_banner_exchange_timeout() -> None:
     assert user["questions"] == []
 
 
-NGINX_FRONT = """
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-daemon off;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  server {{ listen 127.0.0.1:{front};
-           location / {{ proxy_pass http://127.0.0.1:{upstream}; proxy_read_timeout 2s; }} }}
-}}
-"""
-
-
 @pytest.mark.root
 def test_stopped_upstream_behind_nginx_error_log() -> None:
     need_root()
     nginx = rs.need("nginx", "/usr/sbin/nginx")
     with rs.http_server() as app, rs.private_dir() as d, stopped(app.pid):
         front = rs.free_port()
-        (d / "nginx.conf").write_text(NGINX_FRONT.format(d=d, front=front, upstream=app.port))
-        with rs.started([nginx, "-p", str(d), "-c", str(d / "nginx.conf"), "-e",
-                         str(d / "error.log")], front, "nginx"):
+        (d / "nginx.conf").write_text(rs.nginx_config(d, f"""
+  server {{ listen 127.0.0.1:{front};
+           location / {{ proxy_pass http://127.0.0.1:{app.port}; proxy_read_timeout 2s; }} }}"""))
+        with rs.started(rs.nginx_argv(nginx, d), front, "nginx"):
             answer = client("curl", "-sS", "-i", f"http://127.0.0.1:{front}/")
             assert "504" in answer
             line = (d / "error.log").read_text().strip().splitlines()[-1]
