@@ -9,26 +9,14 @@ from __future__ import annotations
 
 import subprocess
 import time
-from typing import Any
 
 import psycopg2  # type: ignore[import-untyped]
 import pytest
 
 from tests import realservers as rs
-from tests.support import free_port, run_cli
-from tests.test_protocol_scenarios import client
+from tests.support import free_port
+from tests.test_protocol_scenarios import ask, client, top
 from tests.test_unix_databases import My, my  # noqa: F401  (the MariaDB fixture)
-
-
-def ask(text: str) -> tuple[int, dict[str, Any]]:
-    r = run_cli("--ask", text, "--json")
-    assert r.err == "", r.err
-    return r.code, r.json
-
-
-def top(rep: dict[str, Any]) -> tuple[str, str]:
-    d = rep["diagnoses"][0]
-    return d["category"], d["rule"]
 
 
 def test_mysql_wrong_password(my: My) -> None:  # noqa: F811
