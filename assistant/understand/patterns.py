@@ -45,6 +45,13 @@ DEFAULT_PORTS = {
 }
 
 
+def line_before(text: str, end: int, reach: int = 80) -> str:
+    """The end of the line up to `end`, at most `reach` characters: bounded, so
+    a paste of many matches on one long line stays linear."""
+    start = max(0, end - reach)
+    return text[text.rfind("\n", start, end) + 1 or start:end]
+
+
 # What went wrong, as the symptom fact's `error` field (the rule vocabulary).
 ErrorKind = Literal["in-use", "permission", "unresolved", "tls", "refused", "timeout", "reset",
                     "missing", "http-status", "hang"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.understand.patterns import Rx
+from assistant.understand.patterns import Rx, line_before
 
 _PATH = r"(/[^\s\"'`,;()<>]{1,300})"
 # Docker's own words that say it used its default endpoint (the text names
@@ -58,10 +58,7 @@ def socket_path(text: str, low: str, announced: bool = False) -> str | None:
     with `announced`, also one a server was told to use or says it uses."""
     for rx in SOCKET_PATHS:
         for m in rx.finditer(text, low):
-            # the end of the line before the path, bounded: linear on long pastes
-            start = max(0, m.start() - 80)
-            before = text[text.rfind("\n", start, m.start()) + 1 or start:m.start()]
-            if not announced and _ANNOUNCED.search(before):
+            if not announced and _ANNOUNCED.search(line_before(text, m.start())):
                 continue
             return m.group(1).rstrip(".: \t")
     return None

@@ -33,6 +33,7 @@ from assistant.understand.patterns import (
     URL,
     WORD_HOST,
     ErrorKind,
+    line_before,
 )
 from assistant.understand.redact import clean, strip_control
 from assistant.understand.sockets import DOCKER_DEFAULT, DOCKER_SOCKET, socket_path
@@ -429,19 +430,12 @@ _BANNER = re.compile(r"(?:Running on|Serving HTTP on|Local:|Network:|listening o
                      r"started server on|server running at|Uvicorn running on)\s*$", re.I)
 
 
-def _before(text: str, end: int, reach: int = 80) -> str:
-    """The end of the line up to `end`, at most `reach` characters: bounded, so
-    a paste of many URLs on one line stays linear."""
-    start = max(0, end - reach)
-    return text[text.rfind("\n", start, end) + 1 or start:end]
-
-
 def _target_url(text: str, low: str) -> re.Match[str] | None:
     """The first URL that is not a proxy's (`http_proxy=URL`, `proxy env variable == 'URL'`)
     nor a server's banner, unless a banner is all there is."""
     proxies = {m.start(1) for rx in (PROXY_URL, PROXY_OPTION_URL) for m in rx.finditer(text, low)}
     urls = [m for m in URL.finditer(text, low) if m.start() not in proxies]
-    asked = [m for m in urls if not _BANNER.search(_before(text, m.start()))]
+    asked = [m for m in urls if not _BANNER.search(line_before(text, m.start()))]
     found = asked or urls
     return found[0] if found else None
 
