@@ -7,8 +7,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+
+from tests.support import run_cli
 
 
 def client(*argv: str, timeout: float = 60, env: dict[str, str] | None = None,
@@ -25,3 +28,14 @@ def client(*argv: str, timeout: float = 60, env: dict[str, str] | None = None,
                           cwd="/tmp")
     shown = "python3" if argv[0] == sys.executable else argv[0]
     return f"$ {shlex.join([shown, *argv[1:]])}\n{proc.stdout}{proc.stderr}"
+
+
+def ask(text: str) -> tuple[int, dict[str, Any]]:
+    """The assistant in-process on `text`: exit code and JSON report (nothing on stderr)."""
+    r = run_cli("--ask", text, "--json")
+    assert r.err == "", r.err
+    return r.code, r.json
+
+
+def rules(rep: dict[str, Any]) -> list[str]:
+    return [d["rule"] for d in rep["diagnoses"]]

@@ -15,26 +15,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests import realservers as rs
-from tests.scenarios.clients import client
-from tests.support import free_port_without_neighbours, run_cli
+from tests.scenarios.clients import ask, client, rules
+from tests.support import free_port_without_neighbours
 from tests.unixsupport import as_user, assistant_as, need_root, wait_listening
 
 STRANGER = 64000
-
-
-def ask(text: str) -> tuple[int, dict[str, Any]]:
-    r = run_cli("--ask", text, "--json")
-    assert r.err == "", r.err
-    return r.code, r.json
-
-
-def rules(rep: dict[str, Any]) -> list[str]:
-    return [d["rule"] for d in rep["diagnoses"]]
 
 
 def slip(port: int, position: int) -> int:

@@ -21,21 +21,11 @@ from typing import Any
 import pytest
 
 from tests import realservers as rs
-from tests.scenarios.clients import client
-from tests.support import console_script, run_cli
+from tests.scenarios.clients import ask, client, rules
+from tests.support import console_script
 from tests.unixsupport import as_user, assistant_as, need_root, open_dir, wait_listening
 
 STRANGER = 64000
-
-
-def ask(text: str) -> tuple[int, dict[str, Any]]:
-    r = run_cli("--ask", text, "--json")
-    assert r.err == "", r.err
-    return r.code, r.json
-
-
-def rules(rep: dict[str, Any]) -> list[str]:
-    return [d["rule"] for d in rep["diagnoses"]]
 
 
 def fixes(rep: dict[str, Any]) -> list[str]:

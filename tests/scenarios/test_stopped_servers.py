@@ -21,22 +21,11 @@ from typing import Any
 import pytest
 
 from tests import realservers as rs
-from tests.scenarios.clients import client
-from tests.support import run_cli
+from tests.scenarios.clients import ask, client, rules
 from tests.unixsupport import assistant_as, need_root
 
 # An account that owns none of the servers: their processes are hidden from it.
 STRANGER = 64000
-
-
-def ask(text: str) -> tuple[int, dict[str, Any]]:
-    r = run_cli("--ask", text, "--json")
-    assert r.err == "", r.err
-    return r.code, r.json
-
-
-def rules(rep: dict[str, Any]) -> list[str]:
-    return [d["rule"] for d in rep["diagnoses"]]
 
 
 @contextmanager
