@@ -69,16 +69,35 @@ def atomic_write(path: Path, text: str, prefix: str = ".tmp-") -> None:
         raise
 
 
-def write_cache(path: Path, data: Any, stale_after: float = 3600.0) -> None:
+def write_cache(path: Path, data: Any, stale_after: float = 3600.0,
+                lines: list[str] | None = None) -> None:
     """Write a cache file atomically, and remove caches of the same kind
     (same name prefix) that other fingerprints left over an hour ago.
+    With `lines` (each one JSON text, so without a newline), the file is the
+    JSON of `data` on its first line and then one line each, for a reader
+    that decodes only what it uses (read_cache_lines).
     Failing to write is not an error: no cache is slower, not wrong."""
     kind = path.name.split("-", 1)[0]
+    text = json.dumps(data, separators=(",", ":"))
+    if lines is not None:
+        text = "\n".join([text, *lines])
     try:
-        atomic_write(path, json.dumps(data, separators=(",", ":")), prefix=f".{kind}-")
+        atomic_write(path, text, prefix=f".{kind}-")
         now = time.time()
-        for old in path.parent.glob(f"{kind}-*.json"):
+        for old in path.parent.glob(f"{kind}-*.json*"):
             if old != path and old.stat().st_mtime < now - stale_after:
                 old.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+def read_cache_lines(path: Path) -> tuple[Any, list[bytes]]:
+    """A file write_cache wrote with `lines`: its data, and the lines still
+    encoded. ValueError when it is not whole (the count is the writer's)."""
+    blob = path.read_bytes()
+    end = blob.find(b"\n")
+    head = json.loads(blob if end < 0 else blob[:end])
+    lines = [] if end < 0 else blob[end + 1:].split(b"\n")
+    if not isinstance(head, dict) or head.get("lines") != len(lines):
+        raise ValueError("damaged cache file")
+    return head, lines

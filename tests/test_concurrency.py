@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from assistant.dirs import read_cache_lines
 from tests.support import console_script, free_port_without_neighbours
 
 
@@ -36,5 +37,10 @@ def test_fifty_at_once(tmp_path: Path, server) -> None:
         got = rep["diagnoses"][0]["category"] if rep["diagnoses"] else rep["answers"][0]["kb"]
         assert got == want
     # the caches they raced to write are whole and usable
-    for f in (tmp_path / "cache").glob("*.json"):
-        json.loads(f.read_text())
+    written = list((tmp_path / "cache").iterdir())
+    assert any(f.suffix == ".jsonl" for f in written)
+    for f in written:
+        if f.suffix == ".jsonl":
+            read_cache_lines(f)
+        elif f.suffix == ".json":
+            json.loads(f.read_text())

@@ -10,11 +10,12 @@ Only rule sets that validated are written.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from assistant.dirs import write_cache
+from assistant.dirs import read_cache_lines, write_cache
 from assistant.engine.model import (
     DIGEST_SALT,
     Pattern,
@@ -29,18 +30,25 @@ from assistant.engine.model import (
 
 # The code whose changes change what a cached rule set means: the fact
 # catalogue (collectors' declarations) and the rule format (engine).
-_CODE = Path(__file__).resolve().parent.parent
+_CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def code_fingerprint() -> bytes:
     """Names, sizes and modification times of the facts and engine modules:
-    cheap to read (no collector is imported), and any edit to them misses."""
+    cheap to read (no collector is imported), and any edit to them misses.
+    os.scandir, not Path.rglob: a fifth of the time, on every question."""
     out = []
-    for sub in ("facts", "engine"):
-        for p in sorted((_CODE / sub).rglob("*.py")):
-            st = p.stat()
-            out.append(f"{p.relative_to(_CODE)}:{st.st_size}:{st.st_mtime_ns}")
-    return "\n".join(out).encode()
+    stack = [os.path.join(_CODE, "facts"), os.path.join(_CODE, "engine")]
+    while stack:
+        folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for e in entries:
+                if e.name.endswith(".py") and e.is_file():
+                    st = e.stat()
+                    out.append(f"{e.path[len(_CODE) + 1:]}:{st.st_size}:{st.st_mtime_ns}")
+                elif e.is_dir() and e.name != "__pycache__":
+                    stack.append(e.path)
+    return "\n".join(sorted(out)).encode()
 
 
 def digest(paths: list[Path]) -> str:
@@ -61,10 +69,11 @@ def digest(paths: list[Path]) -> str:
 def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[str, Any] | None]:
     """The rule set (and its compiled definitions when cached)."""
     key = digest(paths) if cache is not None else ""
-    file = cache / f"rules-{key[:32]}.json" if cache is not None else None
+    file = cache / f"rules-{key[:32]}.jsonl" if cache is not None else None
     if file is not None and _is_file(file):
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
+            # The rules, most of the file, stay undecoded until one is used.
+            data, data["rules"] = read_cache_lines(file)
             marks = {k: [tuple(t) for t in v] for k, v in data["marks"].items()}
             return (RuleSet(LazyRules(data["rules"]), data["files"], data["digest"],
                             data["selectors"], data["services"], marks),
@@ -87,11 +96,11 @@ def load_ruleset(paths: list[Path], cache: Path | None) -> tuple[RuleSet, dict[s
             d["alternatives"] = [[_pattern_data(p) for p in alt] for alt in r.alternatives]
             d["exceptions"] = [_pattern_data(p) for p in r.exceptions]
             texts.append(json.dumps(d, separators=(",", ":")))
-        write_cache(file, {"files": ruleset.files, "digest": ruleset.digest, "rules": texts,
+        write_cache(file, {"files": ruleset.files, "digest": ruleset.digest, "lines": len(texts),
                       "services": ruleset.services, "marks": text_marks(enabled),
                       "selectors": [selector(r) for r in enabled],
                       "definitions": {n: json.dumps(d, separators=(",", ":"))
-                                      for n, d in definitions.items()}})
+                                      for n, d in definitions.items()}}, lines=texts)
     return ruleset, definitions
 
 
@@ -107,7 +116,7 @@ class LazyRules(Sequence[Rule]):
     """Cached rules kept as JSON text, each decoded when first used: a
     question about one port touches a few of a team's thousands of rules."""
 
-    def __init__(self, raw: list[str]):
+    def __init__(self, raw: list[bytes]):
         self._raw = raw
         self._done: dict[int, Rule] = {}
 

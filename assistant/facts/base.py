@@ -6,7 +6,8 @@ a timeout, `collect(ctx) -> facts`, and `summarise(facts, target)` for its
 finding line. `facts/collectors.py` lists them all; the catalogue, the
 findings, the trace lines and the rule schema derive from that list.
 
-`run_checks` runs collectors concurrently, each bounded by its timeout, and
+`run_checks` runs collectors concurrently, each bounded by its timeout (a
+collector that says it is quick here runs in the calling thread), and
 never raises: a failure, a timeout, or a fact that does not match what the
 collector declared becomes status `unknown` with a reason.
 """
@@ -141,6 +142,11 @@ class Collector(NamedTuple):
     # The question this check answers, in plain words, for the chat's
     # progress lines and its explanations ("is anything listening on 3000?").
     asks: Callable[[Target], str] | None = None
+    # True for a context where `collect` cannot wait (it reads only the
+    # environment and this machine's fixed files, or has nothing to do): it
+    # then runs in the calling thread, since a thread of its own costs more
+    # than the work. None: it may wait, so it always gets a bounded thread.
+    quick: Callable[[Context], bool] | None = None
 
     def question(self, target: Target) -> str:
         """What this check finds out, as a short plain question."""
@@ -189,6 +195,8 @@ class _Running:
         self.timeout = collector.bound(ctx) if collector else 0.0
         self.box: dict[str, Any] = {}
         self.start = time.perf_counter()
+        self.thread: threading.Thread | None = None
+        self.ms = 0.0
         if collector is None:
             return
         call = fn or collector.collect
@@ -199,16 +207,28 @@ class _Running:
             except Exception as exc:  # noqa: BLE001 - a check must never raise
                 self.box["error"] = f"{type(exc).__name__}: {exc}"
 
+        self.work = work
+        if fn is None and collector.quick is not None and _quick(collector, ctx):
+            return  # run_checks calls it in this thread
         # A daemon thread: a hung getaddrinfo must not keep the process alive.
         self.thread = threading.Thread(target=work, name=f"check-{name}", daemon=True)
         self.thread.start()
 
+    def run_here(self) -> None:
+        """A quick check's work, in the calling thread (no bound needed)."""
+        if self.collector is not None and self.thread is None:
+            self.start = time.perf_counter()
+            self.work()
+            self.ms = (time.perf_counter() - self.start) * 1000
+
     def result(self) -> CheckResult:
         if self.collector is None:
             return CheckResult(self.name, "unknown", [], 0.0, f"no check is named {self.name!r}")
-        self.thread.join(max(0.0, self.timeout - (time.perf_counter() - self.start)))
-        ms = (time.perf_counter() - self.start) * 1000
-        if self.thread.is_alive():
+        if self.thread is not None:
+            self.thread.join(max(0.0, self.timeout - (time.perf_counter() - self.start)))
+            self.ms = (time.perf_counter() - self.start) * 1000
+        ms = self.ms
+        if self.thread is not None and self.thread.is_alive():
             return CheckResult(self.name, "unknown", [], ms, f"timed out after {self.timeout:g} s")
         if "error" in self.box:
             return CheckResult(self.name, "unknown", [], ms, self.box["error"])
@@ -234,4 +254,13 @@ def run_checks(names: list[str], ctx: Context, collectors: Mapping[str, Collecto
     the bound and the validation still apply.
     """
     running = [_Running(n, ctx, collectors.get(n), (overrides or {}).get(n)) for n in names]
+    for r in running:  # quick ones while the others' threads run
+        r.run_here()
     return [r.result() for r in running]
+
+
+def _quick(collector: Collector, ctx: Context) -> bool:
+    try:
+        return bool(collector.quick and collector.quick(ctx))
+    except Exception:  # noqa: BLE001 - unsure: a thread, as for any check
+        return False

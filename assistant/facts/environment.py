@@ -85,4 +85,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 COLLECTOR = Collector("environment", "Whether the assistant runs in a container or WSL.",
                       (ENVIRONMENT,), collect, summarise, timeout=1.0,
-                      asks=lambda t: "am I running inside a container or WSL?")
+                      asks=lambda t: "am I running inside a container or WSL?",
+                      quick=lambda ctx: True)

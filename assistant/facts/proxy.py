@@ -246,13 +246,19 @@ def _bypass(host: str | None, local: Callable[[str], bool]) -> str:
     return ",".join(entries)
 
 
-def collect(ctx: Context) -> list[Fact]:
+def idle(ctx: Context) -> bool:
+    """Nothing to read: a server that fails to bind reaches no proxy, and
+    without a proxy variable there is no fact (each fact is one variable)."""
     t = ctx.target
     if t.role == "server" or (not t.host and not t.via):
-        return []  # a server that fails to bind reaches no proxy
-    env_vars = set(ctx.env) | set(t.proxy_env)
-    if t.via is None and not env_vars & set(VARIABLES):
-        return []  # no proxy variable: nothing to read (each fact is one variable set)
+        return True
+    return t.via is None and not (set(ctx.env) | set(t.proxy_env)) & set(VARIABLES)
+
+
+def collect(ctx: Context) -> list[Fact]:
+    if idle(ctx):
+        return []
+    t = ctx.target
     from assistant.facts.proxyrules import is_local
     from assistant.facts.system import platform
 
@@ -289,4 +295,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 COLLECTOR = Collector("proxy", "Proxy variables as the failing client uses them, its exceptions, "
                       "and whether the address that failed is a proxy's.", (PROXY,),
                       collect, summarise, timeout=3.0,
-                      asks=lambda t: "would a proxy setting catch this connection?")
+                      asks=lambda t: "would a proxy setting catch this connection?",
+                      quick=idle)

@@ -148,4 +148,5 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
 
 COLLECTOR = Collector("services", "The team's declared services and who listens on their ports.",
                       (SERVICE,), collect, summarise, timeout=3.0,
-                      asks=lambda t: f"does a team service use port {t.port}?")
+                      asks=lambda t: f"does a team service use port {t.port}?",
+                      quick=lambda ctx: not ctx.services)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -61,6 +62,36 @@ def test_unknown_check_raising_and_hanging_collectors_never_raise() -> None:
     assert (nope.status, nope.reason) == ("unknown", "no check is named 'nope'")
     assert (raised.status, raised.reason) == ("unknown", "PermissionError: denied")
     assert (slow.status, slow.reason) == ("unknown", "timed out after 0.2 s")
+
+
+def test_a_quick_check_runs_here_and_any_other_in_a_bounded_thread() -> None:
+    where: dict[str, str] = {}
+
+    def note(name: str):
+        def collect(c: Context) -> list:
+            where[name] = threading.current_thread().name
+            return [{"type": "thing", "n": 1}]
+        return collect
+
+    def unsure(c: Context) -> bool:
+        raise OSError("cannot tell")
+
+    def quick(name: str, says) -> Collector:
+        return make(note(name))["things"]._replace(name=name, quick=says)
+
+    collectors = {"here": quick("here", lambda c: True), "idle": quick("idle", lambda c: False),
+                  "unsure": quick("unsure", unsure), "plain": make(note("plain"))["things"]}
+    results = run_checks(list(collectors), ctx(), collectors)
+    assert [r.status for r in results] == ["ok"] * 4 and all(r.ms >= 0 for r in results)
+    assert where["here"] == threading.current_thread().name
+    assert {where[n] for n in ("idle", "unsure", "plain")} == {
+        "check-idle", "check-unsure", "check-plain"}
+    # A test's stand-in collect is always bounded, quick or not.
+    hang = {"here": quick("here", lambda c: True)}
+    start = time.perf_counter()
+    res = run_checks(["here"], ctx(), {"here": hang["here"]._replace(timeout=0.2)},
+                     {"here": lambda c: time.sleep(3) or []})[0]
+    assert time.perf_counter() - start < 2 and res.reason == "timed out after 0.2 s"
 
 
 def test_an_unknown_fact_keeps_the_rest_and_gives_the_reason() -> None:
