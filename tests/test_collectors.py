@@ -7,7 +7,7 @@ import pytest
 from assistant.errors import InputError
 from assistant.facts.hostcheck import host_facts
 from assistant.facts.listeners import listeners_from, relation
-from assistant.facts.near import near_from, near_relation
+from assistant.facts.near import likely, near_from, near_relation
 from assistant.facts.ports import port_class, port_facts
 from assistant.facts.system.resolver import parse_hosts
 from assistant.facts.system.socktable import Listen
@@ -22,6 +22,23 @@ from assistant.understand.redact import clean
 ])
 def test_near_relation(asked: int, other: int, expected: tuple[str, int] | None) -> None:
     assert near_relation(asked, other) == expected
+
+
+@pytest.mark.parametrize("asked,other,same,expected", [
+    (8080, 8008, False, True),     # two digits swapped
+    (3000, 30000, False, True),    # a digit added
+    (5432, 5433, False, True),     # the next port
+    (7258, 7257, False, True),     # a neighbouring digit
+    (3009, 3011, False, True),     # two up: a dev server that moved twice
+    (8000, 8080, False, True),     # the common web ports, mixed up by habit
+    (7258, 7251, False, False),    # another program, a far digit
+    (3000, 6000, False, False),
+    (3009, 3015, False, False),    # six ports away
+    (3009, 3015, True, True),      # ... but the client's own protocol
+])
+def test_likely_slips(asked: int, other: int, same: bool, expected: bool) -> None:
+    rel = near_relation(asked, other)
+    assert rel is not None and likely(asked, other, rel, same) is expected
 
 
 @pytest.mark.parametrize("listen,family,dials,v6only,expected", [

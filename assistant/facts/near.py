@@ -57,6 +57,11 @@ NEAR_LISTENER = FactType("near_listener", "A listener on a port near the asked o
     "dialled": Field("str", "how its bound address relates to the addresses the client dials "
                      "(other-family, other-address: the client could not reach it there either)",
                      (*RELATIONS, "unknown")),
+    "likely": Field("bool", "a slip people make: two digits swapped, a digit added or "
+                    "dropped, a neighbouring digit, the next port or the one after (a dev "
+                    "server that moved up), a port of the common web set for another, a "
+                    "process told to use the asked port, or the client's own protocol. Another "
+                    "program a few ports away, or a far digit, is only possible"),
     "configured": Field("bool", "the failing client's own configuration sends requests to this "
                         "port too (nginx: another proxy_pass or upstream server): there on "
                         "purpose, not a slip"),
@@ -101,6 +106,27 @@ def near_relation(asked: int, other: int) -> tuple[str, int] | None:
     return None
 
 
+# Ports developers mix up by habit rather than by a slip of the finger.
+WEB_PORTS = frozenset((80, 443, 3000, 3001, 4200, 5000, 5001, 5173, 8000, 8008, 8080, 8081,
+                       8443, 8888, 9000))
+
+
+def likely(asked: int, other: int, rel: tuple[str, int], same_protocol: bool) -> bool:
+    """Pure: whether a near port is a slip people make (see the field's doc)."""
+    kind, distance = rel
+    if same_protocol or kind in ("swap", "same-process", "same-service"):
+        return True
+    if asked in WEB_PORTS and other in WEB_PORTS:
+        return True
+    if kind == "digit":
+        a, b = str(asked), str(other)
+        if len(a) != len(b):
+            return True
+        i = next(i for i in range(len(a)) if a[i] != b[i])
+        return abs(int(a[i]) - int(b[i])) == 1
+    return distance <= 2
+
+
 class Client(NamedTuple):
     """What the ranking knows of the failing client."""
 
@@ -141,6 +167,8 @@ def near_from(table: Iterable[Listen], port: int, describe: Describe,
                       "speaks": speaks,
                       "mismatch": wanted != "unknown" and speaks != "unknown" and speaks != wanted,
                       "dialled": relation(row.address, row.family, client.dials, client.v6only),
+                      "likely": likely(port, row.port, rel,
+                                       speaks == wanted and wanted != "unknown"),
                       "configured": row.port in client.configured}
         fact.update({k: v for k, v in info.items() if k in PROCESS_FIELDS})
         facts.append(owned(fact, row.uid))
