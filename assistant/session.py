@@ -32,6 +32,9 @@ DID_YOU_MEAN = 0.12
 PORT_QUESTION = "Which port? (the number after the colon, e.g. 3000 in localhost:3000)"
 TIED_QUESTION = "That fits more than one answer. Which did you mean? (answer with the id)"
 USUAL_LOCAL = ("127.0.0.1", "::1")
+# The port the knowledge base's commands use as their example (the seed
+# question's); an answer to a question about another port shows that one.
+KB_EXAMPLE_PORT = "62893"
 _QUESTION_WORDS = re.compile(
     r"^\s*(?:what|how|why|when|where|which|who|can|could|should|is|are|do|does|will|would|"
     r"explain|tell me|difference)\b|\?\s*$", re.I)
@@ -42,6 +45,12 @@ SERVER_ANSWERS = frozenset({"redis-maxclients", "redis-auth", "mysql-access-deni
                             "cert-name", "cert-expired", "cert-untrusted"})
 _PROBLEM_WORDS = re.compile(r"\b(?:connect|connection|refused|reach|fail|error|cannot|can't|"
                             r"unable|won't|doesn't work|not working|down|timeout)\b", re.I)
+
+# Any word of a failure, for telling a question about a port from a failure
+# reported as a question ("why does 127.0.0.1:3000 refuse?").
+_FAILING = re.compile(r"\b(?:refus|fail|error|time[sd]?\s?out|hang|hung|denied|reset|block|"
+                      r"drop|unreachable|broke|crash|stuck|slow)\w*|\bnot\s+(?:work|respond|"
+                      r"load|open|reach)\w*", re.I)
 
 Overrides = Mapping[str, Callable[[Context], list[Fact]]]
 Progress = Callable[[str, "CheckResult | None"], None]
@@ -155,6 +164,12 @@ class Session:
                                  "question, or describe the failing connection with its host "
                                  "and port.")]))
             return self._done(self._need_address(text, echo, target, skipped))
+        if question_like and target.error is None and not target.signals \
+                and target.role != "server" and not _PROBLEM_WORDS.search(text) \
+                and not _FAILING.search(text):
+            about = self._about_port(text, echo, target)
+            if about is not None:
+                return self._done(about)
         report = self._diagnosis(target, answers, echo, host_only, skipped)
         if question_like:
             report.answers = self._answers(text)
@@ -200,6 +215,29 @@ class Session:
         if not report.diagnoses and report.questions:
             report.kind = "needs-input"
         return report
+
+    def _about_port(self, text: str, echo: str, target: symptoms.Target) -> Report | None:
+        """A question that names a port and reports no failure ("which program
+        is using port 7251?", "is it ok to run node as root for 443?"): the
+        knowledge base answers it, with that port in its commands, and what
+        listens on the port now stands beside it. None: no confident answer,
+        so the port is diagnosed as usual."""
+        answers = self._answers(text)
+        if not answers or target.port is None:
+            return None
+        port = str(target.port)
+        answers = [a._replace(commands=[c._replace(command=c.command.replace(KB_EXAMPLE_PORT, port))
+                                        for c in a.commands]) for a in answers]
+        if target.host is None:
+            target.host, target.assumed_host = "localhost", True
+            target.parsed = symptoms.parse_target_host("localhost")
+        ctx = Context(target=target, env=self.options.env, probe_timeout=self.options.probe_timeout,
+                      hosts_path=self.options.hosts_path)
+        from assistant.facts.collectors import BY_NAME
+
+        results = run_checks(["listeners"], ctx, BY_NAME, self.options.check_overrides)
+        return Report("answer", echo, target.to_json(),
+                      findings=[finding(r, target) for r in results], answers=answers)
 
     def _need_address(self, text: str, echo: str, target: symptoms.Target,
                       skipped: frozenset[str]) -> Report:

@@ -104,3 +104,19 @@ def test_the_port_question_offers_what_listens_now(server: Any, tmp_path: Path) 
     assert port.text.startswith("Which port? (the number after the colon, e.g. 3000 in "
                                 "localhost:3000) Listening now: ")
     assert f"{s.port} (python" in port.text
+
+
+def test_a_question_about_a_port_is_answered_with_what_listens_there(server: Any,
+                                                                      session: Session) -> None:
+    """Field trial 5: "which program is using port 7251?" was diagnosed ("the
+    problem is above TCP") and its commands named the KB's example port."""
+    s = server("127.0.0.1")
+    r = session.ask(f"how do I find out which program is using port {s.port}?")
+    assert (r.kind, r.diagnoses, r.answers[0].kb) == ("answer", [], "find-process-on-port")
+    assert any(f"sport = :{s.port}'" in c.command for c in r.answers[0].commands)
+    assert not any("62893" in c.command for c in r.answers[0].commands)
+    assert [f.check for f in r.findings] == ["listeners"]
+    assert f"127.0.0.1:{s.port} (python" in r.findings[0].summary
+    # A question that reports a failure is still diagnosed.
+    failing = session.ask(f"why does 127.0.0.1:{free_port_without_neighbours()} refuse?")
+    assert failing.kind == "diagnosis" and failing.diagnoses
