@@ -47,6 +47,8 @@ PROXY = FactType("proxy", "A proxy variable in the client's environment, as that
                              "own address"),
     "local": Field("bool", "the host asked for is this machine (localhost, a loopback address, "
                    "or a name that resolves only to loopback): it needs no proxy"),
+    "proxy_here": Field("bool", "the proxy itself runs on this machine (a loopback address): "
+                        "its localhost is this machine's, so it relays a local request"),
     "users": Field("str", "the clients that send this request to the proxy",
                    example="curl, Python requests"),
     "ignored_by": Field("str", "the clients that do not, and why"),
@@ -206,6 +208,7 @@ def proxy_facts(req: Request, env: Mapping[str, str],
             "bypassed": bool(using) and not applying,
             "at_proxy": at_proxy, "target_is_proxy": target_is_proxy,
             "local": bool(host) and local(host or ""),
+            "proxy_here": bool(address[0]) and local(address[0]),
             "users": ", ".join(d.model.label for d in applying) or None,
             "ignored_by": clean("; ".join(d.reason for d in decisions
                                           if not d.applies and d.reason))[:600] or None,
