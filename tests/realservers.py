@@ -150,6 +150,8 @@ class Nginx:
     tls_port: int   # listen ... ssl
     front_port: int  # a reverse proxy whose upstream is a closed port: 502
     proc: subprocess.Popen[bytes]
+    upstream_port: int = 0  # that closed port
+    error_log: Path | None = None
 
 
 @contextmanager
@@ -164,7 +166,7 @@ def nginx() -> Iterator[Nginx]:
   server {{ listen 127.0.0.1:{front}; location / {{ proxy_pass http://127.0.0.1:{gone}; }} }}"""))
         with started(nginx_argv(binary, d), tls, "nginx") as s:
             wait_listening(front, s.proc, "nginx")
-            yield Nginx(tls, front, s.proc)
+            yield Nginx(tls, front, s.proc, gone, d / "error.log")
 
 
 @contextmanager

@@ -151,13 +151,23 @@ def test_nginx_says_plain_http_to_its_https_port() -> None:
 
 
 def test_nginx_bad_gateway_is_the_upstream() -> None:
+    """Field trial 5: the 502 is followed to nginx's running configuration,
+    whose upstream has nothing listening; the log command is that nginx's."""
     with rs.nginx() as n:
         text = client("curl", "-sS", "-i", f"http://127.0.0.1:{n.front_port}/index.php")
         assert "502 Bad Gateway" in text
         code, rep = ask(text)
-    assert (code, top(rep)) == (0, ("reachable", "http.bad_gateway"))
-    assert "nginx" in rep["diagnoses"][0]["summary"]
+        assert (code, top(rep)) == (1, ("nothing-listening", "http.upstream_not_listening"))
+        summary = rep["diagnoses"][0]["summary"]
+        assert f"nothing listens on its upstream 127.0.0.1:{n.upstream_port}" in summary
+        log_command = f"tail -n 20 {n.error_log}"
+        assert log_command in commands(rep)
+        # Pasted, the log command shows nginx's own words about that upstream.
+        shown = subprocess.run(shlex.split(log_command), capture_output=True, text=True,
+                               timeout=30)
+        assert f"127.0.0.1:{n.upstream_port}" in shown.stdout
     assert "port.reachable" not in [d["rule"] for d in rep["diagnoses"]]
+    assert "http.bad_gateway" not in [d["rule"] for d in rep["diagnoses"]]
 
 
 def test_https_kept_when_the_port_does_speak_tls() -> None:

@@ -36,6 +36,7 @@ MODULES: dict[str, str] = {
     "protocol": "assistant.facts.protocol",
     "unix_socket": "assistant.facts.unix_sockets",
     "unix_servers": "assistant.facts.unix_servers",
+    "upstreams": "assistant.facts.upstreams",
     # The checkup's own (`assistant doctor`): facts about the machine, no target.
     "local_names": "assistant.facts.local_names",
     "loopback": "assistant.facts.loopback",

@@ -1,9 +1,12 @@
-"""The ports a running nginx's configuration sends requests to.
+"""What a running nginx's configuration listens on and sends requests to.
 
 When nginx says its upstream on port 9101 refused, a listener on 9102 is a
 slip only if nothing else sends requests there: a port that another
 `proxy_pass` (or an `upstream` block's `server`) of the same configuration
-names is another virtual host's application, there on purpose. Read only:
+names is another virtual host's application, there on purpose, and the
+ports nginx listens on itself are its own. When nginx answers 502, the
+server blocks listening on the asked port name the upstreams it failed to
+reach, and its error log (`front_end`). Read only:
 the master's command line (`-p`, `-c`) names the file; `include`s are
 followed, bounded in count and size. Nothing is run (`nginx -T` would need
 the binary and often root); a file we may not read is skipped.
@@ -16,6 +19,7 @@ import os
 import re
 import shlex
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from assistant.facts.system.procfs import all_pids
 
@@ -95,6 +99,14 @@ def master_files(cmdline: str) -> tuple[str, str]:
     return prefix, conf if os.path.isabs(conf) else os.path.join(prefix, conf)
 
 
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(MAX_BYTES)
+    except OSError:
+        return None
+
+
 def configured_ports(conf: str) -> set[int]:
     """Every port the configuration in `conf` (and what it includes) sends to."""
     found: set[int] = set()
@@ -106,10 +118,8 @@ def configured_ports(conf: str) -> set[int]:
         if path in seen:
             continue
         seen.add(path)
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read(MAX_BYTES)
-        except OSError:
+        text = _read(path)
+        if text is None:
             continue
         ports, includes = ports_in(text)
         found |= ports
@@ -119,11 +129,183 @@ def configured_ports(conf: str) -> set[int]:
     return found
 
 
+_INCLUDE = re.compile(r"(?m)^[ \t]*include[ \t]+([^;#\s]+)[ \t]*;")
+
+
+def expanded(conf: str) -> str | None:
+    """The configuration's text with each `include` replaced by the files it
+    names, in place (server blocks come from sites-enabled/ this way);
+    bounded in files and bytes. None: the main file cannot be read."""
+    base = os.path.dirname(conf)
+    budget = [MAX_FILES]
+
+    def text_of(path: str, depth: int) -> str:
+        budget[0] -= 1
+        text = _read(path) or ""
+        if depth > 8:
+            return text
+
+        def inline(m: re.Match[str]) -> str:
+            pattern = m.group(1).strip("\"'")
+            full = pattern if os.path.isabs(pattern) else os.path.join(base, pattern)
+            parts = []
+            for f in sorted(glob.glob(full)):
+                if budget[0] <= 0:
+                    break
+                parts.append(text_of(f, depth + 1))
+            return "\n".join(parts)
+
+        return _INCLUDE.sub(inline, _COMMENT.sub("", text))
+
+    if _read(conf) is None:
+        return None
+    return text_of(conf, 0)
+
+
+class Upstream(NamedTuple):
+    """Where a server block sends requests: a host and port, or a socket."""
+
+    directive: str           # proxy_pass, fastcgi_pass...
+    host: str | None         # 127.0.0.1, localhost, [::1]; None for a socket
+    port: int | None
+    path: str | None         # a UNIX socket's path
+
+
+class FrontEnd(NamedTuple):
+    """A running nginx's view of one listening port."""
+
+    conf: str
+    prefix: str
+    error_log: str | None    # None: not a file (stderr, syslog)
+    upstreams: list[Upstream]
+    listens: set[int]        # every port this nginx listens on
+
+
+def _upstream(directive: str, arg: str, named: dict[str, list[str]]) -> list[Upstream]:
+    """Pure: the upstreams one `*_pass` argument names (through an `upstream` block)."""
+    if "$" in arg:
+        return []  # decided per request from variables: not knowable here
+    rest = arg.split("://", 1)[-1]
+    if rest.startswith("unix:"):
+        return [Upstream(directive, None, None, rest[5:].split(":", 1)[0])]
+    hostport = rest.split("/", 1)[0]
+    if hostport in named:
+        return [u for server in named[hostport] for u in _upstream(directive, server, {})]
+    port = port_of(hostport)
+    host = hostport.rsplit(":", 1)[0] if port is not None else hostport
+    if port is None:
+        scheme = arg.split("://", 1)[0] if "://" in arg else ""
+        port = {"http": 80, "https": 443, "grpc": 80, "grpcs": 443}.get(scheme)
+    return [Upstream(directive, host.strip("[]") or None, port, None)]
+
+
+def _listen_port(args: list[str]) -> int | None:
+    if not args or args[0].startswith("unix:"):
+        return None
+    first = args[0]
+    if first.isdigit():
+        return int(first)
+    port = port_of(first)
+    return port if port is not None else 80  # `listen 127.0.0.1;` is port 80
+
+
+def front_end_in(text: str, port: int) -> tuple[list[Upstream], set[int], str | None]:
+    """Pure: from a whole (expanded) configuration, the upstreams of the server
+    blocks that listen on `port` (every block's when none does), every
+    port it listens on, and its `error_log` file (main context)."""
+    named: dict[str, list[str]] = {}
+    servers: list[tuple[set[int], list[tuple[str, str]]]] = []
+    error_log: str | None = None
+    stack: list[str] = []
+    words: list[str] = []
+    current: tuple[set[int], list[tuple[str, str]]] | None = None
+    upstream_name: str | None = None
+    for tok in _TOKEN.findall(_COMMENT.sub("", text)):
+        if tok == "{":
+            name = words[0] if words else ""
+            stack.append(name)
+            if name == "server" and "http" in stack[:-1] and current is None:
+                current = (set(), [])
+                servers.append(current)
+            elif name == "upstream" and len(words) > 1:
+                upstream_name = words[1]
+                named[upstream_name] = []
+            words = []
+        elif tok == "}":
+            if stack:
+                closed = stack.pop()
+                if closed == "server" and current is not None and "server" not in stack:
+                    current = None
+                elif closed == "upstream":
+                    upstream_name = None
+            words = []
+        elif tok == ";":
+            if words:
+                head, args = words[0], words[1:]
+                if head == "error_log" and not stack and args and error_log is None:
+                    error_log = args[0]
+                elif head == "server" and upstream_name is not None and args:
+                    named[upstream_name].append(args[0])
+                elif current is not None and head == "listen":
+                    p = _listen_port(args)
+                    if p is not None:
+                        current[0].add(p)
+                elif current is not None and head in PASSES and args:
+                    current[1].append((head, args[0]))
+            words = []
+        else:
+            words.append(tok.strip("\"'"))
+    for listens, _ in servers:
+        if not listens:
+            listens.add(80)
+    chosen = [s for s in servers if port in s[0]] or servers
+    found: list[Upstream] = []
+    for _, passes in chosen:
+        for head, arg in passes:
+            for u in _upstream(head, arg, named):
+                if u not in found:
+                    found.append(u)
+    return found, set().union(*(s[0] for s in servers)) if servers else set(), error_log
+
+
+def _error_log_path(directive: str | None, prefix: str, cmdline: str) -> str | None:
+    """Pure: the error log file: the main context's error_log (relative to the
+    prefix), else -e on the command line, else Debian's built-in path."""
+    value = directive
+    if value is None:
+        words = cmdline.split()
+        value = next((words[i + 1] for i, w in enumerate(words[:-1]) if w == "-e"), None)
+    if value is None:
+        return "/var/log/nginx/error.log"
+    if value == "stderr" or value.startswith("syslog:") or value.startswith("memory:"):
+        return None
+    return value if os.path.isabs(value) else os.path.join(prefix, value)
+
+
+def front_end(port: int, worker: int | None = None) -> FrontEnd | None:
+    """The running nginx whose configuration listens on `port`: its files,
+    error log, and the upstreams of the server blocks on that port."""
+    fallback: FrontEnd | None = None
+    for cmd in _masters(worker):
+        prefix, conf = master_files(cmd)
+        text = expanded(conf)
+        if text is None:
+            continue
+        upstreams, listens, log = front_end_in(text, port)
+        found = FrontEnd(conf, prefix, _error_log_path(log, prefix, cmd), upstreams, listens)
+        if port in listens:
+            return found
+        fallback = fallback or found
+    return fallback if worker else None
+
+
 def _masters(worker: int | None) -> list[str]:
-    """Command lines of nginx masters: the named worker's parent, else every
-    process named nginx whose command line says master (a few at most)."""
+    """Command lines of nginx masters: the named process or its parent (a
+    worker's master), else every process named nginx whose command line says
+    master (a few at most)."""
     pids: list[int] = []
     if worker:
+        pids.append(worker)  # the master itself holds the listening socket too
         try:
             with open(f"/proc/{worker}/stat") as fh:
                 pids.append(int(fh.read().rsplit(")", 1)[1].split()[1]))
@@ -153,4 +335,14 @@ def running_ports(worker: int | None = None) -> set[int]:
     found: set[int] = set()
     for cmd in _masters(worker):
         found |= configured_ports(master_files(cmd)[1])
+    return found
+
+
+def listen_ports(worker: int | None = None) -> set[int]:
+    """The ports every running nginx listens on itself (never its upstream)."""
+    found: set[int] = set()
+    for cmd in _masters(worker):
+        text = expanded(master_files(cmd)[1])
+        if text is not None:
+            found |= front_end_in(text, 0)[1]
     return found

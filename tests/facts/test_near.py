@@ -94,3 +94,30 @@ def test_nginx_master_command_line() -> None:
         "/srv/x", "/srv/x/n.conf")
     assert master_files("nginx: master process /usr/sbin/nginx") == (
         "/etc/nginx", "/etc/nginx/nginx.conf")
+
+
+def test_front_end_reads_the_server_blocks_on_the_asked_port() -> None:
+    from assistant.facts.nginxconf import Upstream, _error_log_path, front_end_in
+
+    text = """
+error_log logs/err.log warn;
+http {
+ upstream app { server 127.0.0.1:9001 weight=2; server unix:/run/app.sock; }
+ server { listen 80; listen [::]:80; location / { proxy_pass http://app; }
+          location /php { fastcgi_pass unix:/run/php/php8.2-fpm.sock; } }
+ server { listen 127.0.0.1:8443 ssl; location / { proxy_pass https://localhost:9443/x; } }
+ server { server_name other; location / { proxy_pass http://$backend; } }
+ server { listen 8080; location / { proxy_pass http://[::1]:3000; } }
+}"""
+    ups, listens, log = front_end_in(text, 80)
+    assert ups == [Upstream("proxy_pass", "127.0.0.1", 9001, None),
+                   Upstream("proxy_pass", None, None, "/run/app.sock"),
+                   Upstream("fastcgi_pass", None, None, "/run/php/php8.2-fpm.sock")]
+    assert listens == {80, 8443, 8080} and log == "logs/err.log"
+    assert front_end_in(text, 8443)[0] == [Upstream("proxy_pass", "localhost", 9443, None)]
+    assert front_end_in(text, 8080)[0] == [Upstream("proxy_pass", "::1", 3000, None)]
+    assert len(front_end_in(text, 1234)[0]) == 5  # no block on it: every upstream
+    assert _error_log_path("logs/err.log", "/srv/x", "") == "/srv/x/logs/err.log"
+    assert _error_log_path(None, "/srv/x", "nginx -p /srv/x -e /tmp/e.log") == "/tmp/e.log"
+    assert _error_log_path(None, "/etc/nginx", "nginx") == "/var/log/nginx/error.log"
+    assert _error_log_path("stderr", "/etc/nginx", "nginx") is None

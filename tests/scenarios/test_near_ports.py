@@ -119,6 +119,38 @@ def test_nginx_upstream_down_beside_other_vhosts_upstreams() -> None:
         assert near[u3]["configured"] is True
 
 
+@pytest.mark.root
+def test_nginx_502_names_its_upstream_and_its_own_port_is_no_slip() -> None:
+    """curl-nginx-502-upstream-down (field trial 5): nginx on 7190 proxies to
+    7191, where nothing listens. curl's 502 is followed to the upstream; the
+    error log's line is not told "did you mean 7190", nginx's own port."""
+    need_root()
+    nginx = rs.need("nginx", "/usr/sbin/nginx")
+    upstream = quiet_port(-1)
+    front = upstream - 1
+    with rs.private_dir() as d:
+        d.chmod(0o755)  # readable by every user, as /etc/nginx is
+        (d / "nginx.conf").write_text(rs.nginx_config(d, f"""
+  server {{ listen 127.0.0.1:{front}; location / {{ proxy_pass http://127.0.0.1:{upstream}; }} }}"""))
+        with rs.started(rs.nginx_argv(nginx, d), front, "nginx"):
+            out = client("curl", "-sS", "-i", f"http://127.0.0.1:{front}/api/health")
+            assert "502 Bad Gateway" in out
+            (d / "error.log").chmod(0o644)
+            line = (d / "error.log").read_text().strip().splitlines()[-1]
+            pasted = f"$ curl -sS -i http://127.0.0.1:{front}/api/health\n{out}"
+            answers = [ask(pasted), assistant_as(pasted, STRANGER, STRANGER)]
+            logs = [ask(line), assistant_as(line, STRANGER, STRANGER)]
+    for code, rep in answers:
+        assert (code, rules(rep)[0]) == (1, "http.upstream_not_listening"), rules(rep)
+        assert f"upstream 127.0.0.1:{upstream} (proxy_pass in {d}/nginx.conf)" in \
+            rep["diagnoses"][0]["summary"]
+        assert f"tail -n 20 {d}/error.log" in [c["command"] for c in rep["diagnoses"][0]["fix"]]
+    for code, rep in logs:
+        assert rep["target"]["port"] == upstream
+        assert (code, rules(rep)[0]) == (1, "port.nothing_listening"), rules(rep)
+        assert "port.typo" not in rules(rep)
+
+
 CRASHING = """
 require('http').createServer((req, res) => { const cfg = undefined; res.end(cfg.greeting) })
   .listen(+process.argv[1], '127.0.0.1', () => console.log('ready'))
