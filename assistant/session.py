@@ -397,6 +397,8 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
         t["url_host"] = f"[{target.host}]" if ":" in target.host else target.host
     if target.port is not None and target.port > 65535:
         t["wrapped_port"] = target.port % 65536
+    if target.port_name is not None:
+        t["port_name"] = target.port_name
     if target.path is not None:
         t.update(kind="unix", loopback=True, wildcard=False)
     elif parsed is not None:

@@ -71,6 +71,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def port_taken(port: int) -> bool:
+    """Something holds `port` on 127.0.0.1 (or the port cannot be bound)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def free_port_without_neighbours() -> int:
     """A free port whose near misses (±10, digit slips) also have no listener."""
     import psutil

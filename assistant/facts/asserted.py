@@ -16,6 +16,9 @@ TARGET = FactType("target", "What the user is trying to reach, from the text and
                       example="[::1]"),
     "wrapped_port": Field("int", "for a port above 65535, what it wraps round to (port % 65536)",
                           example=4464),
+    "port_name": Field("str", "a service name written where a URL's port goes (port is then "
+                       "its number from the services database, when it has one)",
+                       example="http-alt"),
     "scheme": Field("str", "URL scheme when the text has a URL", example="https"),
     "kind": Field("str", "what the host is (unix: the target is a socket path)",
                   ("ipv4", "ipv6", "name", "invalid", "unix", "none")),

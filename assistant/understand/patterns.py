@@ -386,8 +386,17 @@ SIGNALS: list[tuple[str, Rx]] = [
                          "--http2-prior-knowledge"), re.I)),
     # A port outside 0-65535 (the server's own check, or a tool wrapping it).
     ("bad-port", Rx(r"ERR_SOCKET_BAD_PORT|port must be 0-65535|should be >= 0 and < 65536|"
-                    r"OverflowError: [^\n]{0,40}port", ("bad_port", "0-65535", "< 65536",
-                                                        "overflowerror"), re.I)),
+                    r"OverflowError: [^\n]{0,40}port|"
+                    # Go: `listen tcp: address 72000: invalid port`
+                    r"\baddress (?:\S{0,253}:)?-?\d{1,12}: invalid port|"
+                    # nc: `port number too large: 72800`
+                    r"port number too large",
+                    ("bad_port", "0-65535", "< 65536", "overflowerror", "invalid port",
+                     "too large"), re.I)),
+    # A service name where a URL's port goes (`http://localhost:http-alt/`):
+    # URLs take a number, so the client refused the URL before connecting.
+    ("url-port-name", Rx(r"\b[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s/:@?#\[\]]{1,253}:"
+                         r"[A-Za-z][A-Za-z0-9\-]{0,30}(?=[/?#\s'\"]|$)", ("://",))),
     # The address asked for is not one of this machine's (a bind to ::1 with
     # IPv6 off, to a LAN address that is gone): a server's start-up failure
     # when the words say bind or listen.
@@ -424,8 +433,10 @@ CLIENT_QUESTIONS = Rx(r"Is the (?:server|docker daemon|daemon) running[^?\n]{0,1
                       ("is the server running", "daemon running", "right host or port"), re.I)
 
 # Node's and Python's words for a port out of range, with the number when given.
-BAD_PORT_VALUE = Rx(r"Received (?:type number )?\((-?\d{1,12})\)|port (-?\d{6,12}) is out of range",
-                    ("received", "out of range"), re.I)
+BAD_PORT_VALUE = Rx(r"Received (?:type number )?\((-?\d{1,12})\)|port (-?\d{6,12}) is out of range|"
+                    r"\baddress (?:\S{0,253}:)?(-?\d{1,12}): invalid port|"
+                    r"port number too large: (\d{1,12})",
+                    ("received", "out of range", "invalid port", "too large"), re.I)
 
 # urllib3's pool for a request (the server, or for http:// through a proxy the
 # proxy) and its connection (the address actually dialled).

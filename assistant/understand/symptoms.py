@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from assistant.errors import InputError
-from assistant.understand import commands, drivers
+from assistant.understand import commands, drivers, services
 from assistant.understand.addresses import Host, is_ip, near_local, parse_host
 from assistant.understand.patterns import (
     BAD_PORT_VALUE,
@@ -68,7 +68,7 @@ class Target:
     __slots__ = (
         "host", "port", "scheme", "error", "client", "quoted", "assumed_host", "assumed_port",
         "remote", "parsed", "dial", "path", "assumed_path", "client_pid", "role", "via",
-        "signals", "here", "command_lines", "library", "proxy_env",
+        "signals", "here", "command_lines", "library", "proxy_env", "port_name",
     )
 
     def __init__(  # one keyword per field, as the dataclass had
@@ -94,9 +94,13 @@ class Target:
             command_lines: list[str] | None = None,
             library: str | None = None,
             proxy_env: dict[str, str | None] | None = None,
+            port_name: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        # A service name written where a URL's port goes (`localhost:http-alt`):
+        # URLs take numbers only, so the client refused it; port is its number.
+        self.port_name = port_name
         self.scheme = scheme
         self.error = error
         self.client = client
@@ -317,11 +321,17 @@ def _typed(text: str, target: Target, typed_lines: list[str]) -> bool:
     return "\n" not in text.strip() and target.client is None and not typed_lines
 
 
+_DIAL = re.compile(r"\bdial(?:ing)? (?:tcp|udp)|\bconnect(?:ing)? to\b", re.I)
+
+
 def _role(target: Target, cmds: list[commands.Command], text: str) -> str:
     """`server` when the paste is about a server failing to bind or starting."""
     signals = set(target.signals)
-    if target.error == "in-use" or {"bad-port", "port-allocated"} & signals:
+    if target.error == "in-use" or "port-allocated" in signals:
         return "server"
+    if "bad-port" in signals and not (any(c.role == "client" for c in cmds)
+                                      or _DIAL.search(text) is not None):
+        return "server"  # a client's own refusal (nc, Go's dial) stays the client's
     if target.error == "permission" and (any(c.role == "server" for c in cmds)
                                          or _BIND_WORDS.search(text) is not None):
         return "server"
@@ -367,7 +377,13 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
             host = url.group(2)
         if port_raw is None:
             port_raw = url.group(3)
-            if port_raw is None and target.scheme in DEFAULT_PORTS and host == url.group(2):
+            named = _URL_PORT_NAME.match(text, url.end()) if port_raw is None else None
+            if named is not None and host == url.group(2):
+                # Not the scheme's default: the URL names a port, as a word.
+                target.port_name = named.group(1)
+                number = services.port_of(named.group(1))
+                port_raw = str(number) if number is not None else None
+            elif port_raw is None and target.scheme in DEFAULT_PORTS and host == url.group(2):
                 port_raw = str(DEFAULT_PORTS[target.scheme])
     client = next((c for c in cmds if c.role == "client" and (c.host or c.port)), None)
     if client is not None:
@@ -388,7 +404,7 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
             port_raw = phrase.group(1)
     if port_raw is None and "bad-port" in target.signals:
         bad = BAD_PORT_VALUE.search(text, low)
-        port_raw = bad.group(1) or bad.group(2) if bad else None
+        port_raw = next((g for g in bad.groups() if g), None) if bad else None
     if port_raw is None and target.client in CLIENT_DEFAULT_PORTS and host is not None:
         port_raw = str(CLIENT_DEFAULT_PORTS[target.client])
         target.assumed_port = True
@@ -428,6 +444,10 @@ def _host(host: str, strict: bool) -> Host:
 # vite's "Local: http://localhost:5173/"): not what a client was asked for.
 _BANNER = re.compile(r"(?:Running on|Serving HTTP on|Local:|Network:|listening on|Listening at:?|"
                      r"started server on|server running at|Uvicorn running on)\s*$", re.I)
+
+
+# A word where a URL's port goes: `http://localhost:http-alt/app.py`.
+_URL_PORT_NAME = re.compile(r":([A-Za-z][A-Za-z0-9\-]{0,30})(?=[/?#\s'\"]|$)")
 
 
 def _target_url(text: str, low: str) -> re.Match[str] | None:

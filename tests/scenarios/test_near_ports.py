@@ -20,7 +20,7 @@ import pytest
 
 from tests import realservers as rs
 from tests.scenarios.clients import ask, client, rules
-from tests.support import free_port_without_neighbours
+from tests.support import free_port_without_neighbours, port_taken
 from tests.unixsupport import as_user, assistant_as, need_root, wait_listening
 
 STRANGER = 64000
@@ -212,17 +212,6 @@ def mariadb(port: int) -> Iterator[Path]:
             proc.wait(10)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-def port_taken(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 @pytest.mark.root

@@ -155,3 +155,27 @@ def test_python_file_not_found_is_no_name_lookup() -> None:
                        "ConnectionError: Error 2 connecting to /tmp/r/redis.sock. No such file or "
                        "directory.")
     assert (t.error, t.path, t.client) == ("missing", "/tmp/r/redis.sock", "python")
+
+
+@pytest.mark.parametrize("text,host,port,role,signals,port_name", [
+    # field trial 5: Go's own check of a listen address, and nc's
+    ("2026/11/29 20:27:52 starting server on :72000\n"
+     "2026/11/29 20:27:52 listen tcp: address 72000: invalid port",
+     None, 72000, "server", ["bad-port"], None),
+    ("dial tcp: address 127.0.0.1:99999: invalid port", "127.0.0.1", 99999, "client",
+     ["bad-port"], None),
+    ("$ nc -v -w 3 127.0.0.1 72800\nnc: port number too large: 72800", "127.0.0.1", 72800,
+     "client", ["bad-port"], None),
+    # a service name where the URL's port goes: not the scheme's default 80
+    ("$ curl -sS http://localhost:http-alt/app.py\n"
+     "curl: (3) URL using bad/illegal format or missing URL", "localhost", 8080, "client",
+     ["url-port-name"], "http-alt"),
+    ("curl http://localhost:nosuchservice/", "localhost", None, "client", ["url-port-name"],
+     "nosuchservice"),
+    ("curl http://user:secret@localhost:8000/", "localhost", 8000, "client", [], None),
+])
+def test_ports_a_program_refused(text: str, host: str | None, port: int | None, role: str,
+                                 signals: list[str], port_name: str | None) -> None:
+    t = symptoms.parse(text)
+    assert (t.host, t.port, t.role, t.signals, t.port_name) == (host, port, role, signals,
+                                                                port_name)
