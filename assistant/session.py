@@ -42,6 +42,7 @@ _QUESTION_WORDS = re.compile(
 # a failing connection whose port is still to ask, not a KB question.
 SERVER_ANSWERS = frozenset({"redis-maxclients", "redis-auth", "mysql-access-denied",
                             "pg-auth-failed", "pg-too-many-clients", "ws-not-upgraded",
+                            "mysql-unknown-db", "pg-unknown-db", "pg-hba-no-entry",
                             "cert-name", "cert-expired", "cert-untrusted"})
 _PROBLEM_WORDS = re.compile(r"\b(?:connect|connection|refused|reach|fail|error|cannot|can't|"
                             r"unable|won't|doesn't work|not working|down|timeout)\b", re.I)

@@ -109,6 +109,9 @@ def test_redaction() -> None:
     out = clean(text)
     for secret in ("S3cret", "p4ss", "abc", "xyz", "dXNlcjpwYXNz", "KEY123"):
         assert secret not in out
+    # A prompt ends its line: the next line is the program's, not a password
+    # (field trial 5: mysql's "Enter password: " then "ERROR 1049").
+    assert clean("Enter password: \nERROR 1049 (42000)") == "Enter password: \nERROR 1049 (42000)"
 
 
 def test_proc_net_tcp_parsing() -> None:

@@ -361,6 +361,13 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("pg-auth-failed", Rx(r"password authentication failed for user|Peer authentication failed for "
                           r"user|Ident authentication failed for user|no pg_hba\.conf entry for host",
                           ("authentication failed for user", "pg_hba.conf entry"), re.I)),
+    # The server's own answer for a database that is not there.
+    ("mysql-unknown-db", Rx(r"ERROR 1049 \(42000\)|Unknown database '", ("1049", "unknown database"),
+                            re.I)),
+    ("pg-unknown-db", Rx(r"FATAL:\s{1,3}database \"[^\"\n]{1,128}\" does not exist",
+                         ("does not exist",), re.I)),
+    # pg_hba.conf has no line for this address, user, database and encryption.
+    ("pg-hba-no-entry", Rx(r"no pg_hba\.conf entry for host", ("pg_hba.conf entry",), re.I)),
     ("pg-too-many-clients", Rx(r"sorry, too many clients already|remaining connection slots are "
                                r"reserved", ("too many clients", "connection slots are reserved"),
                                re.I)),

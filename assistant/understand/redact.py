@@ -37,7 +37,7 @@ _SECRETS = (
     # key=value and key: value pairs whose key names a secret.
     _Secret(("pass", "pwd", "secret", "token", "key", "auth"), False,
             r"(?i)\b((?:[a-z0-9_\-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|"
-            r"access[_-]?key|auth)[a-z0-9_\-]{0,40})\s{0,3}[=:]\s{0,3})"
+            r"access[_-]?key|auth)[a-z0-9_\-]{0,40})[ \t]{0,3}[=:][ \t]{0,3})"
             r"(\"[^\"\n]{0,512}\"|'[^'\n]{0,512}'|[^\s&;,'\"]{1,512})"),
     # mysql -pSECRET style (password glued to the flag).
     _Secret(("-p",), False, r"(?<![\w-])(-p)(?=[^\s-])[^\s]{1,256}"),

@@ -29,6 +29,50 @@ def test_mysql_wrong_password(my: My) -> None:  # noqa: F811
     assert "NotThePassword1" not in str(rep)
 
 
+def test_mysql_unknown_database(my: My) -> None:  # noqa: F811
+    """mariadb-unknown-database-shopdb (field trial 5), with the prompt's line
+    the trial pasted: the password prompt's next line is not a password."""
+    my.start(str(my.root / "sock" / "mysql.sock"), "--bind-address=127.0.0.1")
+    said = client("mysql", "--no-defaults", "-h", "127.0.0.1", "-P", str(my.port), "-u", "root",
+                  "shopdb", "-e", "select 1")
+    assert "ERROR 1049 (42000): Unknown database 'shopdb'" in said
+    code, rep = ask(said.replace("\n", "\nEnter password: \n", 1))
+    assert (code, top(rep)) == (0, ("reachable", "answer.mysql_unknown_db"))
+    assert "ERROR 1049" in rep["input"]  # not masked as a password
+    shown = subprocess.run(["mysql", "--no-defaults", "-h", "127.0.0.1", "-P", str(my.port),
+                            "-u", "root", "-e", "SHOW DATABASES"], capture_output=True, text=True,
+                           timeout=30)
+    assert "mysql" in shown.stdout and "shopdb" not in shown.stdout
+
+
+def test_postgres_unknown_database_and_no_pg_hba_line() -> None:
+    with rs.postgres("nobody") as pg:
+        said = client("psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d",
+                      "shopdb", "-c", "select 1")
+        assert 'database "shopdb" does not exist' in said
+        code, rep = ask(said)
+        assert (code, top(rep)) == (0, ("reachable", "answer.pg_unknown_db"))
+        # pg_hba.conf with TLS-only lines for TCP, the server without TLS:
+        # psql-uri-pg_hba-hostssl-only-server-ssl-off (field trial 5).
+        admin = psycopg2.connect(host="127.0.0.1", port=pg.port, user="postgres",
+                                 dbname="postgres")
+        admin.autocommit = True
+        cur = admin.cursor()
+        cur.execute("SHOW hba_file")
+        hba = cur.fetchone()[0]
+        subprocess.run(["sh", "-c", f"printf 'local all all trust\\nhostssl all all "
+                        f"127.0.0.1/32 trust\\n' > {hba}"], check=True, timeout=30)
+        cur.execute("SELECT pg_reload_conf()")
+        admin.close()
+        time.sleep(0.5)
+        said = client("psql", f"postgresql://postgres@127.0.0.1:{pg.port}/postgres", "-c",
+                      "select 1")
+        assert "no pg_hba.conf entry" in said and "no encryption" in said, said
+        code, rep = ask(said)
+    assert (code, top(rep)) == (0, ("reachable", "answer.pg_hba_no_entry"))
+    assert "answer.pg_auth_failed" not in [d["rule"] for d in rep["diagnoses"]]
+
+
 def test_redis_wants_a_password() -> None:
     with rs.redis_server("--requirepass", "s3cret-pass") as srv:
         said = client("redis-cli", "-p", str(srv.port), "get", "session:42")
