@@ -72,6 +72,23 @@ def test_stopped_postgres_psql_timeout() -> None:
 
 
 @pytest.mark.root
+def test_nc_says_succeeded_to_a_stopped_postgres() -> None:
+    """nc-zv-localhost-5432-postgres-sigstopped (field trials 4 and 5): nc's
+    "succeeded" alone. The kernel completed the connect; the queue says
+    nobody accepts it."""
+    need_root()
+    with rs.postgres("nobody") as pg, stopped(pg.pid):
+        text = client("nc", "-zv", "localhost", str(pg.port))
+        assert "succeeded" in text, text
+        code, user = as_stranger(text)
+        root_code, root = ask(text)
+    assert (code, rules(user)[0]) == (1, "process.queue_unanswered"), rules(user)
+    assert (root_code, rules(root)[0]) == (1, "process.stopped"), rules(root)
+    for rep in (user, root):
+        assert "port.reachable" not in rules(rep) and "port.reachable_service" not in rules(rep)
+
+
+@pytest.mark.root
 def test_stopped_sshd_banner_exchange_timeout() -> None:
     need_root()
     with rs.sshd() as sshd, stopped(sshd.pid):
