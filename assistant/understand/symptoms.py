@@ -26,6 +26,7 @@ from assistant.understand.patterns import (
     PORT_PHRASE,
     PROXY_OPTION_URL,
     PROXY_URL,
+    UNBRACKETED_URL,
     PYTHON_LIBRARIES,
     REDIS_DENIED,
     REMOTE,
@@ -358,6 +359,11 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
     if target.role == "server" and server is not None and server.port and port_raw is None:
         host, port_raw = host or server.host, commands.port_number(server.port)
     url = _target_url(text, low)
+    if host is None and "ipv6-unbracketed" in target.signals:
+        host, port_raw, scheme = _unbracketed(text, low)
+        if host is not None:
+            url = None  # `http://fe80::1/` is no URL of host fe80
+        target.scheme = target.scheme or scheme
     wanted = _wanted(url, cmds)
     if wanted is None and "proxy" in target.signals:
         pool = _pool_and_connection(text, low)
@@ -444,6 +450,23 @@ def _host(host: str, strict: bool) -> Host:
 # vite's "Local: http://localhost:5173/"): not what a client was asked for.
 _BANNER = re.compile(r"(?:Running on|Serving HTTP on|Local:|Network:|listening on|Listening at:?|"
                      r"started server on|server running at|Uvicorn running on)\s*$", re.I)
+
+
+def _unbracketed(text: str, low: str) -> tuple[str | None, str | None, str | None]:
+    """(host, port, scheme) of a URL whose IPv6 address lacks its brackets:
+    `http://::1:8000/` is ::1 port 8000 when the part before the last colon
+    is an address and the last part a port's digits; else the whole is the
+    address, on the scheme's port."""
+    m = UNBRACKETED_URL.search(text, low)
+    if m is None:
+        return None, None, None
+    scheme = (m.group(1) or "http").lower()  # requests names no scheme: http(s)
+    whole = m.group(2) or m.group(4)
+    head, _, last = whole.rpartition(":")
+    if last.isdigit() and len(last) <= 5 and is_ip(head):
+        return head, last, scheme
+    default = DEFAULT_PORTS.get(scheme)
+    return whole if is_ip(whole) else None, str(default) if default else None, scheme
 
 
 # A word where a URL's port goes: `http://localhost:http-alt/app.py`.

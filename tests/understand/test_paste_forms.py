@@ -173,6 +173,12 @@ def test_python_file_not_found_is_no_name_lookup() -> None:
     ("curl http://localhost:nosuchservice/", "localhost", None, "client", ["url-port-name"],
      "nosuchservice"),
     ("curl http://user:secret@localhost:8000/", "localhost", 8000, "client", [], None),
+    # an IPv6 address without its brackets: the last digits are the port
+    ("$ curl -sS http://::1:7105/\ncurl: (3) URL using bad/illegal format or missing URL",
+     "::1", 7105, "client", ["ipv6-unbracketed"], None),
+    ("requests.exceptions.InvalidURL: Failed to parse: http://::1:7105/", "::1", 7105, "client",
+     ["ipv6-unbracketed"], None),
+    ("curl http://[::1]:7105/", "::1", 7105, "client", [], None),
 ])
 def test_ports_a_program_refused(text: str, host: str | None, port: int | None, role: str,
                                  signals: list[str], port_name: str | None) -> None:
