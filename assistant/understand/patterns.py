@@ -538,6 +538,9 @@ EXPLICIT: list[tuple[Rx, int, int | None]] = [
         r"(?:, \d{1,10}, \d{1,10})?\)", ("('",)), 1, 2),
     # Node's error object: address: '127.0.0.1', port: 8766
     (Rx(r"address: '([^'\n]{1,253})',\s{1,20}port: (-?\d{1,9})", ("address: '",)), 1, 2),
+    # undici's socket in a fetch failure: remoteAddress: '127.0.0.1', remotePort: 6379
+    (Rx(r"remoteAddress: '([^'\n]{1,253})',\s{1,20}remotePort: (\d{1,9})",
+        ("remoteaddress: '",)), 1, 2),
     # undici: (attempted address: 127.0.0.1:8770, timeout: ...)
     (Rx(rf"attempted address: ({_ADDR}):(\d{{1,9}})", ("attempted address",)), 1, 2),
     # .NET: ... refused it. [::ffff:127.0.0.1]:5000 / Connection refused (localhost:5000)

@@ -179,6 +179,11 @@ def test_python_file_not_found_is_no_name_lookup() -> None:
     ("requests.exceptions.InvalidURL: Failed to parse: http://::1:7105/", "::1", 7105, "client",
      ["ipv6-unbracketed"], None),
     ("curl http://[::1]:7105/", "::1", 7105, "client", [], None),
+    # node's fetch (undici) names the address only in its socket object
+    ("TypeError: fetch failed\n  [cause]: SocketError: other side closed\n"
+     "    code: 'UND_ERR_SOCKET',\n    socket: {\n      localAddress: '127.0.0.1',\n"
+     "      localPort: 41928,\n      remoteAddress: '127.0.0.1',\n      remotePort: 6379,\n",
+     "127.0.0.1", 6379, "client", ["empty-reply"], None),
 ])
 def test_ports_a_program_refused(text: str, host: str | None, port: int | None, role: str,
                                  signals: list[str], port_name: str | None) -> None:
