@@ -423,9 +423,10 @@ SIGNALS: list[tuple[str, Rx]] = [
                           ("already allocated", "bind for "), re.I)),
     # A server said it started (its banner), so a bind is what the paste is about.
     ("server-start", Rx(r"Serving HTTP on|Listening on|listening at|Uvicorn running on|"
-                        r"Running on http|ready in \d|started server on|Server running at",
+                        r"Running on http|ready in \d|started server on|Server running at|"
+                        r"Serving Flask app|Starting development server at",
                         ("serving http", "listening", "running on", "ready in", "started server",
-                         "server running"), re.I)),
+                         "server running", "serving flask", "development server"), re.I)),
     # The user says the service runs on the host (seen from a container or WSL).
     ("service-on-host", Rx(r"\b(?:on|in) (?:the|my) host\b|\bhost machine\b|host\.docker\.internal|"
                            r"\bon (?:the )?windows(?: side| host)?\b|\bfrom (?:the )?host\b",

@@ -336,7 +336,9 @@ def _role(target: Target, cmds: list[commands.Command], text: str) -> str:
     if target.error == "permission" and (any(c.role == "server" for c in cmds)
                                          or _BIND_WORDS.search(text) is not None):
         return "server"
-    if "addr-not-available" in signals and _BIND_WORDS.search(text) is not None:
+    if "addr-not-available" in signals and (_BIND_WORDS.search(text) is not None
+                                            or "server-start" in signals
+                                            or any(c.role == "server" for c in cmds)):
         return "server"  # the address to listen on is not this machine's
     if target.error is None and "server-start" in signals:
         return "server"  # a banner and no error: the server is what the paste is about

@@ -175,3 +175,23 @@ def test_a_port_out_of_range_from_the_server_command() -> None:
               + text)
     assert [d["rule"] for d in rep["diagnoses"]] == ["port.out_of_range"]
     assert rep["exit"] == 1 and "4464" in rep["diagnoses"][0]["evidence"][0]
+
+
+def test_flask_told_to_listen_on_an_address_this_machine_lacks(tmp_path: Path) -> None:
+    """bind-flask-run-host-192.168.1.50-eaddrnotavail (field trial 5): Flask
+    says only "Cannot assign requested address". Run in a private network
+    namespace, as the trial did (TEST-NET's 192.0.2.10 is nobody's)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a private network namespace (unshare -n)")
+    if subprocess.run([sys.executable, "-c", "import flask"], capture_output=True).returncode:
+        pytest.skip("python3 without flask")
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    run = (f"cd {tmp_path} && {sys.executable} -m flask --app app run --host 192.0.2.10 "
+           "--port 7230")
+    said = output(["unshare", "-n", "sh", "-c", "ip link set lo up; " + run])
+    assert "Cannot assign requested address" in said, said
+    alone = ask(said)
+    assert alone["diagnoses"][0]["rule"] == "bind.address_not_here_said", alone["diagnoses"]
+    pasted = ask(f"$ flask --app app run --host 192.0.2.10 --port 7230\n{said}")
+    assert pasted["diagnoses"][0]["rule"] == "bind.address_not_here", pasted["diagnoses"]
+    assert "192.0.2.10 is not an address of this machine" in pasted["diagnoses"][0]["summary"]
