@@ -328,7 +328,10 @@ class Chat:
         except UserError as exc:
             self.say(str(exc))
             return
-        self.say(checkup_text(report, color=self.color, width=self.width).rstrip("\n"))
+        from assistant.render.options import root_without_sudo
+
+        self.say(checkup_text(report, color=self.color, width=self.width,
+                              root_without_sudo=root_without_sudo()).rstrip("\n"))
 
     def clear(self) -> None:
         self.history.clear()

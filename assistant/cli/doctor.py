@@ -82,9 +82,10 @@ def run(args: argparse.Namespace, env: Env) -> int:
         env.stdout.write(markdown(report))
     else:
         from assistant.render.checkup import render
+        from assistant.render.options import root_without_sudo
 
         env.stdout.write(render(report, color=env.color(args.doctor_color or args.color),
-                                width=env.width()))
+                                width=env.width(), root_without_sudo=root_without_sudo()))
     from assistant.checkup import has_problem
 
     return EXIT_PROBLEM if has_problem(report) else EXIT_OK

@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 
 from assistant.checkup import AREAS as HEADINGS
+from assistant.render.options import without_sudo
 from assistant.report import Finding, Report
 
 MARKS = {"ok": "✓", "warning": "!", "problem": "✗", "unknown": "?"}
@@ -38,7 +39,7 @@ def tally(report: Report) -> str:
     return f"{head}: " + ", ".join(p for p in parts if p) + "."
 
 
-def _details(f: Finding, width: int, color: bool) -> list[str]:
+def _details(f: Finding, width: int, color: bool, as_root: bool = False) -> list[str]:
     if f.status not in ("problem", "warning"):
         return []
     out: list[str] = []
@@ -48,7 +49,7 @@ def _details(f: Finding, width: int, color: bool) -> list[str]:
         out.append("    Fix:")
     for fx in f.fix:
         # Never wrapped: a command must paste as the one command it is.
-        out.append(f"      {fx.command}")
+        out.append(f"      {without_sudo(fx.command) if as_root else fx.command}")
         if fx.why:
             out += [_style(color, ln, "dim") for ln in _wrap(f"# {fx.why}", width, "        ",
                                                               "          ")]
@@ -58,7 +59,10 @@ def _details(f: Finding, width: int, color: bool) -> list[str]:
     return out
 
 
-def render(report: Report, color: bool = False, width: int = 80) -> str:
+def render(report: Report, color: bool = False, width: int = 80,
+           root_without_sudo: bool = False) -> str:
+    """Terminal text; `root_without_sudo`: the reader is root where sudo is
+    missing, so its fix commands leave sudo out (render.options)."""
     out: list[str] = []
     area = None
     for f in report.findings:
@@ -69,7 +73,7 @@ def render(report: Report, color: bool = False, width: int = 80) -> str:
             out.append(_style(color, HEADINGS.get(area, area.capitalize()), "bold"))
         mark = _style(color, MARKS.get(f.status, "?"), f.status)
         out += _wrap(f"{mark} {f.summary}", width, "  ", "    ")
-        out += _details(f, width, color)
+        out += _details(f, width, color, root_without_sudo)
     for note in report.notes:
         out += _wrap(f"note: {note}", width, "", "  ")
     out.append("")

@@ -14,6 +14,8 @@ has, so the text renderer never guesses from flags:
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,12 +41,17 @@ class RenderOptions:
     width: int = 80
     os: str = "linux"  # this machine's OS, as fix commands name it
     all_os: bool = False  # --all-os, /fix all: every OS's commands
+    # The reader is root on a system without sudo (a container, mostly):
+    # `sudo CMD` would only say "sudo: command not found" there.
+    root_without_sudo: bool = False
 
     @classmethod
     def here(cls, audience: Audience = "terminal", *, color: bool = False, width: int = 80,
              all_os: bool = False, platform: str | None = None) -> RenderOptions:
         """Options for this machine (its OS from sys.platform unless given)."""
-        return cls(audience, color, width, os_of(platform or sys.platform), all_os)
+        here = os_of(platform or sys.platform)
+        return cls(audience, color, width, here, all_os,
+                   here == os_of(sys.platform) and root_without_sudo())
 
     @property
     def every_os(self) -> bool:
@@ -69,6 +76,9 @@ class RenderOptions:
             place = rank.index(c.os) if c.os in rank else len(rank)
             return (place, confirm, n) if self.every_os else (confirm, place, n)
 
+        if self.root_without_sudo:
+            shown = [c._replace(command=without_sudo(c.command)) if c.os in (self.os, "any")
+                     and c.os != "windows" else c for c in shown]
         return [c for _, c in sorted(enumerate(shown), key=key)], hidden
 
     def more_commands(self, hidden: list[str]) -> str | None:
@@ -83,3 +93,25 @@ class RenderOptions:
 
 def _example(hidden: list[str]) -> str:
     return {"macos": "a mac", "windows": "windows", "linux": "linux"}.get(hidden[0], hidden[0])
+
+
+def root_without_sudo() -> bool:
+    """This process is root and no sudo is on PATH."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
+    return not any(os.access(os.path.join(d, "sudo"), os.X_OK)
+                   for d in os.environ.get("PATH", "").split(os.pathsep) if d)
+
+
+# `sudo` where a command starts: the line's start, after a pipe, ;, && or $(.
+_SUDO = re.compile(r"(^|[|;&(]\s*|\$\(\s*)sudo\s+((?:-[EHins]+\s+)*)(?:-u\s+(\S+)\s+)?")
+_SUDOEDIT = re.compile(r"(^|[|;&(]\s*)sudoedit\s+")
+
+
+def without_sudo(command: str) -> str:
+    """Pure: `command` as root types it without sudo: a plain `sudo` left
+    out, `sudo -u USER` as runuser (util-linux), sudoedit as the editor."""
+    def one(m: re.Match[str]) -> str:
+        return m.group(1) + (f"runuser -u {m.group(3)} -- " if m.group(3) else "")
+
+    return _SUDOEDIT.sub(lambda m: m.group(1) + '"${EDITOR:-vi}" ', _SUDO.sub(one, command))
