@@ -148,6 +148,8 @@ class Session:
             host_only = True  # the browser refused the port itself: no address is needed
         if target.port is None and "bad-port" in target.signals:
             host_only = True  # the program refused a port no socket can have (node's -1)
+        if target.port is None and "socks-missing" in target.signals:
+            host_only = True  # the client stopped before any connection: no address needed
         if target.host is None and target.role == "server" \
                 and "addr-not-available" in target.signals:
             host_only = True  # its address is not this machine's, whatever the port

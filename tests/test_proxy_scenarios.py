@@ -406,3 +406,15 @@ cat report.json
     assert (top["rule"], top["category"]) == ("client.proxy_failed", "proxy")
     assert [f["command"] for f in top["fix"] if f["os"] == "linux"][0] == APPEND.replace(
         "::1\"", "::1,vm\"")
+
+
+def test_requests_with_a_socks_proxy_and_no_pysocks(tmp_path: Path) -> None:
+    """proxy-python-requests-ALL_PROXY-socks-no-pysocks (field trial 5)."""
+    if subprocess.run([sys.executable, "-c", "import socks"], capture_output=True).returncode == 0:
+        pytest.skip("PySocks is installed here: requests would use the proxy")
+    env = client_env(tmp_path, ALL_PROXY=f"socks5h://127.0.0.1:{free_port()}")
+    code = f"import requests; requests.get('http://127.0.0.1:{free_port()}/')"
+    out = run([sys.executable, "-c", code], env)
+    assert "Missing dependencies for SOCKS support" in out
+    exit_code, rep = ask(out.strip().splitlines()[-1], env)
+    assert (exit_code, rules(rep)[0]) == (1, "client.requests_socks_missing"), rules(rep)

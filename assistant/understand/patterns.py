@@ -361,6 +361,8 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("pg-auth-failed", Rx(r"password authentication failed for user|Peer authentication failed for "
                           r"user|Ident authentication failed for user|no pg_hba\.conf entry for host",
                           ("authentication failed for user", "pg_hba.conf entry"), re.I)),
+    # Python requests given a socks:// proxy variable without PySocks installed.
+    ("socks-missing", Rx(r"Missing dependencies for SOCKS support", ("socks support",), re.I)),
     # The server's own answer for a database that is not there.
     ("mysql-unknown-db", Rx(r"ERROR 1049 \(42000\)|Unknown database '", ("1049", "unknown database"),
                             re.I)),
