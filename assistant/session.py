@@ -170,6 +170,11 @@ class Session:
                                  "question, or describe the failing connection with its host "
                                  "and port.")]))
             return self._done(self._need_address(text, echo, target, skipped))
+        if question_like and target.error is None and target.role == "server" \
+                and set(target.signals) <= {"server-start"}:
+            # "what is listening on port 22?" is a question, not a server's banner.
+            target.role = "client"
+            target.signals = []
         if question_like and target.error is None and not target.signals \
                 and target.role != "server" and not _PROBLEM_WORDS.search(text) \
                 and not _FAILING.search(text):
@@ -229,8 +234,8 @@ class Session:
         listens on the port now stands beside it. None: no confident answer,
         so the port is diagnosed as usual."""
         answers = self._answers(text)
-        if not answers or target.port is None:
-            return None
+        if not answers or target.port is None or self.kb().near_ties(text):
+            return None  # no clear answer: the port's diagnosis says more
         port = str(target.port)
         answers = [a._replace(commands=[c._replace(command=c.command.replace(KB_EXAMPLE_PORT, port))
                                         for c in a.commands]) for a in answers]

@@ -120,3 +120,12 @@ def test_a_question_about_a_port_is_answered_with_what_listens_there(server: Any
     # A question that reports a failure is still diagnosed.
     failing = session.ask(f"why does 127.0.0.1:{free_port_without_neighbours()} refuse?")
     assert failing.kind == "diagnosis" and failing.diagnoses
+
+
+def test_a_question_with_listening_in_it_is_no_server_banner(session: Session) -> None:
+    """"what is listening on port N?" was read as a server's start-up line
+    and answered "No cause found for None:N"."""
+    port = free_port_without_neighbours()
+    r = session.ask(f"what is listening on port {port}?")
+    assert r.kind == "diagnosis" and r.diagnoses[0].rule == "port.nothing_listening"
+    assert "None" not in r.diagnoses[0].summary

@@ -53,7 +53,8 @@ def nothing_found(report: Report) -> str:
     """What was checked and what would help, when no rule concluded anything."""
     checked = ", ".join(f.check.replace("_", " ") for f in report.findings) or "nothing"
     t = report.target
-    where = t.get("path") or f"{t.get('host')}:{t.get('port')}"
+    where = t.get("path") or (f"{t.get('host')}:{t.get('port')}" if t.get("host")
+                              else f"port {t.get('port')}")
     if t.get("error"):
         return (f"No cause found for {where}: the checks above ({checked}) show nothing wrong "
                 "now. If it still fails, paste the client's whole output together with the "
