@@ -18,7 +18,7 @@ from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summ
 from assistant.understand.addresses import family_of, hostport, is_loopback, is_wildcard
 
 if TYPE_CHECKING:
-    from assistant.facts.nginxconf import FrontEnd, Upstream
+    from assistant.facts.nginxconf import FrontEnd
     from assistant.facts.system.socktable import Listen
     from assistant.understand.symptoms import Target
 
