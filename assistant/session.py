@@ -153,6 +153,12 @@ class Session:
         if target.host is None and target.role == "server" \
                 and "addr-not-available" in target.signals:
             host_only = True  # its address is not this machine's, whatever the port
+        proxy_note = None
+        if target.port is None and target.host is None and target.path is None \
+                and target.role == "client" and target.error in ("refused", "timeout") \
+                and not host_only:
+            proxy_note = _proxy_target(target, self.options.env)
+            host_only = proxy_note is not None
         if target.assumed_path and target.client == "docker":
             _docker_endpoint(target, self.options.env, question_like)
         if target.path is not None:
@@ -182,6 +188,8 @@ class Session:
             if about is not None:
                 return self._done(about)
         report = self._diagnosis(target, answers, echo, host_only, skipped)
+        if proxy_note is not None:
+            report.notes.insert(0, proxy_note)
         if question_like:
             report.answers = self._answers(text)
         return self._done(report)
@@ -354,6 +362,37 @@ class Session:
 
         facts = initial_facts(target, self._text)
         return driver.run(self.compiled(), facts, checks, answers, skipped)
+
+
+# The proxy variables a client reads, in the order it would use them for a
+# URL whose scheme the text does not show (http first).
+_PROXY_READERS = {
+    "python": ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"),
+    "curl": ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"),
+    "wget": ("http_proxy", "https_proxy"),
+}
+
+
+def _proxy_target(target: symptoms.Target, env: Mapping[str, str]) -> str | None:
+    """A refusal that names no address, from a client that reads a proxy
+    variable set here (urllib's `<urlopen error [Errno 111] Connection
+    refused>`): through a proxy, a refused connect is the proxy's, so the
+    proxy's address is the one to check. Sets the target; returns the note."""
+    from assistant.facts.proxy import split_address
+
+    for variable in _PROXY_READERS.get(target.client or "", ()):
+        value = env.get(variable, "").strip()
+        if not value:
+            continue
+        host, port = split_address(value, 1080)
+        if not host or port is None:
+            return None
+        target.host, target.port = host, port
+        target.parsed = symptoms.parse_target_host(host)
+        return (f"the text names no address; {variable} is set and {target.client} sends "
+                f"requests through it: checking the proxy {clean(value)} (--answer host=H "
+                "--answer port=P checks the server instead)")
+    return None
 
 
 def _docker_endpoint(target: symptoms.Target, env: Mapping[str, str], question: bool) -> None:

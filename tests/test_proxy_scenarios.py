@@ -212,8 +212,11 @@ def test_python_urllib_names_no_address_then_the_user_does(web: int, dead: str,
                url], env)
     assert url not in out
     assert "urlopen error [Errno 111] Connection refused" in out
+    # The text names no address; HTTP_PROXY is read by urllib, so its address
+    # is checked (field trial 5): the refused connect was the proxy's.
     code, rep = ask(out, env)
-    assert code == 3 and rep["kind"] == "needs-input"
+    assert code == 1 and rules(rep)[0] == "client.proxy_down", rules(rep)
+    assert rep["target"]["port"] == int(dead.rsplit(":", 1)[1])
     code, rep = ask(out, env, "--answer", "host=localhost", "--answer", f"port={web}")
     assert code == 1 and rules(rep)[0] == "client.proxy_refused_server_up"
     assert "read by Python urllib" in rep["diagnoses"][0]["summary"]
@@ -418,3 +421,17 @@ def test_requests_with_a_socks_proxy_and_no_pysocks(tmp_path: Path) -> None:
     assert "Missing dependencies for SOCKS support" in out
     exit_code, rep = ask(out.strip().splitlines()[-1], env)
     assert (exit_code, rules(rep)[0]) == (1, "client.requests_socks_missing"), rules(rep)
+
+
+def test_urllib_refused_without_a_proxy_variable_asks_the_address(web: int, dead: str,
+                                                                   tmp_path: Path) -> None:
+    """The same urllib words with the proxy variable gone: nothing names an
+    address, so it is asked (the proxy guess needs the variable)."""
+    env = client_env(tmp_path, http_proxy=dead)
+    # The URL from argv: Python 3.13 echoes a -c source line in the traceback.
+    out = run([sys.executable, "-c", "import sys, urllib.request; urllib.request.urlopen("
+               "sys.argv[1])", f"http://127.0.0.1:{web}/"], env)
+    assert "<urlopen error [Errno 111] Connection refused>" in out and str(web) not in out
+    # Without the variable the same words name nothing to check: the address is asked.
+    exit_code, rep = ask(out, client_env(tmp_path))
+    assert exit_code == 3 and {q["id"] for q in rep["questions"]} >= {"host", "port"}
