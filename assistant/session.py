@@ -239,11 +239,11 @@ class Session:
         """A question that names a port and reports no failure ("which program
         is using port 7251?", "is it ok to run node as root for 443?"): the
         knowledge base answers it, with that port in its commands, and what
-        listens on the port now stands beside it. None: no confident answer,
-        so the port is diagnosed as usual."""
+        listens on the port now stands beside it (alone, with a note, when
+        no entry answers it)."""
+        if target.port is None:
+            return None
         answers = self._answers(text)
-        if not answers or target.port is None or self.kb().near_ties(text):
-            return None  # no clear answer: the port's diagnosis says more
         port = str(target.port)
         answers = [a._replace(commands=[c._replace(command=c.command.replace(KB_EXAMPLE_PORT, port))
                                         for c in a.commands]) for a in answers]
@@ -255,7 +255,10 @@ class Session:
         from assistant.facts.collectors import BY_NAME
 
         results = run_checks(["listeners"], ctx, BY_NAME, self.options.check_overrides)
-        return Report("answer", echo, target.to_json(),
+        notes = [] if answers else [
+            f"the text reports no failure: above is what listens on port {port} now; paste "
+            "the client's error to diagnose a connection that fails"]
+        return Report("answer", echo, target.to_json(), notes=notes,
                       findings=[finding(r, target) for r in results], answers=answers)
 
     def _need_address(self, text: str, echo: str, target: symptoms.Target,

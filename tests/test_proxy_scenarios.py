@@ -435,3 +435,25 @@ def test_urllib_refused_without_a_proxy_variable_asks_the_address(web: int, dead
     # Without the variable the same words name nothing to check: the address is asked.
     exit_code, rep = ask(out, client_env(tmp_path))
     assert exit_code == 3 and {q["id"] for q in rep["questions"]} >= {"host", "port"}
+
+
+@pytest.mark.parametrize("program", ["wget", "curl"])
+def test_tinyproxy_here_answers_for_a_port_where_nothing_listens(program: str,
+                                                                 tmp_path: Path) -> None:
+    """proxy-curl-http_proxy-tinyproxy-up-backend-down (field trial 5) and its
+    wget twin (field trial 6): tinyproxy on this machine tried the port and
+    answered 500; the server is what is missing, not "never tried"."""
+    from tests import realservers as rs
+
+    need(program)
+    with rs.tinyproxy() as proxy:
+        env = client_env(tmp_path, http_proxy=f"http://127.0.0.1:{proxy.port}")
+        url = f"http://localhost:{free_port()}/health"
+        argv = ["wget", "-O-", url] if program == "wget" else ["curl", "-sS", "-f", url]
+        out = run(argv, env)
+        assert "500" in out, out
+        code, rep = ask(f"$ {shlex.join(argv)}\n{out}", env)
+    assert (code, rules(rep)[0]) == (1, "client.local_proxy_relayed"), rules(rep)
+    assert "client.proxy_failed" not in rules(rep)
+    fixes = [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    assert not any(" -O- -O-" in f for f in fixes)

@@ -127,5 +127,15 @@ def test_a_question_with_listening_in_it_is_no_server_banner(session: Session) -
     and answered "No cause found for None:N"."""
     port = free_port_without_neighbours()
     r = session.ask(f"what is listening on port {port}?")
-    assert r.kind == "diagnosis" and r.diagnoses[0].rule == "port.nothing_listening"
-    assert "None" not in r.diagnoses[0].summary
+    assert (r.kind, r.diagnoses) == ("answer", [])
+    assert r.findings[0].summary == f"nothing listens on port {port}"
+
+
+def test_a_question_about_a_port_no_entry_answers_gets_what_listens(server: Any,
+                                                                    session: Session) -> None:
+    """Field trial 6: "what is using port 7688?" got "the problem is above
+    TCP" and a question about where the client runs."""
+    s = server("127.0.0.1")
+    r = session.ask(f"what is using port {s.port}?")
+    assert (r.kind, r.diagnoses, r.questions) == ("answer", [], [])
+    assert f"127.0.0.1:{s.port} (python" in r.findings[0].summary

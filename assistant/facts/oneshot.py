@@ -45,7 +45,10 @@ def oneshot(labels: set[str], host: str, url: str, unset: str, lines: Sequence[s
         return shlex.join(["curl", "--noproxy", host, *(kept if kept else [url])])
     if labels == {"wget"}:
         kept = _wget_words(lines)
-        return shlex.join(["wget", "--no-proxy", "-O-", *(kept if kept else [url])])
+        # -O- once: the user's own -O (a file, or - already) stands when pasted.
+        out = [] if any(w == "-O" or w.startswith(("-O", "--output-document")) for w in kept) \
+            else ["-O-"]
+        return shlex.join(["wget", "--no-proxy", *out, *(kept if kept else [url])])
     if labels == {"Python requests"}:
         script = f"import requests; print(requests.get({_py_str(url)}).status_code)"
         return f"env {without} python3 -c {shlex.quote(script)}"

@@ -105,7 +105,8 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
     ("refused", Rx(
         r"ECONNREFUSED|connection refused|actively refused|\b10061\b|ERR_CONNECTION_REFUSED|"
         r"refused to connect|couldn't connect to server|curl: \(7\)|"
-        r"unable to connect(?! to the server: )|"
+        # not a proxy's status line: wget's "500 Unable to connect" is tinyproxy's answer
+        r"(?<!\d\d\d )(?<!\d\d\d: )unable to connect(?! to the server: )|"
         r"can.t establish a connection|can't connect to (?:mysql |mariadb )?server|"
         r"Errno 111\b|Error 111\b|"
         r"\(111\)|ConnectException|connect: connection refused|"
