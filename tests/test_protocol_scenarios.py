@@ -333,3 +333,37 @@ def test_firefox_restricted_page_without_a_port() -> None:
                                                                "client.unsafe_port_firefox"))
     assert rep["questions"] == []
     assert any("network.security.ports.banned.override" in c for c in commands(rep))
+
+
+def test_nginx_502_fastcgi_socket_beside_the_served_one() -> None:
+    """nginx-fastcgi-pass-php8.1-sock-fpm-is-8.2 (field trials 5 and 6): nginx
+    names php8.1's socket, a server listens on php8.2's beside it (here a
+    stand-in listening on that path). The answer names the served socket, and
+    its reload command, pasted, reloads this nginx (-p and -c included)."""
+    import socket as socketlib
+
+    binary = rs.need("nginx", "/usr/sbin/nginx")
+    front = rs.free_port()
+    with rs.private_dir() as d:
+        (d / "run").mkdir()
+        served = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+        served.bind(str(d / "run" / "php8.2-fpm.sock"))
+        served.listen(8)
+        try:
+            (d / "nginx.conf").write_text(rs.nginx_config(d, f"""
+  server {{ listen 127.0.0.1:{front};
+           location / {{ fastcgi_pass unix:{d}/run/php8.1-fpm.sock; }} }}"""))
+            with rs.started(rs.nginx_argv(binary, d), front, "nginx"):
+                text = client("curl", "-sS", "-i", f"http://127.0.0.1:{front}/index.php")
+                assert "502 Bad Gateway" in text
+                code, rep = ask(text)
+                assert (code, top(rep)) == (1, ("nothing-listening",
+                                                "http.upstream_socket_beside")), rep["diagnoses"]
+                assert f"{d}/run/php8.2-fpm.sock beside it" in rep["diagnoses"][0]["summary"]
+                reload = next(c for c in commands(rep) if c.endswith("-s reload"))
+                assert f"-c {d}/nginx.conf" in reload
+                done = subprocess.run(shlex.split(reload.removeprefix("sudo ")),
+                                      capture_output=True, text=True, timeout=30)
+                assert done.returncode == 0, done.stderr
+        finally:
+            served.close()

@@ -48,6 +48,12 @@ UPSTREAM = FactType("upstream", "Where the front end listening on the target por
     "listening": Field("bool", "something listens there now (local upstreams only)"),
     "accepts": Field("bool", "a listener there takes the address nginx dials (a TCP upstream "
                      "on this machine)"),
+    "beside": Field("str", "a listening UNIX socket in the same directory as a socket upstream "
+                    "nothing listens on (php8.2-fpm.sock beside php8.1-fpm.sock)",
+                    example="/run/php/php8.2-fpm.sock"),
+    "reload_command": Field("str", "the command that reloads this nginx's configuration, its "
+                            "-p and -c included, with sudo only when needed",
+                            example="nginx -s reload", verbatim=True),
 }, lambda f: f"{f.get('front')} passes requests to {f.get('upstream')} ({f.get('directive')})"
              + ("" if not f.get("local") else ", listening" if f.get("listening")
                 else ", nothing listens there"))
@@ -80,19 +86,40 @@ def _log_command(path: str) -> str:
     return ("" if readable else "sudo ") + f"tail -n 20 {shlex.quote(path)}"
 
 
+def reload_command(fe: FrontEnd, root: bool) -> str:
+    """Pure: nginx -s reload for this master (its -p and -c, when not the defaults)."""
+    words = ["nginx"]
+    if fe.prefix != nginx_defaults()[0]:
+        words += ["-p", fe.prefix]
+    if fe.conf != nginx_defaults()[1]:
+        words += ["-c", fe.conf]
+    return ("" if root else "sudo ") + shlex.join([*words, "-s", "reload"])
+
+
+def nginx_defaults() -> tuple[str, str]:
+    from assistant.facts.nginxconf import DEFAULT_CONF, DEFAULT_PREFIX
+
+    return DEFAULT_PREFIX, DEFAULT_CONF
+
+
 def upstream_facts(fe: FrontEnd, table: list[Listen], unix_listening: set[str],
-                   exists: set[str]) -> list[Fact]:
+                   exists: set[str], root: bool = False) -> list[Fact]:
     """Pure: one fact per upstream, judged against the socket tables."""
     out: list[Fact] = []
     for u in fe.upstreams[:MAX_UPSTREAMS]:
         fact: Fact = {"type": "upstream", "front": "nginx", "conf": fe.conf,
-                      "directive": u.directive}
+                      "directive": u.directive, "reload_command": reload_command(fe, root)}
         if fe.error_log:
             fact["error_log"] = fe.error_log
             fact["log_command"] = _log_command(fe.error_log)
         if u.path is not None:
+            listening = u.path in unix_listening
             fact.update({"path": u.path, "upstream": f"unix:{u.path}", "local": True,
-                         "exists": u.path in exists, "listening": u.path in unix_listening})
+                         "exists": u.path in exists, "listening": listening})
+            folder = os.path.dirname(u.path)
+            beside = sorted(p for p in unix_listening if os.path.dirname(p) == folder)
+            if not listening and beside:
+                fact["beside"] = beside[0]
         elif u.host is not None and u.port is not None:
             local = u.host.lower() in _LOCAL_NAMES or is_loopback(u.host)
             fact.update({"address": u.host, "port": u.port, "local": local,
@@ -126,7 +153,7 @@ def collect(ctx: Context) -> list[Fact]:
     rows = unix.table() or []
     paths = {u.path for u in fe.upstreams if u.path}
     return upstream_facts(fe, source(ctx).table(), {r.path for r in rows if r.listening},
-                          {p for p in paths if os.path.exists(p)})
+                          {p for p in paths if os.path.exists(p)}, os.geteuid() == 0)
 
 
 def summarise(facts: list[Fact], target: Target) -> Summary:
