@@ -156,6 +156,15 @@ class LazyDefinitions(dict[str, Any]):
         value = super().__getitem__(name)
         return json.loads(value if isinstance(value, str) else json.dumps(value))
 
+    def fresh_many(self, names: list[str]) -> dict[str, Any]:
+        """fresh() for several definitions in one parse (one call into the
+        JSON decoder instead of one per rule)."""
+        texts = []
+        for name in names:
+            value = super().__getitem__(name)
+            texts.append(value if isinstance(value, str) else json.dumps(value))
+        return dict(zip(names, json.loads("[" + ",".join(texts) + "]"), strict=True))
+
 
 def _pattern_data(p: Pattern) -> dict[str, Any]:
     """A pattern as JSON; a join's Ref as {"alias", "field"}."""

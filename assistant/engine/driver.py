@@ -133,9 +133,9 @@ class Compiled:
             # Cached definitions are parsed afresh for the engine, which
             # mutates what it registers: no parse-then-copy.
             fresh = getattr(self.definitions, "fresh", None)
-            pick = fresh if fresh is not None else self.definitions.__getitem__
-            defs = {n: pick(n) for n in self.definitions
-                    if n == CATCH_ALL or _index(n) in chosen}
+            names = [n for n in self.definitions if n == CATCH_ALL or _index(n) in chosen]
+            many = getattr(self.definitions, "fresh_many", None)
+            defs = many(names) if many is not None else {n: self.definitions[n] for n in names}
             from assistant.engine.compiler import shard
 
             key = zlib.crc32(",".join(map(str, selection)).encode())

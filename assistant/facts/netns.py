@@ -99,7 +99,10 @@ def collect(ctx: Context) -> list[Fact]:
     if not linux.available():
         return [{"type": "unknown", "reason": "other network namespaces are a Linux notion"}]
     own = _readlink("/proc/self/ns/net")
-    here = {inode for *_, inode in linux.listeners()}
+    from assistant.facts.system.socktable import source
+
+    # This namespace's listening sockets, as the listeners check read them.
+    here = {r.inode for r in source(ctx).table() if r.inode}
     pids = all_pids()
     members: dict[str, list[int]] = {}
     hidden = 0
