@@ -367,3 +367,22 @@ def test_nginx_502_fastcgi_socket_beside_the_served_one() -> None:
                 assert done.returncode == 0, done.stderr
         finally:
             served.close()
+
+
+def test_nginx_502_upstream_on_the_other_loopback() -> None:
+    """proxy_pass http://127.0.0.1:PORT while the app listens on ::1 only (a
+    Node server told 'localhost'): the port listens, the address does not."""
+    binary = rs.need("nginx", "/usr/sbin/nginx")
+    front = rs.free_port()
+    with rs.http_server("::1") as app, rs.private_dir() as d:
+        (d / "nginx.conf").write_text(rs.nginx_config(d, f"""
+  server {{ listen 127.0.0.1:{front};
+           location / {{ proxy_pass http://127.0.0.1:{app.port}; }} }}"""))
+        with rs.started(rs.nginx_argv(binary, d), front, "nginx"):
+            text = client("curl", "-sS", "-i", f"http://127.0.0.1:{front}/")
+            assert "502 Bad Gateway" in text
+            code, rep = ask(text)
+    assert (code, top(rep)) == (1, ("wrong-bind-address", "http.upstream_other_address")), \
+        rep["diagnoses"]
+    assert f"upstream 127.0.0.1:{app.port}" in rep["diagnoses"][0]["summary"]
+    assert "http.upstream_listening" not in [d["rule"] for d in rep["diagnoses"]]
