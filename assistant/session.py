@@ -166,7 +166,8 @@ class Session:
         if target.port is None and not host_only:
             if target.error is None and not host_only and (
                     question_like or not (_PROBLEM_WORDS.search(text)
-                                          or SERVER_ANSWERS & set(target.signals))):
+                                          or SERVER_ANSWERS & set(target.signals)
+                                          or "curl-bad-url" in target.signals)):
                 report = self._kb_report(text, echo, target)
                 if report is not None:
                     return self._done(report)
@@ -276,6 +277,13 @@ class Session:
                                       "to? (e.g. localhost, 127.0.0.1, ::1)"))
         if "port" not in skipped:
             questions.append(self._port_question())
+        if "curl-bad-url" in target.signals:
+            # Its words say the URL is malformed, not which way: the URL says.
+            return Report("needs-input", echo, target.to_json(), questions=questions, notes=[
+                "curl rejected the URL itself (error 3: malformed URL) and sent nothing. Paste "
+                "the command with its URL: a word where the port number goes "
+                "(localhost:http-alt), an IPv6 address without brackets (http://::1:8000/), "
+                "or a space or quote inside it are the usual causes"])
         return Report("needs-input", echo, target.to_json(), questions=questions,
                       answers=self._answers(text))
 

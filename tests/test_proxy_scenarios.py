@@ -457,3 +457,10 @@ def test_tinyproxy_here_answers_for_a_port_where_nothing_listens(program: str,
     assert "client.proxy_failed" not in rules(rep)
     fixes = [f["command"] for f in rep["diagnoses"][0]["fix"]]
     assert not any(" -O- -O-" in f for f in fixes)
+    if program == "wget":
+        # Field trial 7: wget's output alone (its request line names the URL),
+        # asked in this shell and in one without the variable.
+        code, rep = ask(out, env)
+        assert (code, rules(rep)[0]) == (1, "client.local_proxy_relayed"), rules(rep)
+        code, rep = ask(out, client_env(tmp_path))
+        assert (code, rules(rep)[0]) == (1, "client.unnamed_local_proxy_relayed"), rules(rep)

@@ -139,3 +139,12 @@ def test_a_question_about_a_port_no_entry_answers_gets_what_listens(server: Any,
     r = session.ask(f"what is using port {s.port}?")
     assert (r.kind, r.diagnoses, r.questions) == ("answer", [], [])
     assert f"127.0.0.1:{s.port} (python" in r.findings[0].summary
+
+
+def test_curls_malformed_url_alone_asks_for_the_command(session: Session) -> None:
+    """Field trial 7: curl's '(3) URL using bad/illegal format' alone got a
+    "did you mean" of unrelated topics."""
+    r = session.ask("curl: (3) URL using bad/illegal format or missing URL")
+    assert (r.kind, r.answers) == ("needs-input", [])
+    assert "malformed URL" in r.notes[0] and {q.id for q in r.questions} == {"host", "port"}
+

@@ -197,8 +197,12 @@ CLIENTS: list[tuple[str, Rx]] = [
          "etimedout", "aggregateerror", "node", "tcpconnectwrap", "npm err"), re.I)),
     ("envoy", Rx(r"upstream connect error|\benvoy\b", ("upstream connect error", "envoy"))),
     ("curl", Rx(r"\bcurl\b", ("curl",))),
-    ("wget", Rx(r"\bwget\b|^Connecting to \S.{0,200}\.\.\. failed|^Resolving \S",
-                 ("wget", "connecting to", "resolving "), re.M)),
+    ("wget", Rx(r"\bwget\b|^Connecting to \S.{0,200}\.\.\. failed|^Resolving \S|"
+                # its request line and its wait: `--2026-11-29 22:17:06--  http://...`
+                r"^--\d{4}-\d\d-\d\d \d\d:\d\d:\d\d--  \S|"
+                r"^(?:HTTP|Proxy) request sent, awaiting response",
+                ("wget", "connecting to", "resolving ", "--  ", "request sent, awaiting"),
+                re.M)),
     ("psql", Rx(r"\bpsql\b", ("psql",))),
     ("mysql", Rx(r"ERROR 2\d{3} \(HY000\)|MySQL server|\bmysql\b|\bmariadb\b",
                  ("error 2", "mysql", "mariadb"), re.I)),
@@ -362,6 +366,8 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("pg-auth-failed", Rx(r"password authentication failed for user|Peer authentication failed for "
                           r"user|Ident authentication failed for user|no pg_hba\.conf entry for host",
                           ("authentication failed for user", "pg_hba.conf entry"), re.I)),
+    # curl refused the URL itself (error 3): nothing was sent.
+    ("curl-bad-url", Rx(r"curl: \(3\)", ("curl: (3)",))),
     # Python requests given a socks:// proxy variable without PySocks installed.
     ("socks-missing", Rx(r"Missing dependencies for SOCKS support", ("socks support",), re.I)),
     # The server's own answer for a database that is not there.

@@ -169,13 +169,13 @@ def test_python_file_not_found_is_no_name_lookup() -> None:
     # a service name where the URL's port goes: not the scheme's default 80
     ("$ curl -sS http://localhost:http-alt/app.py\n"
      "curl: (3) URL using bad/illegal format or missing URL", "localhost", 8080, "client",
-     ["url-port-name"], "http-alt"),
+     ["curl-bad-url", "url-port-name"], "http-alt"),
     ("curl http://localhost:nosuchservice/", "localhost", None, "client", ["url-port-name"],
      "nosuchservice"),
     ("curl http://user:secret@localhost:8000/", "localhost", 8000, "client", [], None),
     # an IPv6 address without its brackets: the last digits are the port
     ("$ curl -sS http://::1:7105/\ncurl: (3) URL using bad/illegal format or missing URL",
-     "::1", 7105, "client", ["ipv6-unbracketed"], None),
+     "::1", 7105, "client", ["curl-bad-url", "ipv6-unbracketed"], None),
     ("requests.exceptions.InvalidURL: Failed to parse: http://::1:7105/", "::1", 7105, "client",
      ["ipv6-unbracketed"], None),
     ("curl http://[::1]:7105/", "::1", 7105, "client", [], None),
