@@ -208,12 +208,13 @@ def collect(ctx: Context) -> list[Fact]:
                                  and not (r.inode and r.inode in known)])
     configured: frozenset[int] = frozenset()
     if ctx.target.client == "nginx":
-        from assistant.facts.nginxconf import listen_ports, running_ports
+        from assistant.facts.nginxconf import running
 
-        configured = frozenset(running_ports(ctx.target.client_pid) - {port})
+        nginx = running(ctx.target.client_pid)
+        configured = frozenset(nginx.sends_to - {port})
         # nginx's own ports are where the request came in, never a slip for
         # its upstream (field trial 5: 7190 offered for an upstream on 7191).
-        own = listen_ports(ctx.target.client_pid) - {port}
+        own = nginx.listens - {port}
         others = [r for r in others if r.port not in own]
     client = Client(speaks, tuple(dial_addresses(ctx)), configured, bindv6only())
     return near_from(others, port, src.describe, {r.pid for r in mentioned if r.pid}, client)

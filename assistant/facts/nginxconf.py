@@ -109,57 +109,38 @@ def _read(path: str) -> str | None:
 
 def configured_ports(conf: str) -> set[int]:
     """Every port the configuration in `conf` (and what it includes) sends to."""
-    found: set[int] = set()
-    todo: list[str] = [conf]
-    seen: set[str] = set()
-    base = os.path.dirname(conf)
-    while todo and len(seen) < MAX_FILES:
-        path = todo.pop(0)
-        if path in seen:
-            continue
-        seen.add(path)
-        text = _read(path)
-        if text is None:
-            continue
-        ports, includes = ports_in(text)
-        found |= ports
-        for pattern in includes:
-            full = pattern if os.path.isabs(pattern) else os.path.join(base, pattern)
-            todo.extend(sorted(glob.glob(full))[:MAX_FILES])
-    return found
+    text = expanded(conf)
+    return set() if text is None else ports_in(text)[0]
 
 
-_INCLUDE = re.compile(r"(?m)^[ \t]*include[ \t]+([^;#\s]+)[ \t]*;")
+# An `include` statement wherever it stands (`server { include snippets/x; }`).
+_INCLUDE = re.compile(r"(^|[;{}\s])include[ \t]+([^;{}\s]+)[ \t]*;")
 
 
 def expanded(conf: str) -> str | None:
     """The configuration's text with each `include` replaced by the files it
     names, in place (server blocks come from sites-enabled/ this way);
-    bounded in files and bytes. None: the main file cannot be read."""
+    bounded in files, bytes and depth. None: the main file cannot be read."""
     base = os.path.dirname(conf)
     budget = [MAX_FILES]
 
-    def text_of(path: str, depth: int) -> str:
-        budget[0] -= 1
-        text = _read(path) or ""
-        if depth > 8:
-            return text
-
+    def inlined(text: str, depth: int) -> str:
         def inline(m: re.Match[str]) -> str:
-            pattern = m.group(1).strip("\"'")
+            pattern = m.group(2).strip("\"'")
             full = pattern if os.path.isabs(pattern) else os.path.join(base, pattern)
-            parts = []
+            parts = [m.group(1)]
             for f in sorted(glob.glob(full)):
                 if budget[0] <= 0:
                     break
-                parts.append(text_of(f, depth + 1))
+                budget[0] -= 1
+                parts.append(inlined(_read(f) or "", depth + 1))
             return "\n".join(parts)
 
-        return _INCLUDE.sub(inline, _COMMENT.sub("", text))
+        text = _COMMENT.sub("", text)
+        return text if depth > 8 else _INCLUDE.sub(inline, text)
 
-    if _read(conf) is None:
-        return None
-    return text_of(conf, 0)
+    main = _read(conf)
+    return None if main is None else inlined(main, 0)
 
 
 class Upstream(NamedTuple):
@@ -330,19 +311,20 @@ def _masters(worker: int | None) -> list[str]:
     return out
 
 
-def running_ports(worker: int | None = None) -> set[int]:
-    """The ports every running nginx master's configuration sends requests to."""
-    found: set[int] = set()
-    for cmd in _masters(worker):
-        found |= configured_ports(master_files(cmd)[1])
-    return found
+class Running(NamedTuple):
+    """The running nginx masters' ports: those their configurations send
+    requests to, and those they listen on themselves."""
+
+    sends_to: set[int]
+    listens: set[int]
 
 
-def listen_ports(worker: int | None = None) -> set[int]:
-    """The ports every running nginx listens on itself (never its upstream)."""
-    found: set[int] = set()
+def running(worker: int | None = None) -> Running:
+    """Each running master's configuration, read once for both port sets."""
+    found = Running(set(), set())
     for cmd in _masters(worker):
         text = expanded(master_files(cmd)[1])
         if text is not None:
-            found |= front_end_in(text, 0)[1]
+            found.sends_to.update(ports_in(text)[0])
+            found.listens.update(front_end_in(text, 0)[1])
     return found
