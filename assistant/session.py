@@ -205,8 +205,7 @@ class Session:
                    host_only: bool, skipped: frozenset[str]) -> Report:
         notes: list[str] = []
         if target.host is None and target.path is None and target.role != "server":
-            target.host, target.assumed_host = "localhost", True
-            target.parsed = symptoms.parse_target_host("localhost")
+            _assume_localhost(target)
             if "host" in skipped:
                 # The usual local addresses, whatever localhost resolves to here.
                 target.dial = list(USUAL_LOCAL)
@@ -236,6 +235,13 @@ class Session:
             report.kind = "needs-input"
         return report
 
+    def _context(self, target: symptoms.Target,
+                 services: list[dict[str, Any]] | None = None) -> Context:
+        """What the checks look at for this target, from the session's options."""
+        return Context(target=target, env=self.options.env,
+                       probe_timeout=self.options.probe_timeout,
+                       hosts_path=self.options.hosts_path, services=services)
+
     def _about_port(self, text: str, echo: str, target: symptoms.Target) -> Report | None:
         """A question that names a port and reports no failure ("which program
         is using port 7251?", "is it ok to run node as root for 443?"): the
@@ -249,10 +255,8 @@ class Session:
         answers = [a._replace(commands=[c._replace(command=c.command.replace(KB_EXAMPLE_PORT, port))
                                         for c in a.commands]) for a in answers]
         if target.host is None:
-            target.host, target.assumed_host = "localhost", True
-            target.parsed = symptoms.parse_target_host("localhost")
-        ctx = Context(target=target, env=self.options.env, probe_timeout=self.options.probe_timeout,
-                      hosts_path=self.options.hosts_path)
+            _assume_localhost(target)
+        ctx = self._context(target)
         from assistant.facts.collectors import BY_NAME
 
         results = run_checks(["listeners"], ctx, BY_NAME, self.options.check_overrides)
@@ -356,8 +360,7 @@ class Session:
         from assistant.engine import driver
 
         self._target = target
-        ctx = Context(target=target, env=self.options.env, probe_timeout=self.options.probe_timeout,
-                      hosts_path=self.options.hosts_path, services=self.ruleset().services)
+        ctx = self._context(target, self.ruleset().services)
 
         def checks(names: list[str]) -> list[CheckResult]:
             if self._progress:
@@ -375,13 +378,10 @@ class Session:
         return driver.run(self.compiled(), facts, checks, answers, skipped)
 
 
-# The proxy variables a client reads, in the order it would use them for a
-# URL whose scheme the text does not show (http first).
-_PROXY_READERS = {
-    "python": ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"),
-    "curl": ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"),
-    "wget": ("http_proxy", "https_proxy"),
-}
+def _assume_localhost(target: symptoms.Target) -> None:
+    """No host in the text: localhost, said so (assumed_host)."""
+    target.host, target.assumed_host = "localhost", True
+    target.parsed = symptoms.parse_target_host("localhost")
 
 
 def _proxy_target(target: symptoms.Target, env: Mapping[str, str]) -> str | None:
@@ -389,21 +389,20 @@ def _proxy_target(target: symptoms.Target, env: Mapping[str, str]) -> str | None
     variable set here (urllib's `<urlopen error [Errno 111] Connection
     refused>`): through a proxy, a refused connect is the proxy's, so the
     proxy's address is the one to check. Sets the target; returns the note."""
-    from assistant.facts.proxy import split_address
+    from assistant.facts.proxy import split_address, variable_for
 
-    for variable in _PROXY_READERS.get(target.client or "", ()):
-        value = env.get(variable, "").strip()
-        if not value:
-            continue
-        host, port = split_address(value, 1080)
-        if not host or port is None:
-            return None
-        target.host, target.port = host, port
-        target.parsed = symptoms.parse_target_host(host)
-        return (f"the text names no address; {variable} is set and {target.client} sends "
-                f"requests through it: checking the proxy {clean(value)} (--answer host=H "
-                "--answer port=P checks the server instead)")
-    return None
+    found = variable_for(target.client, target.library, env)
+    if found is None:
+        return None
+    variable, value = found
+    host, port = split_address(value, 1080)
+    if not host or port is None:
+        return None
+    target.host, target.port = host, port
+    target.parsed = symptoms.parse_target_host(host)
+    return (f"the text names no address; {variable} is set and {target.client} sends "
+            f"requests through it: checking the proxy {clean(value)} (--answer host=H "
+            "--answer port=P checks the server instead)")
 
 
 def _docker_endpoint(target: symptoms.Target, env: Mapping[str, str], question: bool) -> None:

@@ -300,3 +300,26 @@ COLLECTOR = Collector("proxy", "Proxy variables as the failing client uses them,
                       collect, summarise, timeout=3.0,
                       asks=lambda t: "would a proxy setting catch this connection?",
                       quick=idle)
+
+
+# Clients whose reading of the variables, unprompted by an address, is known.
+_ADDRESSLESS = ("python", "curl", "wget")
+
+
+def variable_for(client: str | None, library: str | None,
+                 env: Mapping[str, str]) -> tuple[str, str] | None:
+    """(variable, value) of the proxy `client` sends a request through when
+    the text names no URL: its rules for http first, then https."""
+    from assistant.facts.proxyrules import chosen, models_for
+    from assistant.facts.system import platform
+
+    if client not in _ADDRESSLESS:
+        return None
+    models = models_for(client, library, env, platform.system())
+    for scheme in ("http", "https"):
+        for model in models:
+            name, _ = chosen(model, scheme, env)
+            if name is not None:
+                return name, env[name].strip()
+    return None
+

@@ -15,6 +15,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
+from assistant.facts.nginxconf import DEFAULT_CONF, DEFAULT_PREFIX
 from assistant.understand.addresses import family_of, hostport, is_loopback, is_wildcard
 
 if TYPE_CHECKING:
@@ -89,17 +90,11 @@ def _log_command(path: str) -> str:
 def reload_command(fe: FrontEnd, root: bool) -> str:
     """Pure: nginx -s reload for this master (its -p and -c, when not the defaults)."""
     words = ["nginx"]
-    if fe.prefix != nginx_defaults()[0]:
+    if fe.prefix != DEFAULT_PREFIX:
         words += ["-p", fe.prefix]
-    if fe.conf != nginx_defaults()[1]:
+    if fe.conf != DEFAULT_CONF:
         words += ["-c", fe.conf]
     return ("" if root else "sudo ") + shlex.join([*words, "-s", "reload"])
-
-
-def nginx_defaults() -> tuple[str, str]:
-    from assistant.facts.nginxconf import DEFAULT_CONF, DEFAULT_PREFIX
-
-    return DEFAULT_PREFIX, DEFAULT_CONF
 
 
 def upstream_facts(fe: FrontEnd, table: list[Listen], unix_listening: set[str],
