@@ -258,6 +258,15 @@ REMOTE: list[tuple[str, Rx]] = [
 ]
 
 # --- signals: wording that names the layer or the cause, one fact each ---------
+# An IPv6 address in a URL without its brackets (`http://::1:8000/`, requests'
+# `Failed to parse: '::1:8000'`): its colons read as a port's, so the client
+# refused the URL. Groups: the scheme and the address part (symptoms._unbracketed).
+UNBRACKETED_URL = Rx(r"\b([A-Za-z][A-Za-z0-9+.\-]{0,20})://((?:[0-9A-Fa-f]{0,4}:){2,8}"
+                     r"(?:\d{1,5}|[0-9A-Fa-f]{0,4}))(?=[/?#\s'\"]|$)|"
+                     r"Failed to parse: '()((?:[0-9A-Fa-f]{0,4}:){2,8}(?:\d{1,5}|[0-9A-Fa-f]{0,4}))'",
+                     ("://", "failed to parse"))
+
+
 SIGNALS: list[tuple[str, Rx]] = [
     # The question names a packet filter or its frontend ("ufw deny 8033, yet it connects").
     # Whole words only: not inside a file name like fwfield-28-ufw-....pids.
@@ -409,13 +418,7 @@ SIGNALS: list[tuple[str, Rx]] = [
                     r"port number too large",
                     ("bad_port", "0-65535", "< 65536", "overflowerror", "invalid port",
                      "too large"), re.I)),
-    # An IPv6 address in a URL without its brackets (`http://::1:8000/`): its
-    # colons read as a port's, so the client refused the URL.
-    ("ipv6-unbracketed", Rx(r"\b[A-Za-z][A-Za-z0-9+.\-]{0,20}://(?:[0-9A-Fa-f]{0,4}:){2,8}"
-                            r"(?:\d{1,5}|[0-9A-Fa-f]{0,4})(?=[/?#\s'\"]|$)|"
-                            # requests 2.32+: `Failed to parse: '::1:7105' is not a valid host`
-                            r"Failed to parse: '(?:[0-9A-Fa-f]{0,4}:){2,8}(?:\d{1,5}|[0-9A-Fa-f]{0,4})'",
-                            ("://", "failed to parse"))),
+    ("ipv6-unbracketed", UNBRACKETED_URL),  # defined above: symptoms reads its groups
     # A service name where a URL's port goes (`http://localhost:http-alt/`):
     # URLs take a number, so the client refused the URL before connecting.
     ("url-port-name", Rx(r"\b[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s/:@?#\[\]]{1,253}:"
@@ -566,11 +569,6 @@ DIALLED = Rx(
     r"\|([0-9A-Fa-f:.]{2,45})\|:\d{1,9}|"
     r"^Trying ([0-9A-Fa-f:.]{2,45})\.\.\.", ('"', "/", "|", "trying "), re.M)
 
-# The same, with the address and what follows (split by symptoms._unbracketed).
-UNBRACKETED_URL = Rx(r"\b([A-Za-z][A-Za-z0-9+.\-]{0,20})://((?:[0-9A-Fa-f]{0,4}:){2,8}"
-                     r"(?:\d{1,5}|[0-9A-Fa-f]{0,4}))(?=[/?#\s'\"]|$)|"
-                     r"Failed to parse: '()((?:[0-9A-Fa-f]{0,4}:){2,8}(?:\d{1,5}|[0-9A-Fa-f]{0,4}))'",
-                     ("://", "failed to parse"))
 URL = Rx(
     r"\b([A-Za-z][A-Za-z0-9+.\-]{0,20})://(?:[^\s/@]{0,512}@)?"
     r"(\[[^\]\s/]{0,60}\]|[^\s/:?#'\"<>()\[\]]{1,253})(?::(-?\d{1,9}))?", ("://",))
