@@ -150,15 +150,9 @@ class LazyDefinitions(dict[str, Any]):
     def items(self) -> Any:
         return [(n, self[n]) for n in self.keys()]
 
-    def fresh(self, name: str) -> Any:
-        """A new parse of one definition, for the engine to mutate: from the
-        JSON text when it was never parsed (no copy of a copy)."""
-        value = super().__getitem__(name)
-        return json.loads(value if isinstance(value, str) else json.dumps(value))
-
-    def fresh_many(self, names: list[str]) -> dict[str, Any]:
-        """fresh() for several definitions in one parse (one call into the
-        JSON decoder instead of one per rule)."""
+    def parse_many(self, names: list[str]) -> dict[str, Any]:
+        """Several definitions in one parse (one call into the JSON decoder
+        instead of one per rule); the engine only reads them."""
         texts = []
         for name in names:
             value = super().__getitem__(name)

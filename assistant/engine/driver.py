@@ -130,11 +130,9 @@ class Compiled:
         sessions = self._by_selection.get(selection)
         if sessions is None:
             chosen = set(selection)
-            # Cached definitions are parsed afresh for the engine, which
-            # mutates what it registers: no parse-then-copy.
-            fresh = getattr(self.definitions, "fresh", None)
             names = [n for n in self.definitions if n == CATCH_ALL or _index(n) in chosen]
-            many = getattr(self.definitions, "fresh_many", None)
+            # Cached definitions are JSON texts: parse the chosen ones in one call.
+            many = getattr(self.definitions, "parse_many", None)
             defs = many(names) if many is not None else {n: self.definitions[n] for n in names}
             from assistant.engine.compiler import shard
 
@@ -142,9 +140,7 @@ class Compiled:
             names = []
             for k, part in enumerate(shard(defs)):
                 names.append(f"{self.name}_{key:08x}_{k}")
-                if fresh is not None and k:
-                    part[CATCH_ALL] = fresh(CATCH_ALL)  # each shard its own catch-all
-                runtime.register(names[-1], part, self.firings.append, copied=fresh is not None)
+                runtime.register(names[-1], part, self.firings.append)
             sessions = self._by_selection[selection] = runtime.Sessions(names)
         self.session = sessions
         return sessions

@@ -1,7 +1,8 @@
-"""The durable-rules adapter: the only module that imports `durable`.
+"""The durable-rules adapter: the only module that imports durable-rules.
 
-One Host per process, without the dispatch timers durable starts (they
-would never stop, and there is nothing to dispatch). One ruleset per
+It drives the C engine (durable_rules_engine) directly: no Host, so none of
+the dispatch timers a Host starts (they never stop, and there is nothing to
+dispatch). One ruleset per
 distinct rule set (rulesets cannot be removed; a reload registers a new
 name). One session id reused across diagnoses, its facts retracted after
 each (a new sid per question grows memory; `delete_state` can segfault).
@@ -51,13 +52,20 @@ class EngineUnavailable(UserError):
 
 
 _lock = threading.RLock()  # the C engine has no locks of its own
-_host: Any = None
-_registered: set[str] = set()
+_engine: Any = None
+_handles: dict[str, int] = {}
+_actions: dict[str, Callable[[str, Any], None]] = {}
 _sinks: dict[str, Callable[[Firing], None]] = {}
 
 
-def _import_durable() -> Any:
-    """Import durable.engine, also on Python 3.13 with a plain build.
+def _import_engine() -> Any:
+    """Import durable-rules' C engine, also on Python 3.13 with a plain build.
+
+    The engine is driven directly, without the package's Python layer
+    (durable.engine): that layer imports logging, inspect, random, datetime
+    and traceback, about 10 ms of the seed question's start-up, for a Host
+    whose timers, promises and storage callbacks this project never uses.
+    What it does for synchronous facts is the loop in `_run_actions`.
 
     durable-rules 2.0.28 calls PyEval_CallObject, removed in 3.13. Our
     installer builds it with CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject;
@@ -65,82 +73,88 @@ def _import_durable() -> Any:
     by the storage callbacks this project never sets.
     """
     try:
-        import durable.engine as engine
+        import durable_rules_engine
 
-        return engine
+        return durable_rules_engine
     except ImportError as exc:
         if "PyEval_CallObject" not in str(exc) or not hasattr(sys, "setdlopenflags"):
             raise
-    for name in [m for m in sys.modules if m.startswith("durable")]:
-        del sys.modules[name]
     old = sys.getdlopenflags()
     sys.setdlopenflags(os.RTLD_LAZY | (old & ~os.RTLD_NOW))
     try:
-        import durable.engine as engine
+        import durable_rules_engine
 
-        return engine
+        return durable_rules_engine
     finally:
         sys.setdlopenflags(old)
 
 
-def _get_host() -> Any:
-    global _host
-    if _host is None:
+def _get_engine() -> Any:
+    global _engine
+    if _engine is None:
         try:
-            engine = _import_durable()
+            _engine = _import_engine()
         except (ImportError, OSError) as exc:
             raise EngineUnavailable(exc) from None
-
-        base: Any = engine.Host
-
-        class QuietHost(base):
-            """A Host without its dispatch timers.
-
-            Host() starts two timers that re-arm forever, a new thread per
-            tick (0 to 0.5 s), to dispatch queued events and timers. This
-            project only asserts facts with synchronous actions, so there is
-            never anything to dispatch; the threads only cost CPU in a
-            long-running chat and fail where threads are scarce.
-            """
-
-            def _run(self) -> None:
-                return None
-
-        _host = QuietHost()
-    return _host
+    return _engine
 
 
-def _make_action(ruleset: str, name: str) -> Callable[[Any], None]:
-    # Exactly one parameter: durable treats a two-parameter callable as async.
-    def action(c: Any) -> None:
-        try:
-            matched = {alias: dict(fact) for alias, fact in (c._m or {}).items()}
-            _sinks[ruleset]((name, matched))
-        except Exception as exc:  # noqa: BLE001 - durable would swallow it
-            _sinks[ruleset]((name, {ERROR_KEY: {"message": repr(exc)}}))
-
-    return action
+def compile_check(ruleset: str, definitions: dict[str, Any]) -> None:
+    """Create a ruleset only to see whether the engine takes it; the engine's
+    own exception (a bare numeric code) goes to the caller (isolate.py)."""
+    _get_engine().create_ruleset(ruleset, json.dumps(definitions, ensure_ascii=False))
 
 
 def register(ruleset: str, definitions: dict[str, dict[str, Any]],
-             sink: Callable[[Firing], None], copied: bool = False) -> None:
+             sink: Callable[[Firing], None]) -> None:
     """Register a compiled ruleset once; later calls only swap the sink.
-    `copied`: the definitions are the caller's fresh copy, the engine's to mutate."""
+    The definitions are only read (durable's Host would mutate them)."""
     with _lock:
         _sinks[ruleset] = sink
-        if ruleset in _registered:
+        if ruleset in _handles:
             return
-        # register_rulesets mutates its input; the definitions are JSON (they
-        # come from the cache file), and a JSON round trip copies them ten
-        # times faster than deepcopy.
-        defs = definitions if copied else json.loads(json.dumps(definitions))
-        for name, rule in defs.items():
-            rule["run"] = _make_action(ruleset, name)
+        engine = _get_engine()
+
+        def action(name: str, matched: Any) -> None:
+            # A matched "all" rule gives {alias: fact}; anything else matched nothing nameable.
+            _sinks[ruleset]((name, matched if isinstance(matched, dict) else {}))
+
         try:
-            _get_host().set_rulesets({ruleset: defs})
+            handle = engine.create_ruleset(ruleset, json.dumps(definitions, ensure_ascii=False))
         except Exception as exc:
             raise EngineError(f"the rule engine refused the rule set: {exc}") from None
-        _registered.add(ruleset)
+        _handles[ruleset], _actions[ruleset] = handle, action
+
+
+def _run_actions(ruleset: str, result: Any, fact: dict[str, Any]) -> None:
+    """What durable.engine's Host does after a synchronous assert or retract:
+    run each rule the engine starts, write the (unchanged) state back and
+    complete it, until the engine starts no more."""
+    code, state_handle = result[0], result[1]
+    if code == 1:  # durable's MessageNotHandledException
+        raise EngineError(f"no rule handles the fact {json.dumps(fact)[:200]}")
+    if code == 2:  # durable's MessageObservedException
+        raise EngineError(f"the fact was asserted already: {json.dumps(fact)[:200]}")
+    if code == 3:
+        return
+    engine, handle = _engine, _handles[ruleset]
+    started = engine.start_action_for_state(handle, state_handle)
+    if not started:
+        return
+    state, message = started[0], json.loads(started[1])
+    while message:
+        name, matched = next(iter(message.items()))
+        try:
+            _actions[ruleset](name, matched)
+        except Exception as exc:  # noqa: BLE001 - the sink is ours; say it, go on
+            _sinks[ruleset]((name, {ERROR_KEY: {"message": repr(exc)}}))
+        try:
+            engine.update_state(handle, state)
+            following = engine.complete_and_start_action(handle, state_handle)
+        except Exception as exc:
+            engine.abandon_action(handle, state_handle)
+            raise EngineError(f"the rule engine failed after rule {name}: {exc}") from None
+        message = json.loads(following) if following else None
 
 
 class Session:
@@ -159,7 +173,8 @@ class Session:
         body.update({SESSION_KEY: self.sid, SEQ_KEY: self._n})
         with _lock:
             try:
-                _get_host().assert_fact(self.ruleset, body)
+                _run_actions(self.ruleset, _engine.assert_fact(
+                    _handles[self.ruleset], json.dumps(body, ensure_ascii=False)), body)
             except Exception as exc:
                 raise EngineError(f"asserting a {fact.get('type')} fact failed: {exc}") from None
         self._asserted.append(body)
@@ -169,7 +184,8 @@ class Session:
             for body in reversed(self._asserted):
                 # Best effort: the sid is reused, a fact that will not go is harmless.
                 with contextlib.suppress(Exception):
-                    _get_host().retract_fact(self.ruleset, body)
+                    _run_actions(self.ruleset, _engine.retract_fact(
+                        _handles[self.ruleset], json.dumps(body, ensure_ascii=False)), body)
         self._asserted.clear()
 
 
