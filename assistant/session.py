@@ -478,4 +478,8 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
         from assistant.understand.relisten import another_port
 
         s["relisten"] = another_port(text, target.port)
+        if s["relisten"]:
+            narrowed = "127.0.0.1" in s["relisten"] and "127.0.0.1" not in text
+            s["relisten_note"] = (" (your pasted command, on the next port"
+                                  + ("; 127.0.0.1: this machine only" if narrowed else "") + ")")
     return [t, s, *({"type": "signal", "name": name} for name in target.signals)]

@@ -112,6 +112,10 @@ def test_redaction() -> None:
     # A prompt ends its line: the next line is the program's, not a password
     # (field trial 5: mysql's "Enter password: " then "ERROR 1049").
     assert clean("Enter password: \nERROR 1049 (42000)") == "Enter password: \nERROR 1049 (42000)"
+    # "-p" closing a parenthesis in prose is the flag, not a glued password
+    # (field trial 8: "(add your usual -u and -p)" came out as "-p***").
+    assert clean("(add your usual -u and -p)") == "(add your usual -u and -p)"
+    assert "S3cret" not in clean("mysql -p)S3cret") and "x1" not in clean("mysql -p'x1'")
 
 
 def test_proc_net_tcp_parsing() -> None:

@@ -157,6 +157,26 @@ def test_pg_other_port_beside_it(pg: Pg) -> None:
     assert str(pg.port) in rep["diagnoses"][0]["summary"]
 
 
+def test_pg_on_another_port_in_another_directory(pg: Pg) -> None:
+    """Field trial 8: psql's defaults (another directory, another port) while
+    the only cluster runs with its own port and socket directory. It is
+    running: say where, not "PostgreSQL is not running"."""
+    pg.start(socket_only(pg))
+    out = psql("-h", str(pg.root / "elsewhere"), "-p", str(pg.port + 2))
+    assert "No such file or directory" in out
+    code, rep = ask(out)
+    assert top(rep) == ("unix.pg_other_port", "port-typo") and code == 1
+    fixes = [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    fix = f"psql -h {pg.sock} -p {pg.port}"
+    assert fix in fixes
+    assert "(1 row)" in psql(*fix.split()[1:])  # the printed fix works
+    export = next(f for f in fixes if f.startswith("export PGHOST="))
+    assert export == f"export PGHOST={pg.sock} PGPORT={pg.port}"
+    code, out = run(["sh", "-c", export + " && psql -X -U postgres -c 'select 1'"],
+                    env={"PGCONNECT_TIMEOUT": "5"})
+    assert "(1 row)" in out, out
+
+
 def test_pg_socket_only_and_psql_dials_tcp(pg: Pg) -> None:
     """unix-psql-socket-only-tcp-localhost, through the installed script."""
     pg.start(socket_only(pg))

@@ -61,6 +61,9 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
                       "next port, in the program's own form (gunicorn -b, php -S, a PORT= "
                       "variable, uvicorn --port...); absent when no such command was pasted",
                       example="gunicorn -b 127.0.0.1:8001 wsgi:app", verbatim=True),
+    "relisten_note": Field("str", "what `relisten` is, for a fix's why (starts with a space); "
+                           "absent with `relisten`",
+                           example=" (your pasted command, on the next port)"),
     "text": Field("str", "the pasted text itself, credentials redacted (its first and last "
                   "2,000 characters when longer): match your own error messages in it",
                   example="channel 2: open failed: connect failed: Connection refused",

@@ -162,9 +162,12 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
             f"{hostport(f['address'], f['port'])} listens in another network namespace "
             f"({holder(f)})" for f in found))
     scan = next((f for f in facts if f["type"] == "netns_scan"), {})
+    # Root is refused too, for processes of another user namespace (a container's).
+    hidden = (" (some processes' namespaces could not be read)"
+              if getattr(os, "geteuid", lambda: -1)() == 0
+              else " (others' namespaces are hidden from this user)")
     return Summary("ok", f"nothing on port {target.port} in {scan.get('namespaces', 0)} other "
-                   "network namespace(s)" + ("" if scan.get("complete") else
-                                             " (others' namespaces are hidden from this user)"))
+                   "network namespace(s)" + ("" if scan.get("complete") else hidden))
 
 
 COLLECTOR = Collector("other_namespaces", "Listeners on the port in other network namespaces "

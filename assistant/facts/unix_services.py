@@ -98,11 +98,13 @@ def real(path: str) -> str:
 
 
 def socket_places(service: str, port: int | None, rows: list[UnixRow], owned: set[int],
-                  exclude: str | None) -> list[tuple[str, int | None, UnixRow]]:
+                  exclude: str | None, any_port: bool = False
+                  ) -> list[tuple[str, int | None, UnixRow]]:
     """Pure but for realpath: (path, PostgreSQL port, row) of the service's
     listening sockets other than `exclude`. PostgreSQL's by name: for `port`
-    anywhere, for another port only in `exclude`'s directory; the others by
-    name or because the service's processes hold them."""
+    anywhere, for another port only in `exclude`'s directory (or anywhere
+    with `any_port`); the others by name or because the service's processes
+    hold them."""
     svc = SERVICES[service]
     out = []
     seen = {real(exclude)} if exclude else set()
@@ -117,7 +119,7 @@ def socket_places(service: str, port: int | None, rows: list[UnixRow], owned: se
             same_dir = exclude is not None and os.path.dirname(row.path) == os.path.dirname(exclude)
             # Another port counts only beside the asked socket (a second
             # cluster, or a slip of a digit), never an unrelated server's.
-            if int(m.group(1)) != port and not same_dir:
+            if int(m.group(1)) != port and not same_dir and not any_port:
                 continue
         elif not (svc.socket_name.search(base) or row.inode in owned):
             continue

@@ -175,11 +175,18 @@ class _Look:
         return out
 
     def places(self, service: str, port: int | None, exclude: str | None,
-               relation: str | None) -> list[Fact]:
-        """The service's UNIX sockets that answer, as unix_alternative facts."""
+               relation: str | None, missing: bool = False) -> list[Fact]:
+        """The service's UNIX sockets that answer, as unix_alternative facts.
+        `missing`: nothing is at the asked path (not even a stale file)."""
         rows = self.rows or []
         facts: list[Fact] = []
         found = socket_places(service, port, rows, self.owned(service), exclude)
+        if service == "postgres" and missing and not any(
+                pg_port == port for _, pg_port, _ in found):
+            # No PostgreSQL for this port anywhere: the clusters running on
+            # other ports are the ones the user may mean (psql's default 5432
+            # while the only server runs on 7601 with its own socket directory).
+            found = socket_places(service, port, rows, self.owned(service), exclude, any_port=True)
         listed = {real(p) for p, _, _ in found}
         for p in self.known(service, port):
             rp = real(p)
@@ -309,7 +316,7 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
         fact["dir_denied"] = unix.dir_denied(path, who)
     facts = [fact]
     if fact["probe"] != "ok" and service != "unknown":
-        facts += look.places(service, target.port, path, None)
+        facts += look.places(service, target.port, path, None, kind == "missing")
         if service == "postgres" and target.port:
             ports: tuple[int, ...] = (target.port,)
         else:  # the port a PHP DSN names, then the service's own

@@ -243,7 +243,8 @@ REMOTE: list[tuple[str, Rx]] = [
         # Windows 10054) are the clients' own words for any peer, this one too.
         r"(?<!by )(?<!by the )(?<!to )\b(?:another|other|second|remote|different|colleague'?s?|"
         r"friend'?s?|coworker'?s?|teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|"
-        r"server)s?\b|"
+        # MariaDB's "Do you already have another server running on port" is a process.
+        r"server(?!s? running))s?\b|"
         r"\b(?:from|on) (?:the|my|our|a) (?:lan|network|wifi)\b",
         ("another", "other", "second", "remote", "different", "colleague", "friend", "coworker",
          "teammate", "lan", "network", "wifi"), re.I)),

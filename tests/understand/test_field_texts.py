@@ -12,7 +12,7 @@ import yaml
 from assistant.understand import symptoms
 
 CASES = yaml.safe_load((Path(__file__).parents[1] / "data" / "field_texts.yaml").read_text())
-FIELDS = ("host", "port", "path", "error", "client", "role", "via")
+FIELDS = ("host", "port", "path", "error", "client", "role", "via", "remote")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
