@@ -472,3 +472,37 @@ def test_redis_protected_mode_text_alone_is_diagnosed_on_redis_port() -> None:
     code, rep = ask(text)
     assert rep["kind"] == "diagnosis" and code in (0, 1)
     assert (rep["target"]["port"], rep["target"]["client"]) == (6379, "redis-cli")
+
+
+# --- curl (3): the URL itself (field trial 8) ------------------------------------------
+
+def test_curl_url_with_a_space_while_the_server_listens() -> None:
+    """`curl "http://localhost:PORT /api"` while the server is up: curl
+    rejected the URL; the server being reachable is beside the point."""
+    need("curl")
+    from tests.realservers import http_server
+
+    with http_server() as srv:
+        url = f"http://localhost:{srv.port} /api"
+        done = subprocess.run(["curl", "-sS", url], capture_output=True, text=True, timeout=30)
+        assert "(3)" in done.stderr, done.stderr
+        code, rep = ask(f'$ curl -sS "{url}"\n{done.stderr}')
+        assert top(rep) == ("client.url_has_space", "host-typo") and code == 1
+        fix = fixes(rep)[0]
+        assert subprocess.run(["sh", "-c", fix], capture_output=True,
+                              timeout=30).returncode == 0  # the printed fix connects
+
+
+def test_curl_6_to_localhost_while_the_server_listens_on_ipv4_only() -> None:
+    """Field trial 8: `curl -6` dials ::1 whatever the resolver says; the
+    server on 127.0.0.1 accepts our probe of localhost, so only the flag
+    tells what curl dialled."""
+    need("curl")
+    from tests.realservers import http_server
+
+    with http_server("127.0.0.1") as srv:
+        line = f"curl -6 -sS http://localhost:{srv.port}/"
+        done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=30)
+        assert "(7)" in done.stderr, done.stderr
+        code, rep = ask(f"$ {line}\n{done.stderr}")
+        assert top(rep) == ("address.family_mismatch", "address-family-mismatch") and code == 1

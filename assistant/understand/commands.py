@@ -103,6 +103,37 @@ def parse_command(line: str) -> Command | None:
     return _parse_words(words)
 
 
+# Clients told to use one IP family: the flags, and short boolean flags
+# that may share a word with -4/-6 (`curl -sS6`).
+_FAMILY_FLAGS = {"curl": ("--ipv4", "--ipv6"), "wget": ("--inet4-only", "--inet6-only"),
+                 "nc": ("", ""), "ncat": ("", ""), "netcat": ("", ""), "ssh": ("", ""),
+                 "telnet": ("", "")}
+_SHORT_FAMILY = re.compile(r"-[sSLkvifInzqNtTAaCX]{0,6}([46])[sSLkvifInzqNtTAaCX]{0,6}")
+
+
+def family_flag(text: str) -> int | None:
+    """4 or 6 when a pasted client command line forces one IP family
+    (`curl -6`, `wget --inet6-only`, `nc -6`, `ssh -4`): it dials only that
+    family's addresses of a name, whatever the resolver gives."""
+    for line in command_lines(text):
+        try:
+            words = _unwrap(shlex.split(line, posix=True))
+        except ValueError:
+            continue
+        if not words or words[0].rsplit("/", 1)[-1] not in _FAMILY_FLAGS:
+            continue
+        long4, long6 = _FAMILY_FLAGS[words[0].rsplit("/", 1)[-1]]
+        for w in words[1:]:
+            if w == "--":
+                break
+            if w and w in (long4, long6):
+                return 4 if w == long4 else 6
+            m = _SHORT_FAMILY.fullmatch(w)
+            if m:
+                return int(m.group(1))
+    return None
+
+
 def _unwrap(words: list[str]) -> list[str]:
     """The command inside `VAR=x`, sudo, timeout, env, time, nohup, runuser wrappers."""
     while words:

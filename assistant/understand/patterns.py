@@ -420,6 +420,10 @@ SIGNALS: list[tuple[str, Rx]] = [
                     ("bad_port", "0-65535", "< 65536", "overflowerror", "invalid port",
                      "too large"), re.I)),
     ("ipv6-unbracketed", UNBRACKETED_URL),  # defined above: symptoms reads its groups
+    # A quoted URL with a space inside (`curl "http://localhost:7703 /api"`):
+    # a URL holds none, so the client refused it.
+    ("url-space", Rx(r"[\"'][A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\"'\s]{1,2000}[ \t]+[^\"'\n]{0,2000}"
+                     r"[\"']", ("://",))),
     # A service name where a URL's port goes (`http://localhost:http-alt/`):
     # URLs take a number, so the client refused the URL before connecting.
     ("url-port-name", Rx(r"\b[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s/:@?#\[\]]{1,253}:"

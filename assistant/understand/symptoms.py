@@ -435,6 +435,12 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
         target.host = host if host else None
     if target.host is not None:
         target.parsed = _host(target.host, strict)
+        if target.host.lower() == "localhost" and not target.quoted:
+            # `curl -6 http://localhost:PORT/` dials ::1 only (curl resolves
+            # localhost itself): what the client dialled, not our resolver.
+            family = commands.family_flag(text)
+            if family is not None:
+                target.quoted = ["::1" if family == 6 else "127.0.0.1"]
 
 
 def _host(host: str, strict: bool) -> Host:
