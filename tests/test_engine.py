@@ -120,6 +120,33 @@ def test_action_errors_surface_instead_of_vanishing(monkeypatch: pytest.MonkeyPa
     assert seen and "boom" in seen[0]
 
 
+def test_ctrl_c_inside_the_engine_loop_leaves_the_next_question_working(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chat survives Ctrl-C: interrupted while the engine hands out rules,
+    the session must not stay leased (the engine would start nothing for it
+    for 60 s) nor keep the interrupted fact (review of the direct adapter)."""
+    from assistant.engine import runtime
+
+    c = one_rule([Test("port", "eq", 7)])
+    sessions = c.use([{"type": "target", "port": 7}])
+    shard = sessions.shards[0]
+    real = runtime._sinks[shard.ruleset]
+    hits: list[str] = []
+
+    def interrupted(firing: runtime.Firing) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(runtime._sinks, shard.ruleset, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sessions.assert_fact({"type": "target", "port": 7})
+    sessions.clear()
+    monkeypatch.setitem(runtime._sinks, shard.ruleset, lambda f: hits.append(f[0]))
+    sessions.assert_fact({"type": "target", "port": 7})
+    sessions.clear()
+    assert any(not h.startswith("__") for h in hits), hits  # the rule fired at once
+    monkeypatch.setitem(runtime._sinks, shard.ruleset, real)
+
+
 def test_template_fallbacks_for_hidden_values() -> None:
     from assistant.engine.driver import render_template
 

@@ -141,20 +141,38 @@ def _run_actions(ruleset: str, result: Any, fact: dict[str, Any]) -> None:
     started = engine.start_action_for_state(handle, state_handle)
     if not started:
         return
-    state, message = started[0], json.loads(started[1])
-    while message:
-        name, matched = next(iter(message.items()))
-        try:
-            _actions[ruleset](name, matched)
-        except Exception as exc:  # noqa: BLE001 - the sink is ours; say it, go on
-            _sinks[ruleset]((name, {ERROR_KEY: {"message": repr(exc)}}))
-        try:
-            engine.update_state(handle, state)
-            following = engine.complete_and_start_action(handle, state_handle)
-        except Exception as exc:
-            engine.abandon_action(handle, state_handle)
-            raise EngineError(f"the rule engine failed after rule {name}: {exc}") from None
-        message = json.loads(following) if following else None
+    leased = True  # an action is started and not yet completed
+    state = started[0]
+    try:
+        message = json.loads(started[1])
+        while message:
+            name, matched = next(iter(message.items()))
+            try:
+                _actions[ruleset](name, matched)
+            except Exception as exc:  # noqa: BLE001 - the sink is ours; say it, go on
+                with contextlib.suppress(Exception):
+                    _sinks[ruleset]((name, {ERROR_KEY: {"message": repr(exc)}}))
+            try:
+                engine.update_state(handle, state)
+                following = engine.complete_and_start_action(handle, state_handle)
+            except Exception as exc:
+                leased = False
+                engine.abandon_action(handle, state_handle)
+                raise EngineError(f"the rule engine failed after rule {name}: {exc}") from None
+            leased = following is not None
+            message = json.loads(following) if following else None
+    except BaseException:
+        # Ctrl-C or a failing sink: complete what the engine started (its
+        # firings are dropped; the facts are retracted by clear()). Left
+        # started, the session's actions stay leased for 60 s; abandon_action
+        # would leave a frame that a retract cannot delete (corrupts memory).
+        if leased:
+            with contextlib.suppress(Exception):
+                while True:
+                    engine.update_state(handle, state)
+                    if not engine.complete_and_start_action(handle, state_handle):
+                        break
+        raise
 
 
 class Session:
@@ -172,12 +190,14 @@ class Session:
         body = {k: v for k, v in fact.items() if v is not None}
         body.update({SESSION_KEY: self.sid, SEQ_KEY: self._n})
         with _lock:
+            # Recorded first: whatever happens below, clear() retracts it
+            # (retracting a fact the engine did not keep is harmless).
+            self._asserted.append(body)
             try:
                 _run_actions(self.ruleset, _engine.assert_fact(
                     _handles[self.ruleset], json.dumps(body, ensure_ascii=False)), body)
             except Exception as exc:
                 raise EngineError(f"asserting a {fact.get('type')} fact failed: {exc}") from None
-        self._asserted.append(body)
 
     def clear(self) -> None:
         with _lock:
