@@ -367,3 +367,26 @@ def test_redis_killed_then_gone(redis: tuple[subprocess.Popen[str], str]) -> Non
         pytest.skip("another Redis listens on this machine: it would be the answer")
     code, rep = ask(redis_cli("-s", sock))
     assert top(rep) == (on_tcp or ("unix.service_not_running", "nothing-listening")) and code == 1
+
+
+WORKER = """
+const net = require('net');
+const port = Number(process.argv[process.argv.length - 1]);
+console.log(`${new Date().toISOString()} info worker: connecting to redis 127.0.0.1:${port}`);
+net.connect(port, '127.0.0.1').on('error', (e) => {
+  console.log(`${new Date().toISOString()} error worker: redis connection failed: ${e.message} (${e.code})`);
+});
+"""
+
+
+def test_redis_port_0_and_an_application_log(redis: tuple[subprocess.Popen[str], str]) -> None:
+    """Field trial 8: a Node worker's log names Redis around ECONNREFUSED,
+    while redis-server runs with port 0 on its socket: socket-only, not
+    'nothing listens' (the client is node, so only the words say Redis)."""
+    need("node")
+    port = free_port()
+    code, log = run(["node", "-e", WORKER, "--", str(port)])
+    assert "ECONNREFUSED" in log, log
+    code, rep = ask(log)
+    assert rep["target"]["client"] == "node" and rep["target"]["scheme"] == "redis"
+    assert top(rep) == ("unix.redis_socket_only", "wrong-bind-address") and code == 1

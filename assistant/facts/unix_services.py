@@ -45,6 +45,9 @@ LABELS = {"postgres": "PostgreSQL", "mysql": "MySQL/MariaDB", "docker": "the Doc
 # php: the client is named only for its MySQL drivers' wording (PDO, mysqli).
 BY_CLIENT = {"psql": "postgres", "mysql": "mysql", "php": "mysql", "redis-cli": "redis",
              "docker": "docker"}
+# A URL's scheme, or the protocol the words name (a worker's "connecting to redis").
+BY_SCHEME = {"redis": "redis", "postgresql": "postgres", "postgres": "postgres",
+             "mysql": "mysql", "mariadb": "mysql"}
 BY_PORT = {5432: "postgres", 3306: "mysql", 6379: "redis", 2375: "docker", 2376: "docker"}
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
              "/etc/init.d")
@@ -90,7 +93,8 @@ def tcp_service(target: Target) -> str | None:
         return "php-fpm"  # nginx in front of anything else is not PHP-FPM's business
     if target.client == "php":  # PDO also speaks PostgreSQL: its port says which
         return BY_PORT.get(target.port or 0) or "mysql"
-    return BY_CLIENT.get(target.client or "") or BY_PORT.get(target.port or 0)
+    return (BY_CLIENT.get(target.client or "") or BY_SCHEME.get(target.scheme or "")
+            or BY_PORT.get(target.port or 0))
 
 
 def real(path: str) -> str:

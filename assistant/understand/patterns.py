@@ -476,6 +476,9 @@ CONNECTION_POOL = Rx(r"(HTTPS?)Connection(Pool)?\(host='([^'\n]{1,253})', port=(
                      ("connection(host=", "connectionpool(host="))
 
 # Which Python HTTP library printed a traceback (their proxy rules differ).
+# An application's words naming Redis (ioredis, "connecting to redis"), not its tools.
+REDIS_WORDS = Rx(r"\b(?:io)?redis\b(?![-.](?:cli|server|conf)\b)", ("redis",), re.I)
+
 PYTHON_LIBRARIES: list[tuple[str, Rx]] = [
     ("requests", Rx(r"\brequests\.exceptions\b|\burllib3\b|\bimport requests\b",
                     ("requests", "urllib3"))),

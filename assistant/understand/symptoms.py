@@ -28,6 +28,7 @@ from assistant.understand.patterns import (
     PROXY_URL,
     PYTHON_LIBRARIES,
     REDIS_DENIED,
+    REDIS_WORDS,
     REMOTE,
     SIGNALS,
     UNBRACKETED_URL,
@@ -305,6 +306,10 @@ def parse(text: str) -> Target:
         target.port, target.assumed_port = 6379, True
     if target.scheme is None and target.client in CLIENT_SCHEMES:
         target.scheme = CLIENT_SCHEMES[target.client]
+    if target.scheme is None and target.port is not None and REDIS_WORDS.search(text, low):
+        # An application's log that names Redis around a TCP failure (ioredis,
+        # "connecting to redis 127.0.0.1:7650"): the port speaks Redis.
+        target.scheme = "redis"
     if target.client == "docker" and target.host is None and target.port is None and \
             target.role == "client" and DOCKER_DEFAULT.search(text, low):
         # The CLI names no endpoint when it used its default one.
