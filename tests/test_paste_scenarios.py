@@ -506,3 +506,40 @@ def test_curl_6_to_localhost_while_the_server_listens_on_ipv4_only() -> None:
         assert "(7)" in done.stderr, done.stderr
         code, rep = ask(f"$ {line}\n{done.stderr}")
         assert top(rep) == ("address.family_mismatch", "address-family-mismatch") and code == 1
+
+
+RESETTER = """
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    c.recv(64)
+    c.close()  # data left unread: the kernel answers with a reset
+"""
+
+
+def test_server_that_resets_an_upload() -> None:
+    """Field trial 8 (Go's 'read: connection reset by peer'): the port
+    accepts and the server aborts the connection: say so, and do not ask
+    where a client runs whose own words show a loopback-to-loopback pair."""
+    need("curl")
+    port = free_port()
+    proc = subprocess.Popen([PYTHON, "-c", RESETTER, str(port)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    with killing(proc):
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        body = "a" * 200_000
+        done = subprocess.run(["curl", "-sS", "-X", "POST", "--data-binary", "@-",
+                               f"http://127.0.0.1:{port}/upload"], input=body,
+                              capture_output=True, text=True, timeout=30)
+        assert "reset" in done.stderr.lower(), done.stderr
+        code, rep = ask(f"$ curl -sS -X POST --data-binary @- http://127.0.0.1:{port}/upload\n"
+                        + done.stderr)
+        assert top(rep) == ("port.server_resets", "reachable")
+        go = (f'upload failed: Post "http://127.0.0.1:{port}/upload": read tcp '
+              f"127.0.0.1:34532->127.0.0.1:{port}: read: connection reset by peer")
+        code, rep = ask(go)
+        assert top(rep) == ("port.server_resets", "reachable") and not rep["questions"]

@@ -476,6 +476,11 @@ CONNECTION_POOL = Rx(r"(HTTPS?)Connection(Pool)?\(host='([^'\n]{1,253})', port=(
                      ("connection(host=", "connectionpool(host="))
 
 # Which Python HTTP library printed a traceback (their proxy rules differ).
+# Go's `read tcp 127.0.0.1:34532->127.0.0.1:7725`: a connection from a loopback
+# address to a loopback address was made on this machine.
+LOOPBACK_PAIR = Rx(r"\b(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]):\d{1,5}->"
+                   r"(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]):\d{1,5}\b", ("->",))
+
 # An application's words naming Redis (ioredis, "connecting to redis"), not its tools.
 REDIS_WORDS = Rx(r"\b(?:io)?redis\b(?![-.](?:cli|server|conf)\b)", ("redis",), re.I)
 

@@ -23,6 +23,7 @@ from assistant.understand.patterns import (
     ERRORS,
     EXPLICIT,
     HOSTPORT,
+    LOOPBACK_PAIR,
     PORT_PHRASE,
     PROXY_OPTION_URL,
     PROXY_URL,
@@ -264,7 +265,8 @@ def parse(text: str) -> Target:
     cmds = commands.from_text(text)
     target.role = _role(target, cmds, text)
     target.command_lines = commands.command_lines(text)
-    target.here = target.client in CLI_CLIENTS or bool(target.command_lines)
+    target.here = (target.client in CLI_CLIENTS or bool(target.command_lines)
+                   or LOOPBACK_PAIR.search(text, low) is not None)
     strict = _typed(text, target, target.command_lines)
     php = drivers.php_mysql(target.error, text, low) if target.client == "php" else None
     path = socket_path(text, low) or next((c.path for c in cmds if c.path), None)
