@@ -6,6 +6,7 @@ workers switch to www-data, PHP-FPM's pool runs as www-data."""
 from __future__ import annotations
 
 import shutil
+import time
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -167,3 +168,37 @@ def test_fpm_killed_leaves_its_socket(site: Site) -> None:
     assert "(111: Connection refused)" in line
     code, rep = ask(line)
     assert top(rep) == ("unix.service_stale", "nothing-listening") and code == 1
+
+
+def test_fpm_on_the_socket_beside_and_the_printed_fixes_work(site: Site) -> None:
+    """Field trial 8: PHP-FPM serves php8.2-fpm.sock beside the fpm.sock nginx
+    names. The fixes must be this nginx's (its -p/-c), not /etc/nginx's:
+    the printed grep finds the line, the printed test-and-reload loads it."""
+    beside = f"{site.d}/run/php8.2-fpm.sock"
+    conf = site.d / "fpm-beside.conf"
+    conf.write_text(FPM_CONF.format(d=site.d, owner="www-data", group="www-data")
+                    .replace(f"listen = {site.sock}", f"listen = {beside}"))
+    proc = subprocess.Popen([site.fpm_bin, "-y", str(conf), "-F"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    with killing(proc):
+        assert wait_listening(beside, 30)
+        line = site.error_line()
+        assert "(2: No such file or directory)" in line
+        code, rep = ask(line)
+        assert top(rep) == ("unix.fpm_other_socket", "wrong-bind-address") and code == 1
+        fixes = [f["command"] for f in rep["diagnoses"][0]["fix"] if f["os"] == "linux"]
+        grep = next(f for f in fixes if f.startswith("grep "))
+        found = subprocess.run(["sh", "-c", grep], capture_output=True, text=True, timeout=30)
+        assert f"fastcgi_pass unix:{site.sock};" in found.stdout, (grep, found.stdout)
+        nginx_conf = site.d / "nginx.conf"
+        nginx_conf.write_text(nginx_conf.read_text().replace(site.sock, beside))
+        reload = next(f for f in fixes if "-s reload" in f)
+        assert str(site.d) in reload, reload  # this nginx's files, not /etc/nginx's
+        done = subprocess.run(["sh", "-c", reload.replace("sudo ", "")], capture_output=True,
+                              text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        for _ in range(50):  # the workers restart with the new configuration
+            if "hello from fpm" in site.get():
+                break
+            time.sleep(0.1)
+        assert "hello from fpm" in site.get()

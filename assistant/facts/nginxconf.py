@@ -311,6 +311,26 @@ def _masters(worker: int | None) -> list[str]:
     return out
 
 
+def nginx_words(prefix: str, conf: str) -> list[str]:
+    """Pure: `nginx` with this master's -p and -c, when not the defaults: the
+    same files for `-t` and `-s reload` as the running master uses."""
+    words = ["nginx"]
+    if prefix != DEFAULT_PREFIX:
+        words += ["-p", prefix]
+    if conf != DEFAULT_CONF:
+        words += ["-c", conf]
+    return words
+
+
+def master_of(worker: int | None) -> tuple[str, str] | None:
+    """(prefix, configuration file) of the nginx master a worker pid belongs
+    to; without a pid, of the only running master (None when several run)."""
+    masters = _masters(worker)
+    if len(masters) != 1 and not (worker and masters):
+        return None
+    return master_files(masters[0])
+
+
 class Running(NamedTuple):
     """The running nginx masters' ports: those their configurations send
     requests to, and those they listen on themselves."""

@@ -104,6 +104,12 @@ UNIX_ALTERNATIVE = FactType("unix_alternative", "Where the same service listens 
     "port": Field("int", "the TCP port, or the port a PostgreSQL socket names"),
     "address": Field("str", "the TCP address bound", example="127.0.0.1"),
     "host": Field("str", "the address to dial for it", example="127.0.0.1"),
+    "nginx_conf_dir": Field("str", "when nginx failed to reach it: the directory of that "
+                            "running nginx's configuration file", example="/etc/nginx"),
+    "nginx_reload": Field("str", "when nginx failed to reach it: the command that tests and "
+                          "reloads that running nginx's configuration (its -p and -c), with "
+                          "sudo only when needed",
+                          example="sudo nginx -t && sudo nginx -s reload", verbatim=True),
     **PROCESS_FIELDS,
 }, lambda f: ("listening beside it: " if f.get("relation") == "beside"
               else f"{f.get('service')} also at ")
@@ -334,12 +340,34 @@ def collect(ctx: Context) -> list[Fact]:
         return [{"type": "unknown", "reason": "this system has no UNIX sockets to look at"}]
     look = _Look(ctx)
     if ctx.target.path is not None:
-        return path_facts(ctx, look)
+        return _for_nginx(ctx, path_facts(ctx, look))
     service = tcp_service(ctx.target)
     if service is None or ctx.target.port is None:
         return []
     port = ctx.target.port if service == "postgres" else None
-    return look.places(service, port, None, "socket")
+    return _for_nginx(ctx, look.places(service, port, None, "socket"))
+
+
+def _for_nginx(ctx: Context, facts: list[Fact]) -> list[Fact]:
+    """nginx failed to reach its upstream: the fixes edit and reload that
+    running nginx's configuration (its own -p and -c), not /etc/nginx's."""
+    alternatives = [f for f in facts if f["type"] == "unix_alternative"]
+    if ctx.target.client != "nginx" or not alternatives:
+        return facts
+    import shlex
+
+    from assistant.facts.nginxconf import master_of, nginx_words
+
+    found = master_of(ctx.target.client_pid)
+    if found is None:
+        return facts
+    prefix, conf = found
+    sudo = "" if os.geteuid() == 0 else "sudo "
+    nginx = shlex.join(nginx_words(prefix, conf))
+    for f in alternatives:
+        f.update(nginx_conf_dir=os.path.dirname(conf),
+                 nginx_reload=f"{sudo}{nginx} -t && {sudo}{nginx} -s reload")
+    return facts
 
 
 def summarise(facts: list[Fact], target: Target) -> Summary:

@@ -15,7 +15,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
-from assistant.facts.nginxconf import DEFAULT_CONF, DEFAULT_PREFIX
+from assistant.facts.nginxconf import nginx_words
 from assistant.understand.addresses import family_of, hostport, is_loopback, is_wildcard
 
 if TYPE_CHECKING:
@@ -89,12 +89,7 @@ def _log_command(path: str) -> str:
 
 def reload_command(fe: FrontEnd, root: bool) -> str:
     """Pure: nginx -s reload for this master (its -p and -c, when not the defaults)."""
-    words = ["nginx"]
-    if fe.prefix != DEFAULT_PREFIX:
-        words += ["-p", fe.prefix]
-    if fe.conf != DEFAULT_CONF:
-        words += ["-c", fe.conf]
-    return ("" if root else "sudo ") + shlex.join([*words, "-s", "reload"])
+    return ("" if root else "sudo ") + shlex.join([*nginx_words(fe.prefix, fe.conf), "-s", "reload"])
 
 
 def upstream_facts(fe: FrontEnd, table: list[Listen], unix_listening: set[str],
