@@ -6,8 +6,8 @@ workers switch to www-data, PHP-FPM's pool runs as www-data."""
 from __future__ import annotations
 
 import shutil
-import time
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
