@@ -269,6 +269,18 @@ class Session:
     def _need_address(self, text: str, echo: str, target: symptoms.Target,
                       skipped: frozenset[str]) -> Report:
         questions = []
+        if target.role == "server" and target.error == "permission":
+            # Refused the port itself (EACCES): the listeners are beside the
+            # point; the port's number against the privileged range is the answer.
+            start = _unprivileged_start()
+            return Report("needs-input", echo, target.to_json(), questions=[Question(
+                "port", "Which port did the server try to use? (the number in its command, "
+                "configuration or code)")], notes=[
+                "the server was refused the port it tried to bind (Permission denied): on "
+                "Linux that is a port below the unprivileged start"
+                + (f" ({start} on this machine)" if start is not None else "")
+                + ", which needs root or the cap_net_bind_service capability; with the "
+                "port, the answer names the fixes"])
         if target.role == "server":
             # A server that failed to bind: the port it wanted is likely held by
             # one of the listeners, and no client host is involved.
@@ -483,3 +495,12 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
             s["relisten_note"] = (" (your pasted command, on the next port"
                                   + ("; 127.0.0.1: this machine only" if narrowed else "") + ")")
     return [t, s, *({"type": "signal", "name": name} for name in target.signals)]
+
+
+def _unprivileged_start() -> int | None:
+    """net.ipv4.ip_unprivileged_port_start (Linux), for a bind refused without a port."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return None

@@ -44,6 +44,23 @@ def test_a_bind_failure_without_a_port_asks_only_the_port(session: Session) -> N
     assert r.kind == "needs-input" and [q.id for q in r.questions] == ["port"]
 
 
+def test_a_refused_bind_without_a_port_says_what_it_means(session: Session) -> None:
+    """Field trial 8: Python's PermissionError from bind(), the port a constant
+    in the code: ask the port, say EACCES means the privileged range, and do
+    not offer the listening ports (another process's port is no EACCES)."""
+    tb = ("$ python3 app.py\nTraceback (most recent call last):\n"
+          '  File "/srv/app.py", line 3, in <module>\n'
+          "    with socketserver.TCPServer((HOST, PORT), Handler) as httpd:\n"
+          '  File "/usr/lib/python3.11/socketserver.py", line 472, in server_bind\n'
+          "    self.socket.bind(self.server_address)\n"
+          "PermissionError: [Errno 13] Permission denied\n")
+    r = session.ask(tb)
+    assert r.kind == "needs-input" and [q.id for q in r.questions] == ["port"]
+    assert r.questions[0].choices == [] and "below the unprivileged start" in r.notes[0]
+    r = session.ask(tb, {"port": "443"})
+    assert (r.kind, r.diagnoses[0].category) == ("diagnosis", "privileged-port")
+
+
 def test_an_address_is_diagnosed(session: Session) -> None:
     port = free_port_without_neighbours()
     r = session.ask(f"cannot connect to 127.0.0.1:{port}")
