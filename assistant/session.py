@@ -34,7 +34,11 @@ TIED_QUESTION = "That fits more than one answer. Which did you mean? (answer wit
 USUAL_LOCAL = ("127.0.0.1", "::1")
 # The port the knowledge base's commands use as their example (the seed
 # question's); an answer to a question about another port shows that one.
-KB_EXAMPLE_PORT = "62893"
+# The example ports knowledge-base commands use, put back to the asked port.
+KB_EXAMPLE_PORTS = re.compile(r"(?<!\d)(?:62893|3000)(?!\d)")
+# "is port 7712 free?", "is 8080 in use", "is anything listening on port 5000"
+IS_PORT_FREE = re.compile(r"\bis (?:port )?\d{1,5} (?:free|available|in use|taken|used|busy)\b|"
+                          r"\bis (?:any|some)(?:thing|one) (?:listening|running|using)\b", re.I)
 _QUESTION_WORDS = re.compile(
     r"^\s*(?:what|how|why|when|where|which|who|can|could|should|is|are|do|does|will|would|"
     r"explain|tell me|difference)\b|\?\s*$", re.I)
@@ -252,7 +256,11 @@ class Session:
             return None
         answers = self._answers(text)
         port = str(target.port)
-        answers = [a._replace(commands=[c._replace(command=c.command.replace(KB_EXAMPLE_PORT, port))
+
+        def here(words: str) -> str:
+            return KB_EXAMPLE_PORTS.sub(port, words)
+
+        answers = [a._replace(commands=[c._replace(command=here(c.command), why=here(c.why))
                                         for c in a.commands]) for a in answers]
         if target.host is None:
             _assume_localhost(target)
@@ -260,11 +268,19 @@ class Session:
         from assistant.facts.collectors import BY_NAME
 
         results = run_checks(["listeners"], ctx, BY_NAME, self.options.check_overrides)
+        # No failure was reported: a free port is information, not a problem.
+        found = [f._replace(status="ok") if f.status == "problem" else f
+                 for f in (finding(r, target) for r in results)]
         notes = [] if answers else [
             f"the text reports no failure: above is what listens on port {port} now; paste "
             "the client's error to diagnose a connection that fails"]
-        return Report("answer", echo, target.to_json(), notes=notes,
-                      findings=[finding(r, target) for r in results], answers=answers)
+        if IS_PORT_FREE.search(text) and results and results[0].status in ("ok", "problem"):
+            taken = any(f.get("type") == "listener" for f in results[0].facts)
+            notes.insert(0, f"port {port} is in use: see the listener above" if taken else
+                         f"port {port} is free: nothing listens on it (TCP, any address), so a "
+                         "server can bind it")
+        return Report("answer", echo, target.to_json(), notes=notes, findings=found,
+                      answers=answers)
 
     def _need_address(self, text: str, echo: str, target: symptoms.Target,
                       skipped: frozenset[str]) -> Report:

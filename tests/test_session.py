@@ -139,6 +139,19 @@ def test_a_question_about_a_port_is_answered_with_what_listens_there(server: Any
     assert failing.kind == "diagnosis" and failing.diagnoses
 
 
+def test_is_a_port_free_gets_a_plain_yes_or_no(server: Any, session: Session) -> None:
+    """Field trial 8: "is port 7712 free?" got a red "nothing listens" and the
+    KB's example port 3000 in its commands, never a plain answer."""
+    port = free_port_without_neighbours()
+    r = session.ask(f"is port {port} free?")
+    assert r.kind == "answer" and r.notes[0].startswith(f"port {port} is free")
+    assert [f.status for f in r.findings] == ["ok"]
+    assert not any("3000" in c.command for a in r.answers for c in a.commands)
+    s = server("127.0.0.1")
+    r = session.ask(f"is port {s.port} in use?")
+    assert r.notes[0] == f"port {s.port} is in use: see the listener above"
+
+
 def test_a_question_with_listening_in_it_is_no_server_banner(session: Session) -> None:
     """"what is listening on port N?" was read as a server's start-up line
     and answered "No cause found for None:N"."""
