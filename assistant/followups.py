@@ -37,6 +37,8 @@ def act(chat: Chat, said: FollowUp) -> None:
         fix(chat, said.os or "")
     elif said.kind == "all-os":
         fix(chat, "all")
+    elif said.kind == "fix":
+        fix(chat, "")
     elif said.kind == "stop":
         stop(chat)
     elif said.kind == "watch":

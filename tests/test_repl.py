@@ -284,6 +284,22 @@ def test_plain_word_follow_ups_against_a_real_server(tmp_path: Path) -> None:
         out[1].startswith("Not yet: the checks show the same as before.")
 
 
+def test_how_do_i_fix_it_shows_the_last_diagnosis_fix(tmp_path: Path) -> None:
+    """Field trial 8: "how do I make it run again?" after a diagnosis got a
+    knowledge-base entry on killing processes, with another port."""
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.platform = "linux"
+    c.handle(f"cannot connect to 127.0.0.1:{port}")
+    fixes = [line for line in text(out).splitlines() if line.startswith("    linux ")]
+    assert fixes
+    for said in ("how do I make it run again?", "how do I fix it?", "what should I do now?"):
+        out.clear()
+        c.handle(said)
+        assert fixes[0] in text(out).splitlines(), (said, out)
+        assert "free-a-port" not in text(out)
+
+
 def test_commands_for_another_os_and_every_os(tmp_path: Path) -> None:
     port = free_port_without_neighbours()
     c, out = chat(tmp_path)

@@ -13,7 +13,7 @@ import re
 from typing import Literal, NamedTuple
 
 Kind = Literal["again", "works", "still", "who", "process", "os", "stop", "watch", "all-os",
-               "yes", "no", "thanks", "hello"]
+               "fix", "yes", "no", "thanks", "hello"]
 
 
 class FollowUp(NamedTuple):
@@ -57,6 +57,14 @@ _PATTERNS: list[tuple[Kind, str]] = [
               r"(?:tell|let) me (?:know )?when (?:it|that|the server)(?:'s| is)? "
               r"(?:works?|up|back|running|fixed)|wait (?:until|till|for) (?:it|the server)"
               r"(?:'s| is)? (?:works?|up|running|fixed)"),
+    # The last diagnosis's fix, asked in words (field trial 8: "how do I make
+    # it run again?" after "the process is stopped" got a KB entry on killing).
+    ("fix", rf"how (?:do|can|should|would) (?:i|we) (?:fix|solve|resolve|resume|restart|"
+            rf"continue|unfreeze|unstop|wake) {_IT}|"
+            rf"how (?:do|can|should|would) (?:i|we) (?:make|get) {_IT} (?:to )?(?:run|work|"
+            r"running|working|going|back|up)(?: again)?|"
+            r"what (?:should|do|can|must) (?:i|we) do(?: (?:now|next|about it|then))?|"
+            r"what now|(?:and |so )?(?:the )?fix\??|how to fix(?: it| that| this)?"),
     ("all-os", r"(?:show )?(?:all|every|other) (?:os(?:es)?|systems|platforms)|"
                r"(?:the )?commands for (?:all|every|other) (?:os(?:es)?|systems|platforms)"),
     ("thanks", r"thanks?(?: you)?(?: so much| a lot)?|thx|ty|cheers|great,? thanks|perfect|"
