@@ -543,3 +543,23 @@ def test_server_that_resets_an_upload() -> None:
               f"127.0.0.1:34532->127.0.0.1:{port}: read: connection reset by peer")
         code, rep = ask(go)
         assert top(rep) == ("port.server_resets", "reachable") and not rep["questions"]
+
+
+def test_an_apps_own_port_in_its_log_is_no_slip_for_its_dependency() -> None:
+    """Field trial 8: a service's log announces its own port (7721) and fails
+    to reach its auth service on the next one (7722): nothing listens on the
+    dependency's port; the app's own port is no "did you mean"."""
+    from tests.realservers import http_server
+
+    own = free_port_without_neighbours()  # own+1, its neighbour, is quiet too
+    dep = own + 1
+    with http_server("127.0.0.1", own):
+        log = (f"INFO  [orders-api] loading config (APP_PORT={own}, AUTH_URL=http://localhost:{dep})\n"
+               f"INFO  [orders-api] HTTP server listening on http://127.0.0.1:{own}\n"
+               "WARNING [auth] fetching JWKS failed (attempt 1/3): URLError(ConnectionRefusedError"
+               "(111, 'Connection refused')); retrying in 1s\n"
+               f"ERROR [auth] could not load signing keys from http://localhost:{dep}\n")
+        code, rep = ask(log)
+        assert rep["target"]["port"] == dep
+        assert top(rep) == ("port.nothing_listening", "nothing-listening") and code == 1
+        assert "port.typo" not in [d["rule"] for d in rep["diagnoses"]]

@@ -61,7 +61,8 @@ NEAR_LISTENER = FactType("near_listener", "A listener on a port near the asked o
                     "dropped, a neighbouring digit, the next port or the one after (a dev "
                     "server that moved up), a port of the common web set for another, a "
                     "process told to use the asked port, or the client's own protocol. Another "
-                    "program a few ports away, or a far digit, is only possible"),
+                    "program a few ports away, a far digit, or a port a server in the paste "
+                    "says it listens on (the app's own port in its log), is only possible"),
     "configured": Field("bool", "the failing client's own configuration sends requests to this "
                         "port too (nginx: another proxy_pass or upstream server): there on "
                         "purpose, not a slip"),
@@ -134,6 +135,7 @@ class Client(NamedTuple):
     dials: tuple[str, ...] = ()       # the addresses it dials
     configured: frozenset[int] = frozenset()  # ports its own configuration names
     v6only: bool = False
+    announced: frozenset[int] = frozenset()  # ports a server in the paste says it listens on
 
 
 def near_from(table: Iterable[Listen], port: int, describe: Describe,
@@ -168,7 +170,8 @@ def near_from(table: Iterable[Listen], port: int, describe: Describe,
                       "mismatch": wanted != "unknown" and speaks != "unknown" and speaks != wanted,
                       "dialled": relation(row.address, row.family, client.dials, client.v6only),
                       "likely": likely(port, row.port, rel,
-                                       speaks == wanted and wanted != "unknown"),
+                                       speaks == wanted and wanted != "unknown")
+                      and row.port not in client.announced,
                       "configured": row.port in client.configured}
         fact.update({k: v for k, v in info.items() if k in PROCESS_FIELDS})
         facts.append(owned(fact, row.uid))
@@ -216,7 +219,8 @@ def collect(ctx: Context) -> list[Fact]:
         # its upstream (field trial 5: 7190 offered for an upstream on 7191).
         own = nginx.listens - {port}
         others = [r for r in others if r.port not in own]
-    client = Client(speaks, tuple(dial_addresses(ctx)), configured, bindv6only())
+    client = Client(speaks, tuple(dial_addresses(ctx)), configured, bindv6only(),
+                    frozenset(ctx.target.announced))
     return near_from(others, port, src.describe, {r.pid for r in mentioned if r.pid}, client)
 
 

@@ -71,7 +71,7 @@ class Target:
     __slots__ = (
         "host", "port", "scheme", "error", "client", "quoted", "assumed_host", "assumed_port",
         "remote", "parsed", "dial", "path", "assumed_path", "client_pid", "role", "via",
-        "signals", "here", "command_lines", "library", "proxy_env", "port_name",
+        "signals", "here", "command_lines", "library", "proxy_env", "port_name", "announced",
     )
 
     def __init__(  # one keyword per field, as the dataclass had
@@ -98,12 +98,16 @@ class Target:
             library: str | None = None,
             proxy_env: dict[str, str | None] | None = None,
             port_name: str | None = None,
+            announced: list[int] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         # A service name written where a URL's port goes (`localhost:http-alt`):
         # URLs take numbers only, so the client refused it; port is its number.
         self.port_name = port_name
+        # Ports a server in the paste says it listens on ("HTTP server listening
+        # on http://127.0.0.1:7721"): known to the user, so no slip for another.
+        self.announced = [] if announced is None else announced
         self.scheme = scheme
         self.error = error
         self.client = client
@@ -296,6 +300,7 @@ def parse(text: str) -> Target:
             target.port = _check_port(php.port, strict=False)
         return target
     _tcp_address(target, text, low, cmds, strict)
+    target.announced = _announced(text, low)
     if php is not None and php.host is not None:
         target.host = php.host
         target.parsed = _host(php.host, strict=False)
@@ -486,6 +491,13 @@ def _unbracketed(text: str, low: str) -> tuple[str | None, str | None, str | Non
 
 # A word where a URL's port goes: `http://localhost:http-alt/app.py`.
 _URL_PORT_NAME = re.compile(r":([A-Za-z][A-Za-z0-9\-]{0,30})(?=[/?#\s'\"]|$)")
+
+
+def _announced(text: str, low: str) -> list[int]:
+    """The ports of the URLs a server's banner names."""
+    return sorted({int(m.group(3)) for m in URL.finditer(text, low)
+                   if m.group(3) and m.group(3).isdigit() and int(m.group(3)) < 65536
+                   and _BANNER.search(line_before(text, m.start()))})
 
 
 def _target_url(text: str, low: str) -> re.Match[str] | None:
