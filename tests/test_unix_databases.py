@@ -177,6 +177,20 @@ def test_pg_on_another_port_in_another_directory(pg: Pg) -> None:
     assert "(1 row)" in out, out
 
 
+def test_pg_unknown_database_on_its_socket(pg: Pg) -> None:
+    """Field trial 8: 'FATAL: database "x" does not exist' on the socket got
+    only 'the socket works, the failure is above it'."""
+    pg.start(socket_only(pg))
+    out = psql("-h", str(pg.sock), "-p", str(pg.port), "-d", "nosuchdb")
+    assert 'database "nosuchdb" does not exist' in out
+    code, rep = ask(out)
+    assert top(rep) == ("answer.pg_unknown_db_socket", "reachable")
+    listing = rep["diagnoses"][0]["fix"][0]["command"]
+    assert listing == f"psql -h {pg.sock} -p {pg.port} -d postgres -l"
+    code, shown = run(pg.prefix + listing.split(), env={"PGCONNECT_TIMEOUT": "5"})
+    assert code == 0 and "postgres" in shown, shown  # the printed command works
+
+
 def test_pg_socket_only_and_psql_dials_tcp(pg: Pg) -> None:
     """unix-psql-socket-only-tcp-localhost, through the installed script."""
     pg.start(socket_only(pg))
