@@ -83,6 +83,12 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
     "session_in_group": Field("bool", "the subject's running session has that group"),
     "stale_groups": Field("bool", "in the group, but the session started before joining it"),
     "dir_denied": Field("str", "a directory above the socket the subject cannot search"),
+    "datadir": Field("str", "PostgreSQL: the data directory its socket's .lock file names "
+                     "(a dead socket)", example="/srv/pg/data"),
+    "pg_start": Field("str", "PostgreSQL, a cluster outside the packaged ones: pg_ctl start for "
+                      "that data directory with the options it last ran with (postmaster.opts), "
+                      "as its owner", example="/usr/lib/postgresql/15/bin/pg_ctl -D /srv/pg/data "
+                      "-l /srv/pg/data/logfile -o '-p 7603' start", verbatim=True),
     "ss_path": Field("str", "the path as ss's filter reads it (a space escaped), quoted for sh: "
                      "ss -xl src {s.ss_path}", example="'/tmp/my\\ dir/app.sock'",
                      verbatim=True),
@@ -320,6 +326,10 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
             fact.update(access=acc.access, access_by=acc.by, in_group=acc.in_group,
                         session_in_group=acc.session_in_group, stale_groups=acc.stale_groups)
         fact["dir_denied"] = unix.dir_denied(path, who)
+    if service == "postgres" and fact.get("listening") is False:
+        from assistant.facts.pgcluster import stale_cluster
+
+        fact.update(stale_cluster(path))
     facts = [fact]
     if fact["probe"] != "ok" and service != "unknown":
         facts += look.places(service, target.port, path, None, kind == "missing")

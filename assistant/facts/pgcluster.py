@@ -1,0 +1,99 @@
+"""The PostgreSQL cluster behind a dead socket: its socket's .lock file names
+the data directory, whose postmaster.opts holds the command line it last ran
+with. From them, the command that starts that same cluster again (a cluster
+started by hand with its own port and socket directory, which `service
+postgresql start` would not touch)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shlex
+import shutil
+
+from assistant.facts.base import Fact
+
+# Debian's clusters live here and start through their unit: the unit's rule says so.
+PACKAGED = "/var/lib/postgresql/"
+
+
+def stale_cluster(socket_path: str) -> Fact:
+    """`datadir` and `pg_start` for the cluster that left `socket_path`, or
+    nothing when its lock file or data directory cannot be read."""
+    try:
+        with open(socket_path + ".lock") as fh:
+            lines = fh.read(4096).splitlines()
+    except OSError:
+        return {}
+    datadir = lines[1].strip() if len(lines) > 1 else ""
+    if not datadir.startswith("/") or not os.path.isdir(datadir):
+        return {}
+    fact: Fact = {"datadir": datadir}
+    if datadir.startswith(PACKAGED):
+        return fact
+    command = start_command(datadir, _read(os.path.join(datadir, "postmaster.opts")),
+                            _read(os.path.join(datadir, "PG_VERSION")).strip(),
+                            _owner(datadir))
+    if command:
+        fact["pg_start"] = command
+    return fact
+
+
+def start_command(datadir: str, opts: str, version: str, owner: str | None) -> str | None:
+    """Pure but for finding pg_ctl: pg_ctl start for `datadir` with the
+    options of its last start (postmaster.opts: the server's argv)."""
+    pg_ctl = _pg_ctl(version)
+    if pg_ctl is None:
+        return None
+    try:
+        words = shlex.split(opts)[1:]  # the postgres binary first
+    except ValueError:
+        return None
+    options: list[str] = []
+    skip = False
+    for w in words:
+        if skip:
+            skip = False
+        elif w == "-D":
+            skip = True  # pg_ctl gives its own -D
+        else:
+            options.append(w)
+    argv = [pg_ctl, "-D", datadir, "-l", os.path.join(datadir, "logfile")]
+    if options:
+        argv += ["-o", shlex.join(options)]
+    argv.append("start")
+    me = _me()
+    sudo = f"sudo -u {shlex.quote(owner)} " if owner and owner != me else ""
+    return sudo + shlex.join(argv)
+
+
+def _pg_ctl(version: str) -> str | None:
+    """pg_ctl of the cluster's major version (Debian keeps it off PATH)."""
+    if version.isdigit() and os.path.exists(f"/usr/lib/postgresql/{version}/bin/pg_ctl"):
+        return f"/usr/lib/postgresql/{version}/bin/pg_ctl"
+    found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob(
+        "/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)), None)
+    return found
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as fh:
+            return fh.read(8192)
+    except OSError:
+        return ""
+
+
+def _owner(path: str) -> str | None:
+    try:
+        return pwd.getpwuid(os.stat(path).st_uid).pw_name
+    except (OSError, KeyError):
+        return None
+
+
+def _me() -> str | None:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return None
