@@ -149,6 +149,16 @@ def test_pg_socket_in_another_directory(pg: Pg) -> None:
     assert "(1 row)" in psql(*fix.split()[1:])  # the printed fix works
 
 
+def test_pg_socket_elsewhere_beats_its_tcp_port(pg: Pg) -> None:
+    """Field trial 8: the cluster listens on TCP and on its socket in another
+    directory; 'psql -h 127.0.0.1' asks a password the socket does not."""
+    pg.start(f"-c unix_socket_directories={pg.sock} -c listen_addresses=127.0.0.1")
+    out = psql("-h", str(pg.root / "elsewhere"), "-p", str(pg.port))
+    code, rep = ask(out)
+    assert top(rep) == ("unix.pg_other_dir", "wrong-bind-address") and code == 1
+    assert f"psql -h {pg.sock} -p {pg.port}" in [f["command"] for f in rep["diagnoses"][0]["fix"]]
+
+
 def test_pg_other_port_beside_it(pg: Pg) -> None:
     pg.start(socket_only(pg))
     out = psql("-h", str(pg.sock), "-p", str(pg.port + 1))
