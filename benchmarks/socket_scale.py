@@ -32,6 +32,15 @@ for _ in range(n // 2):
     s, _ = srv.accept()
     keep += [c, s]
 print(port, len(keep), flush=True)
+# Then answer as the pasted text says: accept and close (curl's "Empty reply").
+# A listener that stops accepting would be a stopped server, and the
+# question would time the protocol check's 2 s wait for a byte.
+import threading
+def serve():
+    while True:
+        s, _ = srv.accept()
+        s.close()
+threading.Thread(target=serve, daemon=True).start()
 sys.stdin.read()
 """
 
