@@ -464,3 +464,19 @@ def test_tinyproxy_here_answers_for_a_port_where_nothing_listens(program: str,
         assert (code, rules(rep)[0]) == (1, "client.local_proxy_relayed"), rules(rep)
         code, rep = ask(out, client_env(tmp_path))
         assert (code, rules(rep)[0]) == (1, "client.unnamed_local_proxy_relayed"), rules(rep)
+
+
+def test_requests_through_a_proxy_set_only_where_the_program_runs(web: int, dead: str,
+                                                                 tmp_path: Path) -> None:
+    """Field trial 8: HTTP_PROXY came from the program's own environment (a
+    .env file), not this shell: the answer named curl's and wget's files.
+    Now Python's own ways, and NO_PROXY in that environment works."""
+    pytest.importorskip("requests")
+    program = f"import requests; print(requests.get('http://localhost:{web}/', timeout=5).status_code)"
+    out = run(["python3", "-c", program], client_env(tmp_path, HTTP_PROXY=dead))
+    assert "ProxyError" in out
+    code, rep = ask(out, client_env(tmp_path))  # the assistant's shell has no proxy variable
+    assert code == 1 and rules(rep)[0] == "client.proxy_elsewhere_python"
+    assert not any("curlrc" in c for c in fix(rep, "linux"))
+    fixed = client_env(tmp_path, HTTP_PROXY=dead, NO_PROXY="localhost,127.0.0.1,::1")
+    assert run(["python3", "-c", program], fixed).strip() == "200"
