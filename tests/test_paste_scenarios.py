@@ -563,3 +563,20 @@ def test_an_apps_own_port_in_its_log_is_no_slip_for_its_dependency() -> None:
         assert rep["target"]["port"] == dep
         assert top(rep) == ("port.nothing_listening", "nothing-listening") and code == 1
         assert "port.typo" not in [d["rule"] for d in rep["diagnoses"]]
+
+
+def test_unbracketed_ipv6_url_while_the_server_listens_on_ipv4_only() -> None:
+    """Field trial 8: the bracket advice was right, but its command was then
+    refused: the server listened on 127.0.0.1 only."""
+    need("curl")
+    from tests.realservers import http_server
+
+    with http_server("127.0.0.1") as srv:
+        line = f'curl -sS "http://::1:{srv.port}/"'
+        done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=30)
+        assert "(3)" in done.stderr, done.stderr
+        code, rep = ask(f"$ {line}\n{done.stderr}")
+        assert top(rep) == ("host.ipv6_unbracketed_ipv4_server", "host-typo") and code == 1
+        linux = [f["command"] for f in rep["diagnoses"][0]["fix"] if f["os"] == "linux"]
+        assert subprocess.run(["sh", "-c", linux[0]], capture_output=True,
+                              timeout=30).returncode == 0  # the printed fix connects
