@@ -501,7 +501,8 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
                "quoted_family": (6 if ":" in target.quoted[0] else 4) if target.quoted else None,
                "families": ",".join(str(f) for f in families) or None,
                "remote": target.remote, "role": target.role, "via": target.via,
-               "here": target.here or None, "text": symptom_text(text) or None}
+               "here": target.here or None, "text": symptom_text(text) or None,
+               "db_user": _db_user(text)}
     if target.role == "server":
         from assistant.understand.relisten import another_port
 
@@ -511,6 +512,17 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
             s["relisten_note"] = (" (your pasted command, on the next port"
                                   + ("; 127.0.0.1: this machine only" if narrowed else "") + ")")
     return [t, s, *({"type": "signal", "name": name} for name in target.signals)]
+
+
+# The account a database server refused: PostgreSQL's `for user "app"`,
+# MySQL's `Access denied for user 'root'@'localhost'`.
+_DB_USER = re.compile(r"""failed for user "([A-Za-z0-9_.@-]{1,63})"|"""
+                      r"""for user '([A-Za-z0-9_.@-]{1,80})'@""")
+
+
+def _db_user(text: str) -> str | None:
+    m = _DB_USER.search(text)
+    return (m.group(1) or m.group(2)) if m else None
 
 
 def _unprivileged_start() -> int | None:

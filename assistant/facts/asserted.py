@@ -64,6 +64,9 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
     "relisten_note": Field("str", "what `relisten` is, for a fix's why (starts with a space); "
                            "absent with `relisten`",
                            example=" (your pasted command, on the next port)"),
+    "db_user": Field("str", "the account a database server refused, from its words "
+                     "(password authentication failed for user \"app\", Access denied for "
+                     "user 'root'@...)", example="app"),
     "text": Field("str", "the pasted text itself, credentials redacted (its first and last "
                   "2,000 characters when longer): match your own error messages in it",
                   example="channel 2: open failed: connect failed: Connection refused",

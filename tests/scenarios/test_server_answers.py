@@ -27,6 +27,9 @@ def test_mysql_wrong_password(my: My) -> None:  # noqa: F811
     code, rep = ask(said)
     assert (code, top(rep)) == (0, ("reachable", "answer.mysql_access_denied"))
     assert "NotThePassword1" not in str(rep)
+    # The account the server refused, in the retry command (field trial 8: -u USER).
+    assert f"mysql -h 127.0.0.1 -P {my.port} -u root -p" in [
+        f["command"] for f in rep["diagnoses"][0]["fix"]]
 
 
 def test_mysql_unknown_database(my: My) -> None:  # noqa: F811
