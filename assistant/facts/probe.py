@@ -13,6 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from assistant.facts import own
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.facts.system.resolver import local_addresses
 from assistant.facts.system.socktable import dial_addresses
@@ -46,6 +47,7 @@ def connect(address: str, port: int, timeout: float) -> tuple[str, int, str | No
     number: int | None = None
     try:
         sock.connect((address, port))
+        own.mark(sock)
         result, err = "ok", None
     except ConnectionRefusedError as exc:
         result, err = "refused", exc.strerror

@@ -17,7 +17,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from assistant.facts import wire
+from assistant.facts import own, wire
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.facts.speaks import (
     CLIENT_NAMES,
@@ -91,6 +91,7 @@ def exchange(address: str, port: int, payload: bytes | None, greeting_wait: floa
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(connect_timeout)
         sock.connect((address, port))
+        own.mark(sock)
         data, ended = _read(sock, b"", time.perf_counter() + greeting_wait, True)
         greeted = bool(data)
         sent = "nothing"

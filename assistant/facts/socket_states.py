@@ -147,7 +147,14 @@ def collect(ctx: Context) -> list[Fact]:
     from assistant.facts.system import linux
 
     if linux.available():
-        rows = linux.sockets_on_port(port)
+        from assistant.facts import own
+
+        mine = own.ports()
+        # The probe's and the exchange's own connections (both their ends).
+        rows = [r for r in linux.sockets_on_port(port)
+                if not (r.state not in ("listen", "bound")
+                        and ((r.sport == port and r.dport in mine)
+                             or (r.dport == port and r.sport in mine)))]
         listening = [r for r in rows if r.state == "listen" and r.sport == port]
         later = None
         if any(r.rqueue > 0 for r in listening):
@@ -184,7 +191,10 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
               for q in queues]
     parts += [BOUND_SOCKET.describe(b) for b in facts if b["type"] == "bound_socket"]
     full = any(q.get("full") or q.get("unanswered") for q in queues)
-    held = bool(states and states.get("local"))
+    # Sockets on the port itself (TIME_WAIT from earlier connections, a
+    # previous run's probes among them) only matter to a server that could
+    # not bind it; a client's connections leave them all the time.
+    held = bool(states and states.get("local")) and target.role == "server"
     return Summary("warning" if full or held else "ok", "; ".join(parts) or "no sockets")
 
 

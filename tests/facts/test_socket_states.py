@@ -103,3 +103,24 @@ def test_a_listener_that_never_accepts_fills_its_queue() -> None:
         for c in clients:
             c.close()
         srv.close()
+
+
+@pytest.mark.skipif(not procfs.available(), reason="needs Linux /proc/net/tcp")
+def test_the_probes_own_connections_are_left_out() -> None:
+    """Field trial 8: a "!" for the TIME_WAIT sockets our own connect probe
+    had just left on the port."""
+    from assistant.facts.probe import connect
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    port = srv.getsockname()[1]
+    try:
+        assert connect("127.0.0.1", port, 1.0)[0] == "ok"  # closed at once: TIME_WAIT here
+        conn, _ = srv.accept()
+        conn.close()
+        time.sleep(0.1)
+        states = run(port)[0]
+        assert states["time_wait"] == 0 and states["close_wait"] == 0, states
+    finally:
+        srv.close()
