@@ -289,14 +289,14 @@ class Session:
             # Refused the port itself (EACCES): the listeners are beside the
             # point; the port's number against the privileged range is the answer.
             start = _unprivileged_start()
+            # Said in the question itself, so --json and the MCP tool carry it too.
             return Report("needs-input", echo, target.to_json(), questions=[Question(
-                "port", "Which port did the server try to use? (the number in its command, "
-                "configuration or code)")], notes=[
-                "the server was refused the port it tried to bind (Permission denied): on "
-                "Linux that is a port below the unprivileged start"
+                "port", "The server was refused the port it tried to bind (Permission "
+                "denied): on Linux that is a port below the unprivileged start"
                 + (f" ({start} on this machine)" if start is not None else "")
-                + ", which needs root or the cap_net_bind_service capability; with the "
-                "port, the answer names the fixes"])
+                + ", which needs root or the cap_net_bind_service capability. Which port did "
+                "it try to use? (the number in its command, configuration or code; with it, "
+                "the answer names the fixes)")])
         if target.role == "server":
             # A server that failed to bind: the port it wanted is likely held by
             # one of the listeners, and no client host is involved.

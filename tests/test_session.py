@@ -56,7 +56,7 @@ def test_a_refused_bind_without_a_port_says_what_it_means(session: Session) -> N
           "PermissionError: [Errno 13] Permission denied\n")
     r = session.ask(tb)
     assert r.kind == "needs-input" and [q.id for q in r.questions] == ["port"]
-    assert r.questions[0].choices == [] and "below the unprivileged start" in r.notes[0]
+    assert r.questions[0].choices == [] and "below the unprivileged start" in r.questions[0].text
     r = session.ask(tb, {"port": "443"})
     assert (r.kind, r.diagnoses[0].category) == ("diagnosis", "privileged-port")
 

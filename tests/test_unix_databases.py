@@ -438,3 +438,18 @@ def test_redis_port_0_and_an_application_log(redis: tuple[subprocess.Popen[str],
     code, rep = ask(log)
     assert rep["target"]["client"] == "node" and rep["target"]["scheme"] == "redis"
     assert top(rep) == ("unix.redis_socket_only", "wrong-bind-address") and code == 1
+
+
+def test_pg_stopped_postmaster_on_its_socket(pg: Pg) -> None:
+    """Field trial 9: psql hangs on the socket of a SIGSTOPped postmaster;
+    the answer was 'the socket works'. Over TCP it was already process-stopped."""
+    pg.start(socket_only(pg))
+    pid = int((pg.root / "data" / "postmaster.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        text = f"psql hangs, no prompt:\n$ psql -h {pg.sock} -p {pg.port}\n^C"
+        code, rep = ask(text)
+        assert top(rep) == ("unix.server_stopped", "process-stopped") and code == 1
+        assert f"kill -CONT {pid}" in [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    finally:
+        os.kill(pid, signal.SIGCONT)

@@ -100,7 +100,8 @@ def _uid(pid: int) -> int | None:
 
 def summarise(facts: list[Fact], target: Target) -> Summary:
     if not facts:
-        return Summary("ok", "no application server listens on a UNIX socket")
+        return Summary("ok", "no web app server (gunicorn, uvicorn, a node app...) listens on a "
+                       "UNIX socket")
     return Summary("problem", "; ".join(UNIX_SERVER.describe(f) for f in facts))
 
 

@@ -68,6 +68,8 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
     "listening": Field("bool", "a server listens on it (absent when it cannot be told)"),
     "listed": Field("bool", "the kernel's socket table lists it as listening"),
     **PROCESS_FIELDS,
+    "status": Field("str", "the listening process's state, when visible", example="sleeping"),
+    "stopped": Field("bool", "the listening process is stopped, traced, zombie or dead"),
     "probe": Field("str", "one connect from this process", (
         "ok", "missing", "refused", "permission", "not-socket", "timeout", "wrong-type",
         "error")),
@@ -110,6 +112,8 @@ UNIX_ALTERNATIVE = FactType("unix_alternative", "Where the same service listens 
     "port": Field("int", "the TCP port, or the port a PostgreSQL socket names"),
     "address": Field("str", "the TCP address bound", example="127.0.0.1"),
     "host": Field("str", "the address to dial for it", example="127.0.0.1"),
+    "status": Field("str", "its process's state, when visible", example="sleeping"),
+    "stopped": Field("bool", "its process is stopped, traced, zombie or dead"),
     "nginx_conf_dir": Field("str", "when nginx failed to reach it: the directory of that "
                             "running nginx's configuration file", example="/etc/nginx"),
     "nginx_reload": Field("str", "when nginx failed to reach it: the command that tests and "
@@ -137,7 +141,10 @@ def file_type(st_mode: int) -> str:
 
 
 def _process(info: dict[str, Any]) -> Fact:
-    return {k: info[k] for k in ("pid", "process", "cmdline", "user") if k in info}
+    out: Fact = {k: info[k] for k in ("pid", "process", "cmdline", "user", "status") if k in info}
+    if "status" in info:
+        out["stopped"] = bool(info.get("stopped"))
+    return out
 
 
 def _dial_host(address: str) -> str:
