@@ -60,7 +60,8 @@ NEAR_LISTENER = FactType("near_listener", "A listener on a port near the asked o
     "likely": Field("bool", "a slip people make: two digits swapped, a digit added or "
                     "dropped, a neighbouring digit, the next port or the one after (a dev "
                     "server that moved up), a port of the common web set for another, a "
-                    "process told to use the asked port, or the client's own protocol. Another "
+                    "process told to use the asked port, or the client's own protocol for a "
+                    "database or SSH (not HTTP: every web server speaks it). Another "
                     "program a few ports away, a far digit, or a port a server in the paste "
                     "says it listens on (the app's own port in its log), is only possible"),
     "configured": Field("bool", "the failing client's own configuration sends requests to this "
@@ -169,8 +170,11 @@ def near_from(table: Iterable[Listen], port: int, describe: Describe,
                       "speaks": speaks,
                       "mismatch": wanted != "unknown" and speaks != "unknown" and speaks != wanted,
                       "dialled": relation(row.address, row.family, client.dials, client.v6only),
+                      # Speaking the client's protocol makes a near port likely
+                      # for a database or SSH; every web server speaks HTTP
+                      # (field trial 9: an unrelated nginx 8 ports away).
                       "likely": likely(port, row.port, rel,
-                                       speaks == wanted and wanted != "unknown")
+                                       speaks == wanted and wanted in SAME_SERVICE)
                       and row.port not in client.announced,
                       "configured": row.port in client.configured}
         fact.update({k: v for k, v in info.items() if k in PROCESS_FIELDS})

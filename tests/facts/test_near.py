@@ -121,3 +121,17 @@ http {
     assert _error_log_path(None, "/srv/x", "nginx -p /srv/x -e /tmp/e.log") == "/tmp/e.log"
     assert _error_log_path(None, "/etc/nginx", "nginx") == "/var/log/nginx/error.log"
     assert _error_log_path("stderr", "/etc/nginx", "nginx") is None
+
+
+def test_an_unrelated_web_server_a_few_ports_away_is_no_likely_slip() -> None:
+    """Field trial 9: an nginx 8 ports away led as 'did you mean' for an HTTP
+    client: every web server speaks HTTP. A database's own protocol still
+    makes its server likely (PostgreSQL 8 away from the asked 5425)."""
+    procs = {31: {"process": "nginx", "cmdline": "nginx: master process nginx"}}
+    table = [Listen("127.0.0.1", 7714, 4, 31)]
+    near = near_from(table, 7722, lambda pid: {"pid": pid, **procs.get(pid, {})},
+                     client=Client("http", ("127.0.0.1",)))
+    assert [(f["port"], f["likely"]) for f in near] == [(7714, False)]
+    pg = near_from([Listen("127.0.0.1", 5433, 4, 21)], 5425, describe,
+                   client=Client("postgres", ("127.0.0.1",)))
+    assert [(f["port"], f["likely"]) for f in pg] == [(5433, True)]
