@@ -276,9 +276,13 @@ class Session:
             "the client's error to diagnose a connection that fails"]
         if IS_PORT_FREE.search(text) and results and results[0].status in ("ok", "problem"):
             taken = any(f.get("type") == "listener" for f in results[0].facts)
-            notes.insert(0, f"port {port} is in use: see the listener above" if taken else
+            notes.insert(0, f"port {port} is in use: see the listener above; pick another port "
+                         "for your server" if taken else
                          f"port {port} is free: nothing listens on it (TCP, any address), so a "
                          "server can bind it")
+            # The yes or no is the answer: an entry on stopping whatever holds a
+            # port reads as advice to kill it (field trial 9).
+            answers = []
         return Report("answer", echo, target.to_json(), notes=notes, findings=found,
                       answers=answers)
 
@@ -502,7 +506,8 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
                "families": ",".join(str(f) for f in families) or None,
                "remote": target.remote, "role": target.role, "via": target.via,
                "here": target.here or None, "text": symptom_text(text) or None,
-               "db_user": _db_user(text)}
+               "db_user": _db_user(text),
+               "error_words": ERROR_WORDS.get(target.error or "unspecified")}
     if target.role == "server":
         from assistant.understand.relisten import another_port
 
@@ -513,6 +518,14 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
                                   + ("; 127.0.0.1: this machine only" if narrowed else "") + ")")
     return [t, s, *({"type": "signal", "name": name} for name in target.signals)]
 
+
+# The error kinds in words, for a rule's sentence ("failed there (refused)"
+# read well; "(http-status)" did not: field trial 9).
+ERROR_WORDS = {"refused": "connection refused", "timeout": "timed out",
+               "reset": "connection reset", "http-status": "an HTTP error status",
+               "tls": "a TLS error", "unresolved": "name not resolved", "hang": "no answer",
+               "missing": "no such file", "permission": "permission denied",
+               "in-use": "address already in use", "unspecified": "an error"}
 
 # The account a database server refused: PostgreSQL's `for user "app"`,
 # MySQL's `Access denied for user 'root'@'localhost'`.

@@ -300,6 +300,21 @@ def test_how_do_i_fix_it_shows_the_last_diagnosis_fix(tmp_path: Path) -> None:
         assert "free-a-port" not in text(out)
 
 
+def test_why_did_that_happen_explains_the_last_answer(tmp_path: Path) -> None:
+    """Field trial 9: "why did that happen?" and "what does stopped mean?"
+    went to the knowledge base and came back as menus of unrelated topics."""
+    port = free_port_without_neighbours()
+    c, out = chat(tmp_path)
+    c.handle(f"cannot connect to 127.0.0.1:{port}")
+    for said in ("why did that happen?", "what does that mean?", "so why is it refused?"):
+        out.clear()
+        c.handle(said)
+        assert text(out).startswith("What I checked"), (said, out)
+    out.clear()
+    c.handle("why is the sky blue?")  # not about the last answer: a question of its own
+    assert not text(out).startswith("What I checked")
+
+
 def test_commands_for_another_os_and_every_os(tmp_path: Path) -> None:
     port = free_port_without_neighbours()
     c, out = chat(tmp_path)

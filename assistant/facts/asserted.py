@@ -64,6 +64,8 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
     "relisten_note": Field("str", "what `relisten` is, for a fix's why (starts with a space); "
                            "absent with `relisten`",
                            example=" (your pasted command, on the next port)"),
+    "error_words": Field("str", "the error kind in words, for a sentence",
+                         example="connection refused"),
     "db_user": Field("str", "the account a database server refused, from its words "
                      "(password authentication failed for user \"app\", Access denied for "
                      "user 'root'@...)", example="app"),
