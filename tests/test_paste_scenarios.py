@@ -505,7 +505,8 @@ def test_curl_6_to_localhost_while_the_server_listens_on_ipv4_only() -> None:
         done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=30)
         assert "(7)" in done.stderr, done.stderr
         code, rep = ask(f"$ {line}\n{done.stderr}")
-        assert top(rep) == ("address.family_mismatch", "address-family-mismatch") and code == 1
+        assert top(rep) == ("address.family_forced_ipv6", "address-family-mismatch") and code == 1
+        assert "-6" in rep["diagnoses"][0]["summary"]
 
 
 RESETTER = """
