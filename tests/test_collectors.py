@@ -116,6 +116,11 @@ def test_redaction() -> None:
     # (field trial 8: "(add your usual -u and -p)" came out as "-p***").
     assert clean("(add your usual -u and -p)") == "(add your usual -u and -p)"
     assert "S3cret" not in clean("mysql -p)S3cret") and "x1" not in clean("mysql -p'x1'")
+    # Only a MySQL/MariaDB client's (or sshpass's) -p glues a password: the
+    # printed openssl fix came out as "-p*** ec_paramgen_curve" (field trial 9).
+    assert clean("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256") == \
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+    assert "hunter2" not in clean("sshpass -phunter2 ssh db")
 
 
 def test_proc_net_tcp_parsing() -> None:

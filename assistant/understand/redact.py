@@ -39,8 +39,13 @@ _SECRETS = (
             r"(?i)\b((?:[a-z0-9_\-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|"
             r"access[_-]?key|auth)[a-z0-9_\-]{0,40})[ \t]{0,3}[=:][ \t]{0,3})"
             r"(\"[^\"\n]{0,512}\"|'[^'\n]{0,512}'|[^\s&;,'\"]{1,512})"),
-    # mysql -pSECRET style (password glued to the flag); not "-p)" or "-p," in prose.
-    _Secret(("-p",), False, r"(?<![\w-])(-p)(?=[^\s-])(?![)\]},;.](?:\s|$))[^\s]{1,256}"),
+    # mysql -pSECRET style (password glued to the flag), on a MySQL/MariaDB
+    # client's (or sshpass's) line only: other programs' -p options are not
+    # passwords (openssl's -pkeyopt came out as -p***); not "-p)" in prose.
+    _Secret(("-p",), False,
+            r"(\b(?:mysql|mariadb|mysqladmin|mysqldump|mariadb-dump|mariadb-admin|mysqlsh|"
+            r"mysqlimport|mysqlcheck|sshpass)\b[^\n]{0,300}?(?<![\w-])-p)(?=[^\s-])"
+            r"(?![)\]},;.](?:\s|$))[^\s]{1,256}"),
 )
 # C0 controls except tab and newline, DEL, and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
