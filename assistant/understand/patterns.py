@@ -393,6 +393,11 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("redis-auth", Rx(r"NOAUTH Authentication required|WRONGPASS invalid username-password pair|"
                       r"redis\.exceptions\.AuthenticationError",
                       ("noauth", "wrongpass", "authenticationerror"), re.I)),
+    # 426 Upgrade Required to a WebSocket handshake: the backend wanted the
+    # upgrade and the Upgrade headers did not reach it (a proxy dropped them).
+    ("ws-426", Rx(r"(?:server rejected WebSocket connection: HTTP|Unexpected server response:|"
+                  r"Unexpected response code:|Handshake status) 426\b",
+                  ("426",))),
     # A WebSocket client answered with a plain HTTP response instead of 101.
     ("ws-not-upgraded", Rx(r"server rejected WebSocket connection: HTTP \d{3}|Unexpected server "
                            r"response: \d{3}|Error during WebSocket handshake: Unexpected response "

@@ -158,3 +158,47 @@ def test_a_websocket_client_at_a_plain_http_path() -> None:
         shown = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=30)
         first = shown.stdout.splitlines()[0] if shown.stdout else ""
         assert first.startswith("HTTP/") and " 101 " not in first, shown.stdout + shown.stderr
+
+
+WS_ECHO = ("import asyncio, sys, websockets\n"
+           "async def echo(ws):\n"
+           "    async for m in ws:\n"
+           "        await ws.send(m)\n"
+           "async def main():\n"
+           "    async with websockets.serve(echo, '127.0.0.1', int(sys.argv[1])):\n"
+           "        await asyncio.Future()\n"
+           "asyncio.run(main())\n")
+
+
+def test_nginx_drops_a_websockets_upgrade() -> None:
+    """Field trial 9 (ws-nginx-no-upgrade): nginx proxies /ws/ to a websockets
+    server without the Upgrade headers; the backend answers 426. The answer
+    names the two proxy_set_header lines; added and reloaded, the client works."""
+    import sys
+
+    pytest.importorskip("websockets")
+    binary = rs.need("nginx", "/usr/sbin/nginx")
+    back, front = free_port(), free_port()
+    with rs.started([sys.executable, "-c", WS_ECHO, str(back)], back, "websockets server"), \
+            rs.private_dir() as d:
+        location = f"location /ws/ {{ proxy_pass http://127.0.0.1:{back}; proxy_http_version 1.1; }}"
+        conf = d / "nginx.conf"
+        conf.write_text(rs.nginx_config(d, f"server {{ listen 127.0.0.1:{front}; {location} }}"))
+        with rs.started(rs.nginx_argv(binary, d), front, "nginx") as srv:
+            url = f"ws://127.0.0.1:{srv.port}/ws/"
+            said = client(sys.executable, "-c", WS_CLIENT, url)
+            assert "HTTP 426" in said, said
+            code, rep = ask(said)
+            assert (code, top(rep)) == (1, ("protocol-mismatch", "protocol.ws_upgrade_dropped_nginx"))
+            lines = rep["diagnoses"][0]["fix"][0]["command"].split(": ", 1)[1]
+            assert "proxy_set_header Upgrade $http_upgrade;" in lines
+            conf.write_text(conf.read_text().replace("proxy_http_version 1.1;", lines))
+            reload = [*rs.nginx_argv(binary, d), "-s", "reload"]
+            assert subprocess.run(reload, capture_output=True, timeout=30).returncode == 0
+            for _ in range(50):
+                done = subprocess.run([sys.executable, "-c", WS_CLIENT, url], capture_output=True,
+                                      text=True, timeout=30)
+                if done.returncode == 0:
+                    break
+                time.sleep(0.1)
+            assert done.returncode == 0, done.stderr
