@@ -54,7 +54,6 @@ class EngineUnavailable(UserError):
 _lock = threading.RLock()  # the C engine has no locks of its own
 _engine: Any = None
 _handles: dict[str, int] = {}
-_actions: dict[str, Callable[[str, Any], None]] = {}
 _sinks: dict[str, Callable[[Firing], None]] = {}
 
 
@@ -113,17 +112,12 @@ def register(ruleset: str, definitions: dict[str, dict[str, Any]],
         _sinks[ruleset] = sink
         if ruleset in _handles:
             return
-        engine = _get_engine()
-
-        def action(name: str, matched: Any) -> None:
-            # A matched "all" rule gives {alias: fact}; anything else matched nothing nameable.
-            _sinks[ruleset]((name, matched if isinstance(matched, dict) else {}))
-
         try:
-            handle = engine.create_ruleset(ruleset, json.dumps(definitions, ensure_ascii=False))
+            handle = _get_engine().create_ruleset(ruleset,
+                                                  json.dumps(definitions, ensure_ascii=False))
         except Exception as exc:
             raise EngineError(f"the rule engine refused the rule set: {exc}") from None
-        _handles[ruleset], _actions[ruleset] = handle, action
+        _handles[ruleset] = handle
 
 
 def _run_actions(ruleset: str, result: Any, fact: dict[str, Any]) -> None:
@@ -148,7 +142,9 @@ def _run_actions(ruleset: str, result: Any, fact: dict[str, Any]) -> None:
         while message:
             name, matched = next(iter(message.items()))
             try:
-                _actions[ruleset](name, matched)
+                # A matched "all" rule gives {alias: fact}; anything else matched
+                # nothing nameable.
+                _sinks[ruleset]((name, matched if isinstance(matched, dict) else {}))
             except Exception as exc:  # noqa: BLE001 - the sink is ours; say it, go on
                 with contextlib.suppress(Exception):
                     _sinks[ruleset]((name, {ERROR_KEY: {"message": repr(exc)}}))
