@@ -292,15 +292,16 @@ class Session:
         if target.role == "server" and target.error == "permission":
             # Refused the port itself (EACCES): the listeners are beside the
             # point; the port's number against the privileged range is the answer.
-            start = _unprivileged_start()
+            from assistant.facts.ports import unprivileged_start
+
             # Said in the question itself, so --json and the MCP tool carry it too.
             return Report("needs-input", echo, target.to_json(), questions=[Question(
                 "port", "The server was refused the port it tried to bind (Permission "
                 "denied): on Linux that is a port below the unprivileged start"
-                + (f" ({start} on this machine)" if start is not None else "")
-                + ", which needs root or the cap_net_bind_service capability. Which port did "
-                "it try to use? (the number in its command, configuration or code; with it, "
-                "the answer names the fixes)")])
+                f" ({unprivileged_start()} on this machine), which needs root or the "
+                "cap_net_bind_service capability. Which port did it try to use? (the number "
+                "in its command, configuration or code; with it, the answer names the "
+                "fixes)")])
         if target.role == "server":
             # A server that failed to bind: the port it wanted is likely held by
             # one of the listeners, and no client host is involved.
@@ -536,12 +537,3 @@ _DB_USER = re.compile(r"""failed for user "([A-Za-z0-9_.@-]{1,63})"|"""
 def _db_user(text: str) -> str | None:
     m = _DB_USER.search(text)
     return (m.group(1) or m.group(2)) if m else None
-
-
-def _unprivileged_start() -> int | None:
-    """net.ipv4.ip_unprivileged_port_start (Linux), for a bind refused without a port."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as fh:
-            return int(fh.read().strip())
-    except (OSError, ValueError):
-        return None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import glob
 import os
-import pwd
 import shlex
 import shutil
 
 from assistant.facts.base import Fact
+from assistant.facts.system.procfs import read_text
+from assistant.facts.system.unix import names
 
 # Debian's clusters live here and start through their unit: the unit's rule says so.
 PACKAGED = "/var/lib/postgresql/"
@@ -21,20 +22,23 @@ PACKAGED = "/var/lib/postgresql/"
 def stale_cluster(socket_path: str) -> Fact:
     """`datadir` and `pg_start` for the cluster that left `socket_path`, or
     nothing when its lock file or data directory cannot be read."""
-    try:
-        with open(socket_path + ".lock") as fh:
-            lines = fh.read(4096).splitlines()
-    except OSError:
+    text = read_text(socket_path + ".lock", 4096)
+    if text is None:
         return {}
+    lines = text.splitlines()
     datadir = lines[1].strip() if len(lines) > 1 else ""
     if not datadir.startswith("/") or not os.path.isdir(datadir):
         return {}
     fact: Fact = {"datadir": datadir}
     if datadir.startswith(PACKAGED):
         return fact
-    command = start_command(datadir, _read(os.path.join(datadir, "postmaster.opts")),
-                            _read(os.path.join(datadir, "PG_VERSION")).strip(),
-                            _owner(datadir))
+    try:
+        st = os.stat(datadir)
+    except OSError:
+        return fact
+    command = start_command(datadir, read_text(os.path.join(datadir, "postmaster.opts"), 8192)
+                            or "", (read_text(os.path.join(datadir, "PG_VERSION"), 64)
+                                    or "").strip(), names(st.st_uid, st.st_gid)[0])
     if command:
         fact["pg_start"] = command
     return fact
@@ -63,7 +67,7 @@ def start_command(datadir: str, opts: str, version: str, owner: str | None) -> s
     if options:
         argv += ["-o", shlex.join(options)]
     argv.append("start")
-    me = _me()
+    me = names(os.geteuid(), os.getegid())[0]
     sudo = f"sudo -u {shlex.quote(owner)} " if owner and owner != me else ""
     return sudo + shlex.join(argv)
 
@@ -75,25 +79,3 @@ def _pg_ctl(version: str) -> str | None:
     found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob(
         "/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)), None)
     return found
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as fh:
-            return fh.read(8192)
-    except OSError:
-        return ""
-
-
-def _owner(path: str) -> str | None:
-    try:
-        return pwd.getpwuid(os.stat(path).st_uid).pw_name
-    except (OSError, KeyError):
-        return None
-
-
-def _me() -> str | None:
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        return None
