@@ -311,15 +311,17 @@ def _masters(worker: int | None) -> list[str]:
     return out
 
 
-def nginx_words(prefix: str, conf: str) -> list[str]:
-    """Pure: `nginx` with this master's -p and -c, when not the defaults: the
-    same files for `-t` and `-s reload` as the running master uses."""
+def reload_command(prefix: str, conf: str, root: bool, test: bool = False) -> str:
+    """Pure: `nginx -s reload` (after `nginx -t` with `test`) for the master
+    running with this prefix and configuration: its -p and -c when not the
+    defaults, sudo only when not root."""
     words = ["nginx"]
     if prefix != DEFAULT_PREFIX:
         words += ["-p", prefix]
     if conf != DEFAULT_CONF:
         words += ["-c", conf]
-    return words
+    nginx = ("" if root else "sudo ") + shlex.join(words)
+    return (f"{nginx} -t && " if test else "") + f"{nginx} -s reload"
 
 
 def master_of(worker: int | None) -> tuple[str, str] | None:

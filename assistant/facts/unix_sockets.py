@@ -385,19 +385,15 @@ def _for_nginx(ctx: Context, facts: list[Fact]) -> list[Fact]:
     alternatives = [f for f in facts if f["type"] == "unix_alternative"]
     if ctx.target.client != "nginx" or not alternatives:
         return facts
-    import shlex
-
-    from assistant.facts.nginxconf import master_of, nginx_words
+    from assistant.facts.nginxconf import master_of, reload_command
 
     found = master_of(ctx.target.client_pid)
     if found is None:
         return facts
     prefix, conf = found
-    sudo = "" if os.geteuid() == 0 else "sudo "
-    nginx = shlex.join(nginx_words(prefix, conf))
+    reload = reload_command(prefix, conf, os.geteuid() == 0, test=True)
     for f in alternatives:
-        f.update(nginx_conf_dir=os.path.dirname(conf),
-                 nginx_reload=f"{sudo}{nginx} -t && {sudo}{nginx} -s reload")
+        f.update(nginx_conf_dir=os.path.dirname(conf), nginx_reload=reload)
     return facts
 
 

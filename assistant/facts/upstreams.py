@@ -15,7 +15,6 @@ import shlex
 from typing import TYPE_CHECKING
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
-from assistant.facts.nginxconf import nginx_words
 from assistant.understand.addresses import family_of, hostport, is_loopback, is_wildcard
 
 if TYPE_CHECKING:
@@ -87,18 +86,16 @@ def _log_command(path: str) -> str:
     return ("" if readable else "sudo ") + f"tail -n 20 {shlex.quote(path)}"
 
 
-def reload_command(fe: FrontEnd, root: bool) -> str:
-    """Pure: nginx -s reload for this master (its -p and -c, when not the defaults)."""
-    return ("" if root else "sudo ") + shlex.join([*nginx_words(fe.prefix, fe.conf), "-s", "reload"])
-
-
 def upstream_facts(fe: FrontEnd, table: list[Listen], unix_listening: set[str],
                    exists: set[str], root: bool = False) -> list[Fact]:
     """Pure: one fact per upstream, judged against the socket tables."""
+    from assistant.facts.nginxconf import reload_command
+
+    reload = reload_command(fe.prefix, fe.conf, root)
     out: list[Fact] = []
     for u in fe.upstreams[:MAX_UPSTREAMS]:
         fact: Fact = {"type": "upstream", "front": "nginx", "conf": fe.conf,
-                      "directive": u.directive, "reload_command": reload_command(fe, root)}
+                      "directive": u.directive, "reload_command": reload}
         if fe.error_log:
             fact["error_log"] = fe.error_log
             fact["log_command"] = _log_command(fe.error_log)
