@@ -4,7 +4,7 @@ text and answers, the driver after each check, and rules (`assert` steps)."""
 from __future__ import annotations
 
 from assistant.facts.base import FactType, Field
-from assistant.understand.patterns import CLIENT_NAMES, ERROR_KINDS, SIGNALS
+from assistant.understand.patterns import CLIENT_NAMES, COMMAND_SIGNALS, ERROR_KINDS, SIGNALS
 
 TARGET = FactType("target", "What the user is trying to reach, from the text and answers.", {
     "host": Field("str", "the host as the user wrote it (absent for a UNIX socket)",
@@ -84,7 +84,8 @@ ANSWER = FactType("answer", "The user's answer to a question a rule asked.", {
              + ("(skipped)" if f.get("skipped") else str(f.get("value"))))
 
 SIGNAL = FactType("signal", "Wording in the text that names a layer or a cause, one fact each.", {
-    "name": Field("str", "which wording", tuple(name for name, _ in SIGNALS)),
+    "name": Field("str", "which wording",
+                  (*(name for name, _ in SIGNALS), *COMMAND_SIGNALS)),
 }, lambda f: f"the text says {f.get('name')}")
 
 CHECKED = FactType("checked", "Asserted after each check, after its facts.", {

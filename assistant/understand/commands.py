@@ -111,11 +111,12 @@ _FAMILY_FLAGS = {"curl": ("--ipv4", "--ipv6"), "wget": ("--inet4-only", "--inet6
 _SHORT_FAMILY = re.compile(r"-[sSLkvifInzqNtTAaCX]{0,6}([46])[sSLkvifInzqNtTAaCX]{0,6}")
 
 
-def family_flag(text: str) -> int | None:
-    """4 or 6 when a pasted client command line forces one IP family
-    (`curl -6`, `wget --inet6-only`, `nc -6`, `ssh -4`): it dials only that
-    family's addresses of a name, whatever the resolver gives."""
-    for line in command_lines(text):
+def family_flag(lines: list[str]) -> int | None:
+    """4 or 6 when one of these command lines (command_lines) runs a client
+    forced to one IP family (`curl -6`, `wget --inet6-only`, `nc -6`,
+    `ssh -4`): it dials only that family's addresses of a name, whatever the
+    resolver gives."""
+    for line in lines:
         try:
             words = _unwrap(shlex.split(line, posix=True))
         except ValueError:

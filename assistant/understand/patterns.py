@@ -268,6 +268,11 @@ UNBRACKETED_URL = Rx(r"\b([A-Za-z][A-Za-z0-9+.\-]{0,20})://((?:[0-9A-Fa-f]{0,4}:
                      ("://", "failed to parse"))
 
 
+# Signals read from the parsed command line rather than by a pattern: a
+# client told to use one IP family (`curl -6`, `wget --inet6-only`, `nc -4`)
+# dials only that family's address of a name (commands.family_flag).
+COMMAND_SIGNALS: tuple[str, ...] = ("forces-ipv4", "forces-ipv6")
+
 SIGNALS: list[tuple[str, Rx]] = [
     # The question names a packet filter or its frontend ("ufw deny 8033, yet it connects").
     # Whole words only: not inside a file name like fwfield-28-ufw-....pids.
@@ -425,14 +430,6 @@ SIGNALS: list[tuple[str, Rx]] = [
                     ("bad_port", "0-65535", "< 65536", "overflowerror", "invalid port",
                      "too large"), re.I)),
     ("ipv6-unbracketed", UNBRACKETED_URL),  # defined above: symptoms reads its groups
-    # A client told to use one IP family on its command line (`curl -6`):
-    # it dials that family's address of a name only.
-    ("forces-ipv6", Rx(r"\b(?:curl|wget|nc|ncat|netcat|ssh|telnet)\s[^\n]{0,300}?(?<!\S)"
-                       r"(?:-6|--ipv6|--inet6-only|-[A-Za-z]{1,6}6)(?!\S)",
-                       ("-6", "--ipv6", "--inet6-only", "6 "))),
-    ("forces-ipv4", Rx(r"\b(?:curl|wget|nc|ncat|netcat|ssh|telnet)\s[^\n]{0,300}?(?<!\S)"
-                       r"(?:-4|--ipv4|--inet4-only|-[A-Za-z]{1,6}4)(?!\S)",
-                       ("-4", "--ipv4", "--inet4-only", "4 "))),
     # A quoted URL with a space inside (`curl "http://localhost:7703 /api"`):
     # a URL holds none, so the client refused it.
     ("url-space", Rx(r"[\"'][A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\"'\s]{1,2000}[ \t]+[^\"'\n]{0,2000}"

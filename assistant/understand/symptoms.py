@@ -269,6 +269,9 @@ def parse(text: str) -> Target:
     cmds = commands.from_text(text)
     target.role = _role(target, cmds, text)
     target.command_lines = commands.command_lines(text)
+    family = commands.family_flag(target.command_lines)
+    if family is not None:
+        target.signals.append(f"forces-ipv{family}")
     target.here = (target.client in CLI_CLIENTS or bool(target.command_lines)
                    or LOOPBACK_PAIR.search(text, low) is not None)
     strict = _typed(text, target, target.command_lines)
@@ -450,9 +453,10 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
         if target.host.lower() == "localhost" and not target.quoted:
             # `curl -6 http://localhost:PORT/` dials ::1 only (curl resolves
             # localhost itself): what the client dialled, not our resolver.
-            family = commands.family_flag(text)
-            if family is not None:
-                target.quoted = ["::1" if family == 6 else "127.0.0.1"]
+            if "forces-ipv6" in target.signals:
+                target.quoted = ["::1"]
+            elif "forces-ipv4" in target.signals:
+                target.quoted = ["127.0.0.1"]
 
 
 def _host(host: str, strict: bool) -> Host:
