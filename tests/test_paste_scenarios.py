@@ -476,6 +476,19 @@ def test_redis_protected_mode_text_alone_is_diagnosed_on_redis_port() -> None:
 
 # --- curl (3): the URL itself (field trial 8) ------------------------------------------
 
+def curl_pasted(line: str, says: str) -> tuple[int, dict[str, Any]]:
+    """Run a curl command line in sh, check its error names `says`, and ask
+    about the line and the error as a user pastes them."""
+    done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=30)
+    assert says in done.stderr, done.stderr
+    return ask(f"$ {line}\n{done.stderr}")
+
+
+def connects(command: str) -> bool:
+    """A printed fix, pasted into sh, exits 0 (curl connected and was answered)."""
+    return subprocess.run(["sh", "-c", command], capture_output=True, timeout=30).returncode == 0
+
+
 def test_curl_url_with_a_space_while_the_server_listens() -> None:
     """`curl "http://localhost:PORT /api"` while the server is up: curl
     rejected the URL; the server being reachable is beside the point."""
@@ -483,14 +496,9 @@ def test_curl_url_with_a_space_while_the_server_listens() -> None:
     from tests.realservers import http_server
 
     with http_server() as srv:
-        url = f"http://localhost:{srv.port} /api"
-        done = subprocess.run(["curl", "-sS", url], capture_output=True, text=True, timeout=30)
-        assert "(3)" in done.stderr, done.stderr
-        code, rep = ask(f'$ curl -sS "{url}"\n{done.stderr}')
+        code, rep = curl_pasted(f'curl -sS "http://localhost:{srv.port} /api"', "(3)")
         assert top(rep) == ("client.url_has_space", "host-typo") and code == 1
-        fix = fixes(rep)[0]
-        assert subprocess.run(["sh", "-c", fix], capture_output=True,
-                              timeout=30).returncode == 0  # the printed fix connects
+        assert connects(fixes(rep)[0])  # the printed fix connects
 
 
 def test_curl_6_to_localhost_while_the_server_listens_on_ipv4_only() -> None:
@@ -501,10 +509,7 @@ def test_curl_6_to_localhost_while_the_server_listens_on_ipv4_only() -> None:
     from tests.realservers import http_server
 
     with http_server("127.0.0.1") as srv:
-        line = f"curl -6 -sS http://localhost:{srv.port}/"
-        done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=30)
-        assert "(7)" in done.stderr, done.stderr
-        code, rep = ask(f"$ {line}\n{done.stderr}")
+        code, rep = curl_pasted(f"curl -6 -sS http://localhost:{srv.port}/", "(7)")
         assert top(rep) == ("address.family_forced_ipv6", "address-family-mismatch") and code == 1
         assert "-6" in rep["diagnoses"][0]["summary"]
 
@@ -573,11 +578,7 @@ def test_unbracketed_ipv6_url_while_the_server_listens_on_ipv4_only() -> None:
     from tests.realservers import http_server
 
     with http_server("127.0.0.1") as srv:
-        line = f'curl -sS "http://::1:{srv.port}/"'
-        done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=30)
-        assert "(3)" in done.stderr, done.stderr
-        code, rep = ask(f"$ {line}\n{done.stderr}")
+        code, rep = curl_pasted(f'curl -sS "http://::1:{srv.port}/"', "(3)")
         assert top(rep) == ("host.ipv6_unbracketed_ipv4_server", "host-typo") and code == 1
         linux = [f["command"] for f in rep["diagnoses"][0]["fix"] if f["os"] == "linux"]
-        assert subprocess.run(["sh", "-c", linux[0]], capture_output=True,
-                              timeout=30).returncode == 0  # the printed fix connects
+        assert connects(linux[0])  # the printed fix connects
