@@ -9,7 +9,6 @@ carried out by followups.py.
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from assistant.errors import UserError
 from assistant.render.options import RenderOptions
 from assistant.render.text import render
 from assistant.report import Question, Report
-from assistant.understand.followup import FollowUp, read
+from assistant.understand.followup import FollowUp, asks_why, read
 from assistant.understand.redact import clean
 
 if TYPE_CHECKING:
@@ -44,14 +43,6 @@ COMMANDS = {
 }
 PLAIN_WORDS = ("try again · it works now · still failing · what's using that port? · "
                "show me the process · kill it · how do I do that on a mac? · watch it · why?")
-# "why did that happen?", "what does stopped mean?": about the last answer
-# (field trial 9: they went to the knowledge base and came back as menus).
-WHY_ABOUT_IT = re.compile(
-    r"^\s*(?:(?:and|so|but|ok|okay)[,\s]+)?(?:why (?:did|does|is|was|would) (?:that|it|this|the "
-    r"(?:server|process|app|port|connection))(?: (?:happen(?:ed)?|stopped|stop|fail(?:ed)?|"
-    r"refused|hang(?:ing)?|so|the case))?|what does (?:that|this|it|[a-z_-]{2,20}) mean|"
-    r"what (?:caused|causes) (?:that|it|this)|how did (?:that|it|this) happen)\s*[?!.]*\s*$",
-    re.I)
 SKIP = ("skip", "don't know", "dont know", "do not know", "no idea", "not sure", "?", "idk",
         "dunno", "pass")
 _YES = {"y": "yes", "yes": "yes", "n": "no", "no": "no"}
@@ -118,7 +109,7 @@ class Chat:
         if text.lower().rstrip("?!. ") in ("why", "how", "how so", "why is that",
                                            "why do you ask", "how do you know", "explain",
                                            "explain that") or (
-                self.history and WHY_ABOUT_IT.match(text)):
+                self.history and asks_why(text)):
             return self.command("/why")
         if self.pending is not None:
             q = self.pending

@@ -101,3 +101,18 @@ def read(text: str) -> FollowUp | None:
         if pattern.match(text):
             return FollowUp(kind)
     return None
+
+
+# "why did that happen?", "what does stopped mean?": about the last answer
+# (field trial 9: they went to the knowledge base and came back as menus).
+_WHY_ABOUT_IT = re.compile(
+    r"^\s*(?:(?:and|so|but|ok|okay)[,\s]+)?(?:why (?:did|does|is|was|would) (?:that|it|this|the "
+    r"(?:server|process|app|port|connection))(?: (?:happen(?:ed)?|stopped|stop|fail(?:ed)?|"
+    r"refused|hang(?:ing)?|so|the case))?|what does (?:that|this|it|[a-z_-]{2,20}) mean|"
+    r"what (?:caused|causes) (?:that|it|this)|how did (?:that|it|this) happen)\s*[?!.]*\s*$",
+    re.I)
+
+
+def asks_why(text: str) -> bool:
+    """Whether `text` asks why the last answer is so ("why did that happen?")."""
+    return _WHY_ABOUT_IT.match(text) is not None
