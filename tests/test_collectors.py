@@ -64,7 +64,7 @@ def test_listeners_and_near_from_table() -> None:
     assert [(f["address"], f["relation"]) for f in facts] == [("127.0.0.1", "accepts"),
                                                              ("::1", "other-family")]
     near = near_from(table, 3002, describe)
-    assert [(f["port"], f["relation"]) for f in near] == [(3000, "digit"), (3001, "digit")]
+    assert [(f["port"], f["relation"]) for f in near] == [(3001, "digit"), (3000, "digit")]
     # a process told to use 4000 on its command line but listening elsewhere
     same = near_from(table, 4000, describe, mentioning={12})
     assert any(f["relation"] == "same-process" and f["port"] == 9999 for f in same)

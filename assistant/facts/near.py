@@ -179,7 +179,7 @@ def near_from(table: Iterable[Listen], port: int, describe: Describe,
                       "configured": row.port in client.configured}
         fact.update({k: v for k, v in info.items() if k in PROCESS_FIELDS})
         facts.append(owned(fact, row.uid))
-    facts.sort(key=rank)
+    facts.sort(key=lambda f: rank(f, port))
     return facts[:10]
 
 
@@ -188,11 +188,15 @@ def near_from(table: Iterable[Listen], port: int, describe: Describe,
 SAME_SERVICE = ("postgres", "mysql", "redis", "ssh", "mongodb")
 
 
-def rank(f: Fact) -> tuple[int, int, int, int, int, int]:
-    """Likeliest first: the client's protocol, reachable, not there on purpose, nearest."""
+def rank(f: Fact, asked: int) -> tuple[int, int, int, int, int, int, int]:
+    """Likeliest first: the client's protocol, reachable, not there on purpose, nearest.
+
+    Among equal slips the numerically nearer port wins: 42023 before 2024 for
+    42024 (a CI machine's unrelated listener on 2024 was named first).
+    """
     return (bool(f["mismatch"]), f["dialled"] in ("other-family", "other-address"),
             bool(f["configured"]), f["relation"] == "same-service",
-            f["speaks"] == "unknown", f["distance"] * 100000 + f["port"])
+            f["speaks"] == "unknown", f["distance"], abs(f["port"] - asked))
 
 
 def collect(ctx: Context) -> list[Fact]:

@@ -47,6 +47,14 @@ def test_unreachable_and_configured_neighbours_rank_last() -> None:
         (9104, "accepts", False), (9103, "accepts", True), (9102, "other-family", False)]
 
 
+def test_among_equal_slips_the_numerically_nearer_port_comes_first() -> None:
+    # A CI machine listened on 2024 (a digit dropped from 42024) beside the
+    # test's server on 42023 (a neighbouring digit); the order was by port.
+    table = [Listen("127.0.0.1", 2024, 4, None, 0, 0), Listen("127.0.0.1", 42023, 4, None, 0, 0)]
+    assert [f["port"] for f in near_from(table, 42024, describe)] == [42023, 2024]
+    assert [f["port"] for f in near_from(table[::-1], 42024, describe)] == [42023, 2024]
+
+
 def test_a_database_client_finds_its_server_on_any_port() -> None:
     table = [Listen("127.0.0.1", 4406, 4, 23), Listen("127.0.0.1", 8443, 4, 22)]
     near = near_from(table, 3306, describe, client=Client("mysql", ("127.0.0.1",)))
