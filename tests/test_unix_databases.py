@@ -222,6 +222,41 @@ def test_pg_tcp_only(pg: Pg) -> None:
     assert "(1 row)" in psql(*fix.split()[1:])
 
 
+def as_pasted(command: str) -> str:
+    """Run a printed command as this machine's user sees it (root without
+    sudo reads runuser): its output, or the failure as a message."""
+    from assistant.render.options import root_without_sudo, without_sudo
+
+    line = without_sudo(command) if root_without_sudo() else command
+    done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=30)
+    return done.stdout if done.returncode == 0 else f"{line}: rc {done.returncode}: {done.stderr}"
+
+
+@pytest.mark.root
+def test_pg_auth_failed_admin_through_the_clusters_socket(pg: Pg) -> None:
+    """Field trial 10: a refused password on a cluster with its own socket
+    directory got `sudo -u postgres psql -c 'SHOW hba_file'`, which reached
+    no server. The admin command now uses that cluster's socket and owner."""
+    need_root()  # the cluster runs as postgres, its superuser's own name
+    hba = pg.root / "data" / "pg_hba.conf"
+    before = hba.read_text()
+    hba.write_text("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+    try:
+        pg.start(f"-c unix_socket_directories={pg.sock} -c listen_addresses=127.0.0.1")
+        code, out = run(["psql", "-X", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "app",
+                         "-c", "select 1"], env={"PGPASSWORD": "wrong", "PGCONNECT_TIMEOUT": "5"})
+        assert 'password authentication failed for user "app"' in out, out
+        code, rep = ask(out)
+        assert top(rep) == ("answer.pg_auth_failed_owner", "reachable") and code == 0
+        admin = rep["diagnoses"][0]["fix"][0]["command"]
+        assert admin == (f"sudo -u postgres psql -h {pg.sock} -p {pg.port} -d postgres "
+                         "-c 'SHOW hba_file'")
+        assert str(hba) in as_pasted(admin)  # the printed command works
+    finally:
+        hba.write_text(before)
+        pg.stop()
+
+
 @pytest.mark.root
 def test_pg_socket_mode_0700(pg: Pg) -> None:
     need_root()
@@ -339,6 +374,22 @@ def test_mysql_skip_networking_and_a_tcp_client(my: My) -> None:
     code, rep = ask(out)
     assert rep["target"]["port"] == my.port
     assert top(rep) == ("unix.mysql_socket_only", "wrong-bind-address") and code == 1
+
+
+def test_mysql_access_denied_admin_through_the_servers_socket(my: My) -> None:
+    """Field trial 10: ERROR 1045 from a server with its own socket got
+    `sudo mysql -e ...`, which tried the packaged /run/mysqld socket."""
+    sock = my.root / "sock" / "mysqld.sock"
+    my.start(str(sock), "--bind-address=127.0.0.1")
+    out = f"$ mysql -h 127.0.0.1 -P {my.port} -u app -p\n" + mysql(
+        "-h", "127.0.0.1", "-P", str(my.port), "-u", "app", "-pwrong")
+    assert "ERROR 1045" in out, out
+    code, rep = ask(out)
+    assert top(rep) == ("answer.mysql_access_denied_socket", "reachable") and code == 0
+    listing = f'sudo mysql --socket={sock} -e "SELECT user, host, plugin FROM mysql.user"'
+    assert listing in [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    if ROOT:  # the printed line works (root's account logs in through the socket)
+        assert "root" in as_pasted(listing)
 
 
 def test_mysql_killed_leaves_its_socket(my: My) -> None:

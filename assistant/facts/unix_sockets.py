@@ -117,6 +117,10 @@ UNIX_ALTERNATIVE = FactType("unix_alternative", "Where the same service listens 
     "access": Field("str", "whether the user the question is about may connect to it (its "
                     "mode, owner and group): allowed, denied, or root", ("allowed", "denied",
                                                                        "root")),
+    "owner": Field("str", "the socket file's owner: the server's account", example="postgres"),
+    "run_as": Field("str", "what runs a command as the socket's owner (an admin login through "
+                    "the socket: PostgreSQL's cluster owner): nothing for the user running the "
+                    "assistant, else sudo -u OWNER", example="sudo -u postgres ", verbatim=True),
     "nginx_conf_dir": Field("str", "when nginx failed to reach it: the directory of that "
                             "running nginx's configuration file", example="/etc/nginx"),
     "nginx_reload": Field("str", "when nginx failed to reach it: the command that tests and "
@@ -230,14 +234,15 @@ class _Look:
             fact: Fact = {"type": "unix_alternative", "relation": rel, "service": service,
                           "path": p, "dir": os.path.dirname(p), "port": pg_port}
             fact.update(self.describe(row.inode, row.pid))
+            try:
+                st = os.stat(p)
+            except OSError:
+                facts.append(fact)
+                continue
+            fact.update(run_as(self.unix.names(st.st_uid, st.st_gid)[0]))
             if self.who is not None:
-                try:
-                    st = os.stat(p)
-                except OSError:
-                    pass
-                else:
-                    fact["access"] = self.unix.judge(st.st_mode, st.st_uid, st.st_gid,
-                                                     self.who).access
+                fact["access"] = self.unix.judge(st.st_mode, st.st_uid, st.st_gid,
+                                                 self.who).access
             facts.append(fact)
         # The ones this user may connect to first: another user's 0700 socket
         # is no way in (field trial 10: root's Redis socket led for ana).
@@ -270,6 +275,20 @@ class _Look:
                           "port": r.port, "address": r.address, "host": _dial_host(r.address),
                           **info})
         return facts
+
+
+def run_as(owner: str) -> Fact:
+    """`owner`, and `run_as`: the prefix that runs a command as that account
+    (nothing for the user running the assistant; a hand-started cluster's
+    owner, not the packaged `postgres`: field trial 10)."""
+    import shlex
+
+    from assistant.facts.system.unix import names
+
+    if not owner or owner.isdigit():
+        return {}
+    me = names(os.geteuid(), os.getegid())[0]
+    return {"owner": owner, "run_as": "" if owner == me else f"sudo -u {shlex.quote(owner)} "}
 
 
 def ss_path(path: str) -> str:
