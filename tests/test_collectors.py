@@ -9,7 +9,7 @@ from assistant.facts.hostcheck import host_facts
 from assistant.facts.listeners import listeners_from, relation
 from assistant.facts.near import likely, near_from, near_relation
 from assistant.facts.ports import port_class, port_facts
-from assistant.facts.system.resolver import parse_hosts
+from assistant.facts.system.resolver import hosts_entry, parse_hosts
 from assistant.facts.system.socktable import Listen
 from assistant.understand.addresses import near_local, parse_host
 from assistant.understand.redact import clean
@@ -68,6 +68,12 @@ def test_listeners_and_near_from_table() -> None:
     # a process told to use 4000 on its command line but listening elsewhere
     same = near_from(table, 4000, describe, mentioning={12})
     assert any(f["relation"] == "same-process" and f["port"] == 9999 for f in same)
+
+
+def test_the_hosts_line_that_names_a_host() -> None:
+    text = "127.0.0.1 localhost\n# 127.0.0.9 api.dev.test\n127.0.0.2 web API.dev.test # old\n"
+    assert hosts_entry(text, "api.dev.test") == (3, "127.0.0.2", "127.0.0.2 web API.dev.test")
+    assert hosts_entry(text, "dev.test") is None
 
 
 def test_hosts_parsing_and_ports() -> None:

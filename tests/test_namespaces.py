@@ -93,6 +93,31 @@ def test_curl_resolves_localhost_itself(tmp_path: Path) -> None:
         assert "name.localhost_missing" not in [d["rule"] for d in rep["diagnoses"]]
 
 
+def test_a_stale_hosts_line_is_named(tmp_path: Path) -> None:
+    """Field trial 10: a hosts line left from an old setup sends api.dev.test
+    to 127.0.0.2 while the API listens on 127.0.0.1. The answer was right
+    about the addresses but never named the line the user must correct."""
+    if shutil.which("curl") is None or shutil.which("getent") is None:
+        pytest.skip("needs curl and getent")
+    hosts = "127.0.0.1 localhost\n# the old compose setup\n127.0.0.2 api.dev.test\n"
+    body = (f"cd {tmp_path}\n$SERVER 127.0.0.1 0 4 1 > port.txt 2>/dev/null &\nSPID=$!\n"
+            "for i in $(seq 50); do [ -s port.txt ] && break; sleep 0.1; done\n"
+            "PORT=$(cat port.txt)\n"
+            "TEXT=$(curl -sS http://api.dev.test:$PORT/health 2>&1 || true)\n"
+            "echo \"$TEXT\" > curl.txt\ngetent hosts api.dev.test > getent.txt\n"
+            "$ASSISTANT --ask \"$TEXT\" --json || true\nkill $SPID")
+    rep = parse(in_namespace(tmp_path, body, hosts=hosts))
+    assert "Failed to connect to api.dev.test" in (tmp_path / "curl.txt").read_text()
+    top = rep["diagnoses"][0]
+    assert (top["rule"], top["category"]) == ("address.wrong_bind_hosts_line",
+                                              "wrong-bind-address")
+    assert "line 3 of /etc/hosts" in top["summary"] and "127.0.0.2 api.dev.test" in top["summary"]
+    fixes = [f["command"] for f in top["fix"] if f["os"] == "linux"]
+    assert fixes[:2] == ["getent hosts api.dev.test", "sudoedit /etc/hosts"]
+    # the printed confirmation shows the line's address
+    assert (tmp_path / "getent.txt").read_text().split() == ["127.0.0.2", "api.dev.test"]
+
+
 def test_server_bound_to_a_lan_address(tmp_path: Path) -> None:
     body = (f"cd {tmp_path}\n" + start_then_ask("192.0.2.10", "4",
                                                 "curl: (7) Failed to connect to 127.0.0.1 "

@@ -52,6 +52,17 @@ def parse_hosts(text: str) -> dict[str, list[str]]:
     return names
 
 
+def hosts_entry(text: str, name: str) -> tuple[int, str, str] | None:
+    """Pure: (line number, address, the line) of the first hosts-file line
+    naming `name`: the one the resolver's `files` source answers with."""
+    want = name.lower()
+    for n, line in enumerate(text.splitlines(), 1):
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and want in (f.lower() for f in fields[1:]):
+            return n, fields[0], " ".join(fields)
+    return None
+
+
 def read_hosts(path: str) -> dict[str, list[str]] | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
