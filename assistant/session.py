@@ -154,6 +154,8 @@ class Session:
             host_only = True  # the program refused a port no socket can have (node's -1)
         if target.port is None and "socks-missing" in target.signals:
             host_only = True  # the client stopped before any connection: no address needed
+        if target.port is None and target.role == "server" and target.error == "permission":
+            host_only = True  # a refused bind: the privileged range is the answer (field trial 10)
         if target.host is None and target.role == "server" \
                 and "addr-not-available" in target.signals:
             host_only = True  # its address is not this machine's, whatever the port
@@ -289,19 +291,6 @@ class Session:
     def _need_address(self, text: str, echo: str, target: symptoms.Target,
                       skipped: frozenset[str]) -> Report:
         questions = []
-        if target.role == "server" and target.error == "permission":
-            # Refused the port itself (EACCES): the listeners are beside the
-            # point; the port's number against the privileged range is the answer.
-            from assistant.facts.ports import unprivileged_start
-
-            # Said in the question itself, so --json and the MCP tool carry it too.
-            return Report("needs-input", echo, target.to_json(), questions=[Question(
-                "port", "The server was refused the port it tried to bind (Permission "
-                "denied): on Linux that is a port below the unprivileged start"
-                f" ({unprivileged_start()} on this machine), which needs root or the "
-                "cap_net_bind_service capability. Which port did it try to use? (the number "
-                "in its command, configuration or code; with it, the answer names the "
-                "fixes)")])
         if target.role == "server":
             # A server that failed to bind: the port it wanted is likely held by
             # one of the listeners, and no client host is involved.

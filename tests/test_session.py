@@ -45,9 +45,10 @@ def test_a_bind_failure_without_a_port_asks_only_the_port(session: Session) -> N
 
 
 def test_a_refused_bind_without_a_port_says_what_it_means(session: Session) -> None:
-    """Field trial 8: Python's PermissionError from bind(), the port a constant
-    in the code: ask the port, say EACCES means the privileged range, and do
-    not offer the listening ports (another process's port is no EACCES)."""
+    """Field trials 8 and 10: Python's PermissionError from bind(), the port a
+    constant in the code. EACCES means the privileged range: that is the
+    diagnosis at once (the fixes need no number), never a list of the ports
+    that listen (another process's port is no EACCES)."""
     tb = ("$ python3 app.py\nTraceback (most recent call last):\n"
           '  File "/srv/app.py", line 3, in <module>\n'
           "    with socketserver.TCPServer((HOST, PORT), Handler) as httpd:\n"
@@ -55,8 +56,12 @@ def test_a_refused_bind_without_a_port_says_what_it_means(session: Session) -> N
           "    self.socket.bind(self.server_address)\n"
           "PermissionError: [Errno 13] Permission denied\n")
     r = session.ask(tb)
-    assert r.kind == "needs-input" and [q.id for q in r.questions] == ["port"]
-    assert r.questions[0].choices == [] and "below the unprivileged start" in r.questions[0].text
+    assert (r.kind, r.diagnoses[0].rule, r.diagnoses[0].category) == (
+        "diagnosis", "bind.privileged_port_unnamed", "privileged-port")
+    from assistant.facts.ports import unprivileged_start
+
+    assert f"a port below {unprivileged_start()}," in r.diagnoses[0].summary
+    assert not r.questions and "listeners" not in [f.check for f in r.findings]
     r = session.ask(tb, {"port": "443"})
     assert (r.kind, r.diagnoses[0].category) == ("diagnosis", "privileged-port")
 

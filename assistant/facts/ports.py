@@ -94,7 +94,10 @@ def excluded(port: int, ranges: list[tuple[int, int]]) -> str | None:
 
 def collect(ctx: Context) -> list[Fact]:
     if ctx.target.port is None:
-        return []
+        # A bind refused with no port in the text: where privileged ports end
+        # here is still the answer's half (field trial 10).
+        return [{"type": "port_info", "unprivileged_start": unprivileged_start(),
+                 "can_bind_privileged": can_bind_privileged()}]
     facts = port_facts(ctx.target.port, ephemeral_range(), unprivileged_start(),
                        can_bind_privileged(), platform.system() == "darwin", ctx.target.host)
     if platform.system() == "win32":
@@ -109,6 +112,8 @@ def collect(ctx: Context) -> list[Fact]:
 
 def summarise(facts: list[Fact], target: Target) -> Summary:
     f = facts[0] if facts else {}
+    if f.get("port") is None:
+        return Summary("ok", f"ports below {f.get('unprivileged_start')} are privileged here")
     return Summary("warning" if f.get("privileged") and not f.get("can_bind_privileged") else "ok",
                    f"port {f.get('port')}: {f.get('port_class')}; privileged below "
                    f"{f.get('unprivileged_start')}; ephemeral range {f.get('ephemeral_range')}")

@@ -597,6 +597,9 @@ URL = Rx(
     r"(\[[^\]\s/]{0,60}\]|[^\s/:?#'\"<>()\[\]]{1,253})(?::(-?\d{1,9}))?", ("://",))
 HOSTPORT = Rx(r"(?<![\w.:/\-])(\[[^\]\s]{1,60}\]|[A-Za-z0-9_.\-]{1,253}):(-?\d{1,9})\b(?![.:]\d)",
                 (":",))
+# A server's own words for every address: redis's "listening socket *:6380",
+# ss's "*:6380". Only the port is the target's.
+WILDCARD_PORT = Rx(r"(?<![\w.:/\-])\*:(\d{1,5})\b", ("*:",))
 PORT_PHRASE = Rx(r"\bport(?: number)?\s{0,3}[:=#]?\s{0,3}(-?\d{1,9})\b", ("port",), re.I)
 BARE_HOST = Rx(
     r"(?<![\w.:\-])(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|::1|0\.0\.0\.0)(?![\w.:\-])",

@@ -34,6 +34,7 @@ from assistant.understand.patterns import (
     SIGNALS,
     UNBRACKETED_URL,
     URL,
+    WILDCARD_PORT,
     WORD_HOST,
     ErrorKind,
     line_before,
@@ -421,6 +422,9 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
                 if port_raw is None and host.strip("[]") == m.group(1).strip("[]"):
                     port_raw = m.group(2)
                 break
+    if port_raw is None:
+        wild = WILDCARD_PORT.search(text, low)
+        port_raw = wild.group(1) if wild else None
     if port_raw is None:
         phrase = PORT_PHRASE.search(text, low)
         if phrase:
