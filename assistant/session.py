@@ -13,7 +13,7 @@ from assistant.engine.model import RuleSet
 from assistant.errors import InputError
 from assistant.facts.base import CheckResult, Context, Fact, run_checks
 from assistant.report import Answer, Finding, Question, Report
-from assistant.understand import symptoms
+from assistant.understand import commands, symptoms
 from assistant.understand.patterns import CLIENT_QUESTIONS
 from assistant.understand.redact import clean, shortened
 
@@ -497,6 +497,7 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
                "remote": target.remote, "role": target.role, "via": target.via,
                "here": target.here or None, "text": symptom_text(text) or None,
                "db_user": _db_user(text),
+               "db_login": commands.psql_login(commands.command_lines(text)),
                "error_words": ERROR_WORDS.get(target.error or "unspecified")}
     if target.role == "server":
         from assistant.understand.relisten import another_port

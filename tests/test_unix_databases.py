@@ -149,6 +149,22 @@ def test_pg_socket_in_another_directory(pg: Pg) -> None:
     assert "(1 row)" in psql(*fix.split()[1:])  # the printed fix works
 
 
+def test_pg_socket_elsewhere_keeps_the_pasted_role_and_database(pg: Pg) -> None:
+    """Field trial 10: the printed psql line dropped the user's -d postgres,
+    and without it psql asked for a database named after the user."""
+    pg.start(socket_only(pg))
+    cmd = f"psql -h {pg.root / 'elsewhere'} -p {pg.port} -U postgres -d postgres"
+    code, out = run(pg.prefix + cmd.split(), env={"PGCONNECT_TIMEOUT": "5"})
+    assert "No such file or directory" in out, out
+    code, rep = ask(f"$ {cmd}\n{out}")
+    assert top(rep) == ("unix.pg_other_dir", "wrong-bind-address") and code == 1
+    fix = f"psql -h {pg.sock} -p {pg.port} -U postgres -d postgres"
+    assert fix in [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    code, shown = run(pg.prefix + fix.split() + ["-X", "-c", "select current_database()"],
+                      env={"PGCONNECT_TIMEOUT": "5"})
+    assert code == 0 and "postgres" in shown, shown  # the printed fix works as printed
+
+
 def test_pg_socket_elsewhere_beats_its_tcp_port(pg: Pg) -> None:
     """Field trial 8: the cluster listens on TCP and on its socket in another
     directory; 'psql -h 127.0.0.1' asks a password the socket does not."""

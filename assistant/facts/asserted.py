@@ -69,6 +69,10 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
     "db_user": Field("str", "the account a database server refused, from its words "
                      "(password authentication failed for user \"app\", Access denied for "
                      "user 'root'@...)", example="app"),
+    "db_login": Field("str", "a pasted psql command's own -U and -d (its role and database), "
+                      "shell-quoted with a leading space, to keep in a printed psql command; "
+                      "absent when it named neither", example=" -U app -d appdb",
+                      verbatim=True),
     "text": Field("str", "the pasted text itself, credentials redacted (its first and last "
                   "2,000 characters when longer): match your own error messages in it",
                   example="channel 2: open failed: connect failed: Connection refused",

@@ -135,6 +135,46 @@ def family_flag(lines: list[str]) -> int | None:
     return None
 
 
+# psql's options that take a value (for its positionals: [DBNAME [USERNAME]]).
+_PSQL_VALUED = ("-c", "-d", "-f", "-h", "-L", "-o", "-p", "-P", "-R", "-T", "-U", "-v", "-F",
+                "--command", "--dbname", "--file", "--host", "--port", "--username", "--set",
+                "--variable", "--log-file", "--output", "--pset")
+
+
+def psql_login(lines: list[str]) -> str | None:
+    """` -U app -d appdb` (shell-quoted, with a leading space) when a pasted
+    psql command names its role or database: a printed psql command that
+    keeps them connects as the user meant (field trial 10: without `-d
+    postgres` it tried a database named after the user). None otherwise,
+    and for a conninfo or URL argument, whose parts the fix cannot split."""
+    for line in lines:
+        try:
+            words = _unwrap(shlex.split(line, posix=True))
+        except ValueError:
+            continue
+        if not words or words[0].rsplit("/", 1)[-1] != "psql":
+            continue
+        args = words[1:]
+        user = _opt(args, "-U", "--username") or _attached(args, "-U")
+        db = _opt(args, "-d", "--dbname") or _attached(args, "-d")
+        pos = _positionals(args, _PSQL_VALUED)
+        if db is None and pos:
+            db = pos[0]
+        if user is None and len(pos) > 1:
+            user = pos[1]
+        if db and ("=" in db or "://" in db):
+            return None
+        out = (["-U", user] if user else []) + (["-d", db] if db else [])
+        return " " + shlex.join(out) if out else None
+    return None
+
+
+def _attached(args: list[str], name: str) -> str | None:
+    """`-Uapp`: a short option's value in the same word."""
+    return next((w[2:] for w in args if w.startswith(name) and len(w) > 2
+                 and not w.startswith("--")), None)
+
+
 def _unwrap(words: list[str]) -> list[str]:
     """The command inside `VAR=x`, sudo, timeout, env, time, nohup, runuser wrappers."""
     while words:

@@ -190,3 +190,20 @@ def test_ports_a_program_refused(text: str, host: str | None, port: int | None, 
     t = symptoms.parse(text)
     assert (t.host, t.port, t.role, t.signals, t.port_name) == (host, port, role, signals,
                                                                 port_name)
+
+
+@pytest.mark.parametrize(("line", "login"), [
+    ("psql -h /tmp -p 7601 -d postgres", " -d postgres"),
+    ("psql -h 127.0.0.1 -p 7601 -U app appdb", " -U app -d appdb"),
+    ("psql -h /srv/run appdb app", " -U app -d appdb"),
+    ("sudo -u postgres psql -Uapp -d 'my db'", " -U app -d 'my db'"),
+    ("psql -X -h /tmp -c 'select 1' -U postgres", " -U postgres"),
+    ("psql -h /tmp -p 5432", None),
+    ("psql postgresql://app@localhost/db", None),   # a URL: not split into options
+    ("psql 'host=/tmp dbname=x'", None),
+    ("mysql -u app -p appdb", None),
+])
+def test_a_pasted_psql_commands_role_and_database(line: str, login: str | None) -> None:
+    from assistant.understand.commands import psql_login
+
+    assert psql_login([line]) == login
