@@ -184,3 +184,20 @@ def test_curls_malformed_url_alone_asks_for_the_command(session: Session) -> Non
     assert (r.kind, r.answers) == ("needs-input", [])
     assert "malformed URL" in r.notes[0] and {q.id for q in r.questions} == {"host", "port"}
 
+
+
+def test_a_refused_bind_on_a_port_anyone_may_bind_names_the_policies(session: Session) -> None:
+    """redis's one-line EACCES on a port from the unprivileged start up: not
+    the privileged range, so the words point at SELinux, AppArmor or a
+    sandbox, not at "the client's whole output"."""
+    from assistant.facts.ports import unprivileged_start
+    from assistant.render.text import render
+
+    port = free_port_without_neighbours()
+    if port < unprivileged_start():
+        pytest.skip("every port is privileged on this machine")
+    r = session.ask(f"# Could not create server TCP listening socket *:{port}: bind: "
+                    "Permission denied")
+    assert r.kind == "diagnosis" and r.target["port"] == port and not r.diagnoses
+    shown = render(r)
+    assert "security policy" in shown and "client's whole output" not in shown

@@ -55,6 +55,17 @@ def nothing_found(report: Report) -> str:
     t = report.target
     where = t.get("path") or (f"{t.get('host')}:{t.get('port')}" if t.get("host")
                               else f"port {t.get('port')}")
+    if t.get("error") == "permission" and t.get("port") is not None and not t.get("path"):
+        # A bind refused on a port anyone may bind: not the privileged range.
+        return (f"No cause found for {where}: the checks above ({checked}) show nothing wrong "
+                "now, and the port is not a privileged one here. A bind refused with "
+                "permission denied there comes from a security policy (SELinux's port types, "
+                "AppArmor) or a sandbox (systemd's SocketBindDeny=, a container's seccomp "
+                "profile): the system log (journalctl -k, audit.log) names the denial.")
+    if t.get("error") == "in-use":
+        return (f"No cause found for {where}: the checks above ({checked}) show nothing wrong "
+                "now: nothing holds the port. Start the server again; if it fails the same "
+                "way, paste its whole output with the command that started it.")
     if t.get("error"):
         return (f"No cause found for {where}: the checks above ({checked}) show nothing wrong "
                 "now. If it still fails, paste the client's whole output together with the "
