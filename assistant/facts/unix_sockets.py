@@ -423,7 +423,10 @@ def summarise(facts: list[Fact], target: Target) -> Summary:
                        else f"{a['service']} at ")
                       + (hostport(a.get("address"), a.get("port"))
                          if a["relation"] == "tcp" else a["path"])
-                      + f" ({holder(a)})" for a in alts)
+                      + f" ({holder(a)}"
+                      # another user's 0700 socket is no way in: say so beside it
+                      + (", not open to this user)" if a.get("access") == "denied" else ")")
+                      for a in alts)
     if sock is None:
         if not alts:
             return Summary("ok", "no UNIX socket of the service answers either")

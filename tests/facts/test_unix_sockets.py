@@ -202,3 +202,18 @@ def test_ss_path_survives_sh_and_ss_filter_parsing() -> None:
     assert ss_path("/run/app.sock") == "/run/app.sock"
     assert shlex.split(ss_path("/tmp/my dir/app.sock")) == ["/tmp/my\\ dir/app.sock"]
     assert shlex.split(ss_path("/tmp/it's/a.sock")) == ["/tmp/it's/a.sock"]
+
+
+def test_the_check_line_marks_a_socket_this_user_may_not_use() -> None:
+    from assistant.facts.unix_sockets import summarise
+    from assistant.understand.symptoms import Target
+
+    facts = [{"type": "unix_alternative", "relation": "socket", "service": "redis",
+              "path": "/run/redis/redis.sock", "pid": 7, "process": "redis-server",
+              "access": "denied"},
+             {"type": "unix_alternative", "relation": "socket", "service": "redis",
+              "path": "/home/ana/redis.sock", "pid": 8, "process": "redis-server",
+              "access": "allowed"}]
+    line = summarise(facts, Target()).text
+    assert "/run/redis/redis.sock (redis-server, pid 7, not open to this user)" in line
+    assert "/home/ana/redis.sock (redis-server, pid 8)" in line
