@@ -206,9 +206,16 @@ def posix_problems(fix: Fix) -> list[str]:
                     "-nP" in words or ("-n" in words and "-P" in words)):
                 out.append("lsof -i without -nP prints port names (hbci for 3000), "
                            "and resolves addresses slowly")
+    if re.search(r"\bno_proxy=\"\$\{no_proxy:\+", cmd) and "${no_proxy:-$NO_PROXY}" not in cmd:
+        out.append("no_proxy and NO_PROXY appended apart: an exception only in NO_PROXY is lost "
+                   "for curl and wget, which read no_proxy first: merge them first")
     m = re.search(r"\bexport\s+(.*)", cmd)
     for name, value in re.findall(r"\b(\w+)=(\"[^\"]*\"|'[^']*'|\S+)", m.group(1) if m else ""):
-        if name in APPEND_ONLY and f"${name}" not in value and f"${{{name}" not in value:
+        # no_proxy first merged from NO_PROXY (`${no_proxy:-$NO_PROXY}`) carries both.
+        merged = name == "NO_PROXY" and "no_proxy=\"${no_proxy:-$NO_PROXY}\"" in cmd \
+            and "${no_proxy" in value
+        if name in APPEND_ONLY and f"${name}" not in value and f"${{{name}" not in value \
+                and not merged:
             out.append(f"export {name}=... replaces the user's value: append to it")
     return out
 

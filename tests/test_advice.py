@@ -29,6 +29,8 @@ BAD = [
     (Fix("windows", "net stop winnat && net start winnat", "as administrator"), "PowerShell 5.1"),
     (Fix("windows", "net stop w3svc", "if it is IIS"), "elevated"),
     (Fix("windows", "taskkill /PID 1234"), "/F"),
+    (Fix("linux", 'export NO_PROXY="${NO_PROXY:+$NO_PROXY,}localhost" '
+                  'no_proxy="${no_proxy:+$no_proxy,}localhost"'), "read no_proxy first"),
     (Fix("windows", "setx NO_PROXY localhost,127.0.0.1"), "replaces the user's value"),
     (Fix("windows", "curl -v http://localhost:3000/"), "curl.exe"),
     (Fix("windows", "Get-NetFirewallRule -Enabled True | Get-NetFirewallPortFilter | "

@@ -122,8 +122,9 @@ def test_problems_and_warnings_carry_this_systems_fix_only(system: Any, tmp_path
                              "proxy.corp:3128 (http_proxy): a server on this machine is never "
                              "reached that way.")
     assert [(c.os, c.command) for c in proxy.fix] == [
-        ("macos", 'export NO_PROXY="${NO_PROXY:+$NO_PROXY,}localhost,127.0.0.1,::1" '
-                  'no_proxy="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1"')]
+        ("macos", 'export no_proxy="${no_proxy:-$NO_PROXY}" && '
+                  'export no_proxy="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1" '
+                  'NO_PROXY="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1"')]
     # one line per exposed server, each with its own fix
     node, vite = lines["doctor.ports.exposed_dev_server"], lines["doctor.ports.exposed_vite"]
     assert node.summary == ("node (pid 4242) serves port 3000 on every interface (0.0.0.0): "

@@ -25,8 +25,9 @@ import pytest
 
 from tests.support import free_port, run_cli, run_script
 
-APPEND = ('export NO_PROXY="${NO_PROXY:+$NO_PROXY,}localhost,127.0.0.1,::1" '
-          'no_proxy="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1"')
+APPEND = ('export no_proxy="${no_proxy:-$NO_PROXY}" && '
+          'export no_proxy="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1" '
+          'NO_PROXY="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1"')
 POWERSHELL = "$env:NO_PROXY = (@($env:NO_PROXY, 'localhost,127.0.0.1,::1') | Where-Object { $_ }) " \
              "-join ','"
 # The interpreter running the tests (it has requests) is the `python3` of the clients.
@@ -133,6 +134,13 @@ def test_curl_bare_line_is_the_dead_http_proxy(web: int, dead: str, tmp_path: Pa
     shown = paste(APPEND, f"echo \"$no_proxy\"; curl -sS -o /dev/null -w '%{{http_code}}' {url}",
                   env_before)
     assert shown == "example.com,localhost,127.0.0.1,::1\n200"
+    # Field trial 11: only the upper-case one set. curl reads the lower-case
+    # one first, so both must carry the union, or localhost goes to the proxy.
+    env_upper = {**env, "NO_PROXY": "example.com"}
+    env_upper.pop("no_proxy", None)
+    shown = paste(APPEND, "echo \"$no_proxy|$NO_PROXY\"; "
+                  f"curl -sS -o /dev/null -w '%{{http_code}}' {url}", env_upper)
+    assert shown == "example.com,localhost,127.0.0.1,::1|example.com,localhost,127.0.0.1,::1\n200"
 
 
 def test_curl_with_its_command_line_names_the_url(web: int, dead: str, tmp_path: Path) -> None:

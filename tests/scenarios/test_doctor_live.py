@@ -75,8 +75,9 @@ def test_a_proxy_without_no_proxy_and_what_curl_and_python_really_do(server: Any
     assert "Connection refused" in py.stderr  # refused by the dead proxy's port
     # With the fix's exceptions every client goes direct, and the doctor says so.
     bypass = line["fix"][0]["command"]
-    assert bypass == ('export NO_PROXY="${NO_PROXY:+$NO_PROXY,}localhost,127.0.0.1,::1,[::1]" '
-                      'no_proxy="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1,[::1]"')
+    assert bypass == ('export no_proxy="${no_proxy:-$NO_PROXY}" && '
+                      'export no_proxy="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1,[::1]" '
+                      'NO_PROXY="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1,[::1]"')
     fixed = {"http_proxy": proxy, "NO_PROXY": "localhost,127.0.0.1,::1,[::1]",
              "no_proxy": "localhost,127.0.0.1,::1,[::1]", "ASSISTANT_CACHE_DIR": str(tmp_path)}
     _, report = doctor(env=fixed)
@@ -100,6 +101,15 @@ def test_a_proxy_elsewhere_is_a_problem(tmp_path: Path) -> None:
         "reached that way.")
     assert "by client: curl: 127.0.0.1, ::1; wget: localhost, 127.0.0.1, ::1; Python requests: " \
            "127.0.0.1, ::1; Python urllib: 127.0.0.1, ::1" in line["data"]["evidence"]
+    # Field trial 11: pasted with only NO_PROXY=localhost set, the fix left
+    # no_proxy (which curl and wget read first) without localhost.
+    bypass = next(f["command"] for f in line["fix"] if f["os"] == "linux")
+    shown = subprocess.run(["bash", "-c", f'{bypass}\necho "$no_proxy|$NO_PROXY"'],
+                           capture_output=True, text=True, timeout=10,
+                           env={"PATH": os.environ["PATH"], "NO_PROXY": "localhost"})
+    lower, upper = shown.stdout.strip().split("|")
+    assert lower == upper and {"localhost", "127.0.0.1", "::1"} <= set(lower.split(",")), \
+        shown.stdout
 
 
 def pack(tmp_path: Path, name: str, port: int, process: str) -> Path:
