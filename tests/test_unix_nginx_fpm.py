@@ -51,6 +51,7 @@ http {{
       fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
       fastcgi_param REQUEST_METHOD $request_method;
       fastcgi_pass unix:{d}/run/fpm.sock;
+      fastcgi_read_timeout 2s;
     }}
   }}
 }}
@@ -158,6 +159,50 @@ def test_fpm_socket_nginx_workers_may_not_use(site: Site) -> None:
     # the printed fix, applied: the pool's socket for www-data, PHP-FPM restarted
     with killing(site.fpm("www-data", "www-data")):
         assert "hello from fpm" in site.get()
+
+
+def test_the_502_page_of_a_socket_nginx_may_not_use(site: Site) -> None:
+    """Field trial 11: from curl's 502 page (not nginx's log line) the answer
+    was "the application failed the request", exit 0; nginx never reached it.
+    The printed chgrp/chmod lets nginx in."""
+    with killing(site.fpm("root", "root")):
+        page = site.get()
+        assert "502 Bad Gateway" in page
+        code, rep = ask(f"$ curl -sS http://127.0.0.1:{site.port}/index.php\n{page}")
+        assert top(rep) == ("http.upstream_socket_denied", "socket-permission") and code == 1
+        d = rep["diagnoses"][0]
+        assert "www-data" in d["summary"] and "root:root 0660" in d["summary"]
+        chmod = next(f["command"] for f in d["fix"] if f["command"].startswith("sudo chgrp"))
+        assert chmod == f"sudo chgrp www-data {site.sock} && sudo chmod g+rw {site.sock}"
+        done = subprocess.run(["sh", "-c", chmod.replace("sudo ", "")], capture_output=True,
+                              text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert "hello from fpm" in site.get()  # the printed fix works
+
+
+def test_a_504_from_a_stopped_upstream(site: Site) -> None:
+    """Field trial 11: nginx's 504 in front of a paused upstream got "the
+    application failed or timed out"; the process is stopped, and says so."""
+    import os
+    import signal
+
+    proc = site.fpm("www-data", "www-data")
+    with killing(proc):
+        os.killpg(proc.pid, signal.SIGSTOP)
+        try:
+            page = run(["curl", "-sS", "--max-time", "15",
+                        f"http://127.0.0.1:{site.port}/index.php"])[1]
+            assert "504 Gateway Time" in page, page
+            code, rep = ask(f"$ curl -sS http://127.0.0.1:{site.port}/index.php\n{page}")
+            assert top(rep) == ("http.upstream_stopped", "process-stopped") and code == 1
+            cont = next(f["command"] for f in rep["diagnoses"][0]["fix"]
+                        if "-CONT" in f["command"])
+            assert cont == f"pkill -CONT -g {proc.pid}"  # the pool's group: master and workers
+            done = subprocess.run(["sh", "-c", cont], capture_output=True, text=True, timeout=10)
+            assert done.returncode == 0, done.stderr
+            assert "hello from fpm" in site.get()  # the printed fix works
+        finally:
+            os.killpg(proc.pid, signal.SIGCONT)
 
 
 def test_fpm_killed_leaves_its_socket(site: Site) -> None:

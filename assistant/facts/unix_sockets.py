@@ -77,6 +77,7 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
     "subject": Field("str", "the user whose access is judged (the sudo user under sudo, "
                      "nginx's worker user for nginx)", example="dev"),
     "subject_source": Field("str", "where that user comes from", ("self", "sudo", "nginx")),
+    "subject_group": Field("str", "that user's primary group", example="www-data"),
     "as_root": Field("bool", "the assistant runs as root"),
     "access": Field("str", "what the mode gives the subject", ("allowed", "denied", "root")),
     "access_by": Field("str", "the permission class that applies", ("owner", "group", "other",
@@ -360,7 +361,8 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
         fact.update(owner=owner, group=group, **mode_facts(st.st_mode))
     who = look.who
     if who is not None:
-        fact.update(subject=who.name, subject_source=who.source)
+        fact.update(subject=who.name, subject_source=who.source,
+                    subject_group=unix.names(who.uid, who.gid)[1])
         if st is not None and kind == "socket":
             acc = unix.judge(st.st_mode, st.st_uid, st.st_gid, who)
             fact.update(access=acc.access, access_by=acc.by, in_group=acc.in_group,

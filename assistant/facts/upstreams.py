@@ -10,9 +10,10 @@ Read only: no request is sent to the upstream, nothing is run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.facts.base import Collector, Context, Fact, FactType, Field, Summary
 from assistant.understand.addresses import family_of, hostport, is_loopback, is_wildcard
@@ -51,6 +52,23 @@ UPSTREAM = FactType("upstream", "Where the front end listening on the target por
     "beside": Field("str", "a listening UNIX socket in the same directory as a socket upstream "
                     "nothing listens on (php8.2-fpm.sock beside php8.1-fpm.sock)",
                     example="/run/php/php8.2-fpm.sock"),
+    "pid": Field("int", "the process listening there, when visible", example=4242),
+    "process": Field("str", "its name", example="python3"),
+    "stopped": Field("bool", "that process is stopped (kill -STOP, a debugger): nginx's "
+                     "connection waits, then times out (504)"),
+    "pgid": Field("int", "that process's group (Ctrl-Z stops a job's whole group: a server's "
+                  "master and workers)", example=4240),
+    "access": Field("str", "whether nginx's worker user may connect to the socket upstream "
+                    "(its mode, owner and group)", ("allowed", "denied", "root")),
+    "worker_user": Field("str", "nginx's worker user (the configuration's `user`)",
+                         example="www-data"),
+    "worker_group": Field("str", "that user's primary group", example="www-data"),
+    "dir_denied": Field("str", "a directory above the socket upstream that nginx's worker "
+                        "user may not enter (connect fails however the socket is set)",
+                        example="/srv/app"),
+    "owner": Field("str", "the socket upstream's owner", example="root"),
+    "group": Field("str", "the socket upstream's group", example="root"),
+    "mode": Field("str", "the socket upstream's mode", example="0700"),
     "reload_command": Field("str", "the command that reloads this nginx's configuration, its "
                             "-p and -c included, with sudo only when needed",
                             example="nginx -s reload", verbatim=True),
@@ -139,8 +157,50 @@ def collect(ctx: Context) -> list[Fact]:
         return []
     rows = unix.table() or []
     paths = {u.path for u in fe.upstreams if u.path}
-    return upstream_facts(fe, source(ctx).table(), {r.path for r in rows if r.listening},
-                          {p for p in paths if os.path.exists(p)}, os.geteuid() == 0)
+    facts = upstream_facts(fe, source(ctx).table(), {r.path for r in rows if r.listening},
+                           {p for p in paths if os.path.exists(p)}, os.geteuid() == 0)
+    _enrich(ctx, facts, rows, worker)
+    return facts
+
+
+def _enrich(ctx: Context, facts: list[Fact], rows: list[Any], worker: int | None) -> None:
+    """The upstream's process (a stopped one makes nginx time out: 504) and,
+    for a socket upstream, whether nginx's worker user may connect to it
+    (a 0700 socket of root's: 502 with "13: Permission denied" in its log)."""
+    from assistant.facts.system import linux, unix
+    from assistant.facts.system.procfs import all_pids
+    from assistant.facts.system.socktable import source
+
+    src = source(ctx)
+    who = unix.subject({}, "nginx", all_pids, worker)
+    for f in facts:
+        if not f.get("local") or not f.get("listening"):
+            continue
+        pid: int | None = None
+        if f.get("path"):
+            inode = next((r.inode for r in rows if r.listening and r.path == f["path"]), 0)
+            pid = linux.pids_for_inodes([inode]).get(inode) if inode else None
+            try:
+                st = os.stat(f["path"])
+            except OSError:
+                st = None
+            if st is not None and who is not None and who.source == "nginx":
+                owner, group = unix.names(st.st_uid, st.st_gid)
+                denied_dir = unix.dir_denied(f["path"], who)
+                f.update(access="denied" if denied_dir else
+                         unix.judge(st.st_mode, st.st_uid, st.st_gid, who).access,
+                         worker_user=who.name, worker_group=unix.names(who.uid, who.gid)[1],
+                         owner=owner, group=group, mode=f"{st.st_mode & 0o777:04o}")
+                if denied_dir:
+                    f["dir_denied"] = denied_dir
+        else:
+            port_rows = src.with_pids([r for r in src.table() if r.port == f.get("port")])
+            pid = next((r.pid for r in port_rows if r.pid), None)
+        info = src.describe(pid) if pid else {}
+        if info:
+            f.update(pid=pid, process=info.get("process"), stopped=bool(info.get("stopped")))
+            with contextlib.suppress(OSError):  # it exited meanwhile
+                f["pgid"] = os.getpgid(pid) if pid else None
 
 
 def summarise(facts: list[Fact], target: Target) -> Summary:
