@@ -231,6 +231,11 @@ class Chat:
                 # Nothing to run without it: the next message starts afresh.
                 self.pending = None
                 return
+        elif q.id == "host" and value.isdigit() and 1 <= int(value) <= 65535:
+            # A bare number is a port, not the host 0.0.30.116 (field trial 11):
+            # take it as the port; the host is asked again.
+            self.tell(f"{value} is a port number, not a host: taken as the port.")
+            self.answers["port"] = value
         else:
             chosen = self._choice(q, value)
             if chosen is None:

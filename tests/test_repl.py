@@ -105,6 +105,21 @@ def test_a_skipped_rule_question_is_recorded_as_skipped(server: Any) -> None:
     assert [d.category for d in again.diagnoses] == [d.category for d in first.diagnoses]
 
 
+def test_a_port_given_for_the_host_is_taken_as_the_port(tmp_path: Path, server: Any) -> None:
+    """Field trial 11: "7796" typed at the host question became the host
+    0.0.30.116 ("No cause found for 7796:7796")."""
+    s = server("127.0.0.1")
+    c, out = chat(tmp_path)
+    c.handle("my web app won't load")
+    assert c.pending is not None and c.pending.id == "host"
+    out.clear()
+    c.handle(str(s.port))
+    assert out[0] == f"{s.port} is a port number, not a host: taken as the port."
+    report = c.history[-1].report  # with a port and no host, this machine's addresses
+    assert (report.target["host"], report.target["port"]) == ("localhost", s.port)
+    assert "0.0.30" not in text(out) and (c.pending is None or c.pending.id != "host")
+
+
 def test_a_skipped_host_means_the_usual_local_addresses(tmp_path: Path, server: Any) -> None:
     s = server("::1")
     c, out = chat(tmp_path)

@@ -86,14 +86,24 @@ _OS = re.compile(
     r"(?: instead)?\s*[.!?]*$", re.I)
 
 
+# "show me the commands for mac", "give me the windows commands", "the linux
+# version?" (field trial 11: the first went to the AirPlay entry).
+_OS_ALT = "|".join(f"(?:{v})" for v in _OS_WORDS.values())
+_OS_THINGS = r"(?:commands?|fix(?:es)?|steps?|version|one|way|instructions?|equivalent)"
+_OS_ASKED = re.compile(
+    r"^\s*" + _POLITE_HEAD + r"(?:(?:show|give|tell|send) me |what (?:are|is) |and |ok,? )?"
+    r"(?:the |a |an )?(?:" + _OS_THINGS + r" (?:for|on|in) (?:a |an |the |my )?(?P<os>" + _OS_ALT
+    + r")|(?P<os2>" + _OS_ALT + r") " + _OS_THINGS + r")(?: please)?\s*[.!?]*$", re.I)
+
+
 def read(text: str) -> FollowUp | None:
     """The follow-up `text` is, or None when it is something new."""
     text = text.strip().replace("’", "'")
     if not text or len(text) > 120:
         return None
-    m = _OS.match(text)
+    m = _OS.match(text) or _OS_ASKED.match(text)
     if m:
-        said = m.group("os").lower()
+        said = (m.group("os") or m.groupdict().get("os2") or "").lower()
         for name, words in _OS_WORDS.items():
             if re.fullmatch(words, said, re.I):
                 return FollowUp("os", name)

@@ -35,6 +35,9 @@ def test_follow_ups(text: str, kind: str | None) -> None:
     ("how do I do that on a mac?", "macos"), ("how do i fix it on macos", "macos"),
     ("what about windows?", "windows"), ("and on windows?", "windows"), ("on linux", "linux"),
     ("how about on a mac", "macos"), ("same for ubuntu", "linux"),
+    # field trial 11: this one went to the AirPlay entry
+    ("show me the commands for mac", "macos"), ("give me the windows commands", "windows"),
+    ("the linux version?", "linux"), ("what are the commands on windows?", "windows"),
 ])
 def test_another_os(text: str, os: str) -> None:
     assert read(text) == FollowUp("os", os)
