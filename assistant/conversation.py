@@ -211,7 +211,7 @@ class Chat:
         self.history.append(Exchange(clean(text), report))
         if report.kind == "diagnosis":
             self.problem = Problem(text, dict(self.answers), set(self.skipped))
-        text_out = render(shown, self.options()).rstrip("\n")
+        text_out = render(shown, self.options(os_name=report.asked_os)).rstrip("\n")
         if text_out:
             self.say(text_out)
         pending = [q for q in report.questions if q.id not in self.answers

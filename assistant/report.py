@@ -91,7 +91,7 @@ class Report:
     """One answer to one input; the session fills it in as it goes."""
 
     __slots__ = ("kind", "input", "target", "findings", "diagnoses", "answers", "questions",
-                 "trace", "notes")
+                 "trace", "notes", "asked_os")
 
     def __init__(self, kind: ReportKind, input: str, target: dict[str, Any],
                  findings: list[Finding] | None = None,
@@ -99,7 +99,7 @@ class Report:
                  answers: list[Answer] | None = None,
                  questions: list[Question] | None = None,
                  trace: list[dict[str, Any]] | None = None,
-                 notes: list[str] | None = None) -> None:
+                 notes: list[str] | None = None, asked_os: str | None = None) -> None:
         self.kind = kind
         self.input = input
         self.target = target
@@ -109,6 +109,8 @@ class Report:
         self.questions = questions if questions is not None else []
         self.trace = trace if trace is not None else []
         self.notes = notes if notes is not None else []
+        # The OS a question names ("... on Windows?"): its commands are shown.
+        self.asked_os = asked_os
 
     def replaced(self, **changes: Any) -> Report:
         """A copy with some fields changed (dataclasses.replace's job)."""

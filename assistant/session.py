@@ -39,6 +39,24 @@ KB_EXAMPLE_PORTS = re.compile(r"(?<!\d)(?:62893|3000)(?!\d)")
 # "is port 7712 free?", "is 8080 in use", "is anything listening on port 5000"
 IS_PORT_FREE = re.compile(r"\bis (?:port )?\d{1,5} (?:free|available|in use|taken|used|busy)\b|"
                           r"\bis (?:any|some)(?:thing|one) (?:listening|running|using)\b", re.I)
+# The OS a question asks about: "which process uses port 7750 on Windows?".
+_ASKED_OS = re.compile(r"\b(?:on|for|in|with|using) (?:a |an |the |my )?(?:(?P<macos>mac(?:os| ?os ?x|"
+                       r"book)?|os ?x)|(?P<windows>windows(?: 1[01])?|powershell|cmd)|"
+                       r"(?P<linux>linux|ubuntu|debian|fedora|wsl))\b", re.I)
+# Words that put a service on the host (a container's or WSL's view), beside "on Windows".
+_HOST_WORDS = re.compile(r"\b(?:on|in) (?:the|my) host\b|\bhost machine\b|host\.docker\.internal|"
+                         r"\bfrom (?:the )?host\b|\bwsl\b", re.I)
+
+
+def _asked_os(text: str) -> str | None:
+    m = _ASKED_OS.search(text)
+    return next((k for k, v in m.groupdict().items() if v), None) if m else None
+
+
+# A question about what an error word means, with nothing to diagnose.
+_DEFINITION = re.compile(r"^\s*(?:what(?:'s| does| do| is| are) (?:an? |the )?\S.{0,50}? mean(?:s|ing)?|"
+                         r"what(?:'s| is) (?:an? |the )?E[A-Z]{3,15}|(?:explain|define) (?:an? |the )?"
+                         r"E[A-Z]{3,15})\s*[?.!]*\s*$", re.I)
 _QUESTION_WORDS = re.compile(
     r"^\s*(?:what|how|why|when|where|which|who|can|could|should|is|are|do|does|will|would|"
     r"explain|tell me|difference)\b|\?\s*$", re.I)
@@ -143,6 +161,11 @@ class Session:
         # A client's own question (psql's "Is the server running ...?") is not the user's.
         question_like = bool(_QUESTION_WORDS.search(
             CLIENT_QUESTIONS.rx.sub("", text) if CLIENT_QUESTIONS.applies(text.lower()) else text))
+        self._asked_os = _asked_os(text) if question_like else None
+        if self._asked_os and "service-on-host" in target.signals \
+                and not _HOST_WORDS.search(text):
+            # "how do I ... on Windows?" names the reader's OS, not where a service runs.
+            target.signals = [s for s in target.signals if s != "service-on-host"]
         # A name that does not resolve, or loopback reached from elsewhere,
         # can be diagnosed without a port.
         host_only = target.port is None and target.host is not None and (
@@ -169,6 +192,13 @@ class Session:
             _docker_endpoint(target, self.options.env, question_like)
         if target.path is not None:
             return self._done(self._diagnosis(target, answers, echo, True, skipped))
+        if target.port is None and target.host is None and not host_only \
+                and _DEFINITION.match(text):
+            # "what does ECONNREFUSED mean?" asks a meaning, not a diagnosis
+            # (field trial 11: it ended in "which host and port?", exit 3).
+            report = self._kb_report(text, echo, target)
+            if report is not None:
+                return self._done(report)
         if target.port is None and not host_only:
             if target.error is None and not host_only and (
                     question_like or not (_PROBLEM_WORDS.search(text)
@@ -359,6 +389,7 @@ class Session:
                                        "client": None}, answers=[_answer(entry, 1.0)])
 
     def _done(self, report: Report) -> Report:
+        report.asked_os = getattr(self, "_asked_os", None)
         self.last = report
         return report
 

@@ -201,3 +201,26 @@ def test_a_refused_bind_on_a_port_anyone_may_bind_names_the_policies(session: Se
     assert r.kind == "diagnosis" and r.target["port"] == port and not r.diagnoses
     shown = render(r)
     assert "security policy" in shown and "client's whole output" not in shown
+
+
+def test_a_question_naming_an_os_gets_that_os_commands(session: Session) -> None:
+    """Field trial 11: "... on Windows?" ran a diagnosis ("the service is on
+    the host": "on Windows" read as WSL's host) and showed Linux commands."""
+    from assistant.render.options import RenderOptions
+    from assistant.render.text import render
+
+    port = free_port_without_neighbours()
+    r = session.ask(f"how do I see which process uses port {port} on Windows?")
+    assert r.kind == "answer" and r.asked_os == "windows" and not r.diagnoses
+    assert r.answers[0].kb == "find-process-on-port"
+    shown = render(r, RenderOptions("terminal", False, 100, r.asked_os))
+    assert f"Get-NetTCPConnection -LocalPort {port} -State Listen" in shown
+    assert "linux    " not in shown  # no Linux command lines
+
+
+def test_what_an_error_word_means_is_an_answer(session: Session) -> None:
+    for question, entry in (("what does ECONNREFUSED mean?", "connection-refused-vs-timeout"),
+                            ("what is ECONNRESET?", "connection-refused-vs-timeout"),
+                            ("can two programs listen on the same port?", "port-in-use")):
+        r = session.ask(question)
+        assert (r.kind, r.answers[0].kb, r.questions) == ("answer", entry, []), question

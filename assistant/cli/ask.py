@@ -83,6 +83,10 @@ def _rendered(report: Report, args: argparse.Namespace, env: Env) -> str:
     from assistant.render.options import RenderOptions
     from assistant.render.text import render as render_text
 
+    if report.asked_os and not args.all_os:
+        # The question named an OS: its commands, whatever this machine runs.
+        return render_text(report, RenderOptions("terminal", env.color(args.color), env.width(),
+                                                 report.asked_os))
     return render_text(report, RenderOptions.here(
         "terminal", color=env.color(args.color), width=env.width(), all_os=args.all_os,
         platform=platform.system()))
