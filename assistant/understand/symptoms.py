@@ -501,11 +501,23 @@ def _unbracketed(text: str, low: str) -> tuple[str | None, str | None, str | Non
 _URL_PORT_NAME = re.compile(r":([A-Za-z][A-Za-z0-9\-]{0,30})(?=[/?#\s'\"]|$)")
 
 
+# A server's banner naming its port without a URL: Spring Boot's "Tomcat
+# started on port(s): 7760 (http)", Netty's "started on port 8080", node's
+# "listening on port 3000" (field trial 11: the app's own port led as the
+# "did you mean" for the service it called).
+_BANNER_PORT = re.compile(r"\b(?:started on port(?:\(s\))?|(?:listening|running|serving|up) on "
+                          r"port)\s{0,3}:?\s{0,3}(\d{1,5})\b", re.I)
+
+
 def _announced(text: str, low: str) -> list[int]:
-    """The ports of the URLs a server's banner names."""
-    return sorted({int(m.group(3)) for m in URL.finditer(text, low)
-                   if m.group(3) and m.group(3).isdigit() and int(m.group(3)) < 65536
-                   and _BANNER.search(line_before(text, m.start()))})
+    """The ports of the URLs a server's banner names, and the ports a banner
+    names in words."""
+    found = {int(m.group(3)) for m in URL.finditer(text, low)
+             if m.group(3) and m.group(3).isdigit() and int(m.group(3)) < 65536
+             and _BANNER.search(line_before(text, m.start()))}
+    if "port" in low:
+        found |= {int(m.group(1)) for m in _BANNER_PORT.finditer(text) if int(m.group(1)) < 65536}
+    return sorted(found)
 
 
 def _target_url(text: str, low: str) -> re.Match[str] | None:

@@ -207,3 +207,16 @@ def test_a_pasted_psql_commands_role_and_database(line: str, login: str | None) 
     from assistant.understand.commands import psql_login
 
     assert psql_login([line]) == login
+
+
+@pytest.mark.parametrize("banner", [
+    "2026-11-30 03:05:52.267  INFO 4242 --- [main] o.s.b.w.e.tomcat.TomcatWebServer : "
+    "Tomcat started on port(s): 7760 (http) with context path ''",
+    "[main] INFO reactor.netty.http.server.HttpServer - Netty started on port 7760",
+    "Server listening on port 7760",
+])
+def test_a_banner_naming_its_port_in_words_is_announced(banner: str) -> None:
+    text = (f"{banner}\nCalling payments service at http://localhost:7761/api/payments\n"
+            "java.net.ConnectException: Connection refused")
+    t = symptoms.parse(text)
+    assert (t.port, t.announced) == (7761, [7760])
