@@ -274,6 +274,30 @@ def test_pg_auth_failed_admin_through_the_clusters_socket(pg: Pg) -> None:
 
 
 @pytest.mark.root
+def test_pg_peer_authentication_on_the_socket(pg: Pg) -> None:
+    """Field trial 11: "Peer authentication failed" on the socket got "the
+    socket works, the failure is above it". The printed login as the
+    socket's owner gets in."""
+    need_root()  # the cluster runs as postgres; root is refused the role by peer
+    hba = pg.root / "data" / "pg_hba.conf"
+    before = hba.read_text()
+    hba.write_text("local all all peer\n")
+    try:
+        pg.start(socket_only(pg))
+        cmd = f"psql -X -h {pg.sock} -p {pg.port} -U postgres -d postgres"
+        code, out = run(cmd.split() + ["-c", "select 1"], env={"PGCONNECT_TIMEOUT": "5"})
+        assert 'Peer authentication failed for user "postgres"' in out, out
+        code, rep = ask(f"$ {cmd}\n{out}")
+        assert top(rep) == ("answer.pg_peer_auth_socket", "reachable") and code == 0
+        login = rep["diagnoses"][0]["fix"][0]["command"]
+        assert login == f"sudo -u postgres psql -h {pg.sock} -p {pg.port} -d postgres"
+        assert "(1 row)" in as_pasted(login + " -X -c 'select 1'")  # the printed login works
+    finally:
+        hba.write_text(before)
+        pg.stop()
+
+
+@pytest.mark.root
 def test_pg_socket_mode_0700(pg: Pg) -> None:
     need_root()
     pg.start(socket_only(pg) + " -c unix_socket_permissions=0700")

@@ -77,6 +77,9 @@ UNIX_SOCKET = FactType("unix_socket", "The UNIX socket the client failed on, as 
     "subject": Field("str", "the user whose access is judged (the sudo user under sudo, "
                      "nginx's worker user for nginx)", example="dev"),
     "subject_source": Field("str", "where that user comes from", ("self", "sudo", "nginx")),
+    "run_as": Field("str", "what runs a command as the socket's owner (a server's admin login "
+                    "through its socket): nothing for the user running the assistant, else "
+                    "sudo -u OWNER", example="sudo -u postgres ", verbatim=True),
     "subject_group": Field("str", "that user's primary group", example="www-data"),
     "as_root": Field("bool", "the assistant runs as root"),
     "access": Field("str", "what the mode gives the subject", ("allowed", "denied", "root")),
@@ -359,6 +362,7 @@ def path_facts(ctx: Context, look: _Look) -> list[Fact]:
     if st is not None:
         owner, group = unix.names(st.st_uid, st.st_gid)
         fact.update(owner=owner, group=group, **mode_facts(st.st_mode))
+        fact.update(run_as(owner))
     who = look.who
     if who is not None:
         fact.update(subject=who.name, subject_source=who.source,

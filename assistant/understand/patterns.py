@@ -381,6 +381,9 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("pg-auth-failed", Rx(r"password authentication failed for user|Peer authentication failed for "
                           r"user|Ident authentication failed for user|no pg_hba\.conf entry for host",
                           ("authentication failed for user", "pg_hba.conf entry"), re.I)),
+    # PostgreSQL's peer/ident method: the OS user must match the role (socket logins).
+    ("pg-peer-auth", Rx(r"(?:Peer|Ident) authentication failed for user",
+                        ("peer authentication", "ident authentication"), re.I)),
     # curl refused the URL itself (error 3): nothing was sent.
     ("curl-bad-url", Rx(r"curl: \(3\)", ("curl: (3)",))),
     # Python requests given a socks:// proxy variable without PySocks installed.
