@@ -528,6 +528,7 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
                "remote": target.remote, "role": target.role, "via": target.via,
                "here": target.here or None, "text": symptom_text(text) or None,
                "db_user": _db_user(text),
+               "db_client_host": _db_client_host(text),
                "db_login": commands.psql_login(commands.command_lines(text)),
                "error_words": ERROR_WORDS.get(target.error or "unspecified")}
     if target.role == "server":
@@ -553,6 +554,15 @@ ERROR_WORDS = {"refused": "connection refused", "timeout": "timed out",
 # MySQL's `Access denied for user 'root'@'localhost'`.
 _DB_USER = re.compile(r"""failed for user "([A-Za-z0-9_.@-]{1,63})"|"""
                       r"""for user '([A-Za-z0-9_.@-]{1,80})'@""")
+
+
+_DB_CLIENT_HOST = re.compile(r"\bHost '([A-Za-z0-9_.:%\-]{1,255})' is not allowed to connect")
+
+
+def _db_client_host(text: str) -> str | None:
+    """The client's host as MySQL/MariaDB saw it, from its 1130 refusal."""
+    m = _DB_CLIENT_HOST.search(text)
+    return m.group(1) if m else None
 
 
 def _db_user(text: str) -> str | None:

@@ -432,6 +432,59 @@ def test_mysql_access_denied_admin_through_the_servers_socket(my: My) -> None:
         assert "root" in as_pasted(listing)
 
 
+def forwarder(port: int, source: str) -> int:
+    """A TCP forwarder on 127.0.0.1 (a free port) to `port`, connecting from
+    `source`: the server sees that address. Runs in daemon threads."""
+    import socket
+    import threading
+
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(8)
+
+    def pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                s.close()
+
+    def serve() -> None:
+        while True:
+            client, _ = lsock.accept()
+            up = socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+            threading.Thread(target=pipe, args=(client, up), daemon=True).start()
+            threading.Thread(target=pipe, args=(up, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(lsock.getsockname()[1])
+
+
+def test_mysql_host_not_allowed(my: My) -> None:
+    """Field trial 11: ERROR 1130 (no account for the client's host) was read
+    as the client dialling that host ("wrong bind address"), or as "above
+    TCP"."""
+    my.start(str(my.root / "sock" / "mysqld.sock"), "--bind-address=127.0.0.1",
+             "--skip-name-resolve")
+    # A forwarder whose outgoing address is 127.0.0.2, for which no account
+    # exists (a container's or a tunnel's address does the same).
+    front = forwarder(my.port, source="127.0.0.2")
+    out = f"$ mysql -h 127.0.0.1 -P {front} -u root\n" + mysql(
+        "-h", "127.0.0.1", "-P", str(front))
+    assert "Host '127.0.0.2' is not allowed to connect" in out, out
+    code, rep = ask(out)
+    assert top(rep) == ("answer.mysql_host_not_allowed", "reachable") and code == 0
+    assert rep["target"]["host"] == "127.0.0.1" and rep["target"]["port"] == front
+    assert "CREATE USER 'NAME'@'127.0.0.2' IDENTIFIED BY 'PASSWORD'; GRANT ALL ON DB.* TO " \
+           "'NAME'@'127.0.0.2';" in [f["command"] for f in rep["diagnoses"][0]["fix"]]
+    # The error alone: 127.0.0.2 is where the server saw the client, not a dialled address.
+    code, rep = ask(out.splitlines()[-1])
+    assert rep["kind"] == "needs-input" and rep["target"]["host"] is None
+
+
 def test_mysql_killed_leaves_its_socket(my: My) -> None:
     sock = str(my.root / "sock" / "mysqld.sock")
     my.start(sock, "--skip-networking")

@@ -69,6 +69,9 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
     "db_user": Field("str", "the account a database server refused, from its words "
                      "(password authentication failed for user \"app\", Access denied for "
                      "user 'root'@...)", example="app"),
+    "db_client_host": Field("str", "the client's host as a MySQL/MariaDB server saw it, from "
+                            "its 1130 refusal (Host '127.0.0.2' is not allowed to connect)",
+                            example="127.0.0.2"),
     "db_login": Field("str", "a pasted psql command's own -U and -d (its role and database), "
                       "shell-quoted with a leading space, to keep in a printed psql command; "
                       "absent when it named neither", example=" -U app -d appdb",

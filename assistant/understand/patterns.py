@@ -381,6 +381,10 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("pg-auth-failed", Rx(r"password authentication failed for user|Peer authentication failed for "
                           r"user|Ident authentication failed for user|no pg_hba\.conf entry for host",
                           ("authentication failed for user", "pg_hba.conf entry"), re.I)),
+    # MySQL/MariaDB refused the client's host for every account (1130).
+    ("mysql-host-not-allowed", Rx(r"\b1130\b.{0,40}Host '|Host '[^'\n]{1,255}' is not allowed to "
+                                  r"connect to this (?:MySQL|MariaDB)", ("is not allowed to connect",),
+                                  re.I)),
     # PostgreSQL's peer/ident method: the OS user must match the role (socket logins).
     ("pg-peer-auth", Rx(r"(?:Peer|Ident) authentication failed for user",
                         ("peer authentication", "ident authentication"), re.I)),

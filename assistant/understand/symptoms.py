@@ -303,7 +303,10 @@ def parse(text: str) -> Target:
             # expects the server, the port to look for it on TCP.
             target.port = _check_port(php.port, strict=False)
         return target
-    _tcp_address(target, text, low, cmds, strict)
+    # The client's address as a database server saw it (MariaDB's 1130 "Host
+    # '127.0.0.2' is not allowed") is no address the client dialled.
+    seen = _SERVER_SAW.sub(lambda m: " " * len(m.group()), text) if "not allowed" in low else text
+    _tcp_address(target, seen, seen.lower() if seen is not text else low, cmds, strict)
     target.announced = _announced(text, low)
     if php is not None and php.host is not None:
         target.host = php.host
@@ -495,6 +498,9 @@ def _unbracketed(text: str, low: str) -> tuple[str | None, str | None, str | Non
         return head, last, scheme
     default = DEFAULT_PORTS.get(scheme)
     return whole if is_ip(whole) else None, str(default) if default else None, scheme
+
+
+_SERVER_SAW = re.compile(r"\bHost '[^'\n]{1,255}' is not allowed to connect", re.I)
 
 
 # A word where a URL's port goes: `http://localhost:http-alt/app.py`.
