@@ -205,6 +205,12 @@ def _parse_words(words: list[str]) -> Command | None:
         return Command(program, "client", pos[0] if pos else None, pos[1] if len(pos) > 1 else None)
     if program in ("nc", "ncat", "netcat"):
         pos = _positionals(args, ("-p", "-s", "-w", "-i", "-x", "-X", "-q", "-O", "-T", "-V"))
+        if any(w == "--listen" or (w.startswith("-") and not w.startswith("--") and "l" in w[1:])
+               for w in args):
+            # `nc -l 80`, `nc -lvnp 8080`, `nc -l -p 80`: it listens (field trial 11)
+            port = _opt(args, "-p") or (pos[-1] if pos else None)
+            host = _opt(args, "-s") or (pos[0] if len(pos) > 1 else None)
+            return Command(program, "server", host, port)
         return Command(program, "client", pos[0] if pos else None, pos[1] if len(pos) > 1 else None)
     if program == "ssh":
         pos = _positionals(args, ("-p", "-i", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-W", "-b",

@@ -73,7 +73,7 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"\[Errno 13\] Permission denied|connect.{0,40}permission denied|"
         r"permission denied while trying to connect|\(13: Permission denied\)|"
         r"failed: Permission denied|Redis at \S{1,300}: Permission denied|"
-        r"Error 13 connecting to ",
+        r"Error 13 connecting to |\bn(?:c|cat|etcat): Permission denied",
         ("eacces", "permission denied", "10013", "access permissions", "error 13 connecting"),
         re.I)),
     ("unresolved", Rx(
