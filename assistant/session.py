@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -529,7 +530,7 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
                "here": target.here or None, "text": symptom_text(text) or None,
                "db_user": _db_user(text),
                "db_client_host": _db_client_host(text),
-               "db_login": commands.psql_login(commands.command_lines(text)),
+               "db_login": _db_login(text, target.signals),
                "error_words": ERROR_WORDS.get(target.error or "unspecified")}
     if target.role == "server":
         from assistant.understand.relisten import another_port
@@ -554,6 +555,16 @@ ERROR_WORDS = {"refused": "connection refused", "timeout": "timed out",
 # MySQL's `Access denied for user 'root'@'localhost'`.
 _DB_USER = re.compile(r"""failed for user "([A-Za-z0-9_.@-]{1,63})"|"""
                       r"""for user '([A-Za-z0-9_.@-]{1,80})'@""")
+
+
+def _db_login(text: str, signals: list[str]) -> str | None:
+    """The pasted psql command's -U and -d; without one, PostgreSQL's refused
+    role from its words (` -U app`), so a printed retry keeps both."""
+    login = commands.psql_login(commands.command_lines(text))
+    if login is None and any(s.startswith("pg-") for s in signals):
+        user = _db_user(text)
+        return f" -U {shlex.quote(user)}" if user else None
+    return login
 
 
 _DB_CLIENT_HOST = re.compile(r"\bHost '([A-Za-z0-9_.:%\-]{1,255})' is not allowed to connect")

@@ -268,6 +268,8 @@ def test_pg_auth_failed_admin_through_the_clusters_socket(pg: Pg) -> None:
         assert admin == (f"sudo -u postgres psql -h {pg.sock} -p {pg.port} -d postgres "
                          "-c 'SHOW hba_file'")
         assert str(hba) in as_pasted(admin)  # the printed command works
+        retry = f"psql -h 127.0.0.1 -p {pg.port} -U app -W"  # the refused role kept
+        assert retry in [f["command"] for f in rep["diagnoses"][0]["fix"]]
     finally:
         hba.write_text(before)
         pg.stop()
