@@ -66,7 +66,8 @@ _QUESTION_WORDS = re.compile(
 SERVER_ANSWERS = frozenset({"redis-maxclients", "redis-auth", "mysql-access-denied",
                             "pg-auth-failed", "pg-too-many-clients", "ws-not-upgraded",
                             "mysql-unknown-db", "pg-unknown-db", "pg-hba-no-entry",
-                            "cert-name", "cert-expired", "cert-untrusted"})
+                            "cert-name", "cert-expired", "cert-untrusted",
+                            "mysql-host-not-allowed", "pg-peer-auth"})
 _PROBLEM_WORDS = re.compile(r"\b(?:connect|connection|refused|reach|fail|error|cannot|can't|"
                             r"unable|won't|doesn't work|not working|down|timeout)\b", re.I)
 
@@ -333,7 +334,7 @@ class Session:
             questions.append(Question("host", "Which host or address does the client connect "
                                       "to? (e.g. localhost, 127.0.0.1, ::1)"))
         if "port" not in skipped:
-            questions.append(self._port_question())
+            questions.append(self._port_question(client=target.client))
         if "curl-bad-url" in target.signals:
             # Its words say the URL is malformed, not which way: the URL says.
             return Report("needs-input", echo, target.to_json(), questions=questions, notes=[
@@ -341,15 +342,23 @@ class Session:
                 "the command with its URL: a word where the port number goes "
                 "(localhost:http-alt), an IPv6 address without brackets (http://::1:8000/), "
                 "or a space or quote inside it are the usual causes"])
+        # A database's own refusal (ERROR 1045) is no topic for the knowledge
+        # base's near matches (field trial 11: "is 127.0.0.1 safe?").
+        answers = [] if SERVER_ANSWERS & set(target.signals) else self._answers(text)
         return Report("needs-input", echo, target.to_json(), questions=questions,
-                      answers=self._answers(text))
+                      answers=answers)
 
-    def _port_question(self, text: str | None = None) -> Question:
+    def _port_question(self, text: str | None = None, client: str | None = None) -> Question:
         """The port question, offering what listens on this machine now (the most
-        recently started first): the user's server is likely among them."""
+        recently started first, a server of the client's protocol before all:
+        mariadbd for mysql): the user's server is likely among them."""
         from assistant.facts.listeners import listening_ports
+        from assistant.facts.speaks import SERVER_PROCESSES, client_service
 
         ports = listening_ports(Context(target=symptoms.Target(), env=self.options.env))
+        wanted = SERVER_PROCESSES.get(client_service(client) or "", ())
+        if wanted:
+            ports.sort(key=lambda p: (p[1] or "") not in wanted)
         lead = text or PORT_QUESTION
         if not ports:
             return Question("port", f"{lead} Nothing listens on this machine right now.")

@@ -434,6 +434,18 @@ def test_mysql_access_denied_admin_through_the_servers_socket(my: My) -> None:
         assert "root" in as_pasted(listing)
 
 
+def test_mysql_1045_alone_asks_the_port_offering_mariadb_first(my: My) -> None:
+    """Field trial 11: ERROR 1045 pasted alone got an unrelated knowledge-base
+    entry ("is 127.0.0.1 safe?") and a port question led by other listeners."""
+    my.start(str(my.root / "sock" / "mysqld.sock"), "--bind-address=127.0.0.1")
+    out = mysql("-h", "127.0.0.1", "-P", str(my.port), "-u", "app", "-pwrong")
+    line = next(ln for ln in out.splitlines() if "ERROR 1045" in ln)
+    code, rep = ask(line)
+    assert (rep["kind"], code, rep["answers"]) == ("needs-input", 3, [])
+    port = next(q for q in rep["questions"] if q["id"] == "port")
+    assert port["choices"][0] == str(my.port), port
+
+
 def forwarder(port: int, source: str) -> int:
     """A TCP forwarder on 127.0.0.1 (a free port) to `port`, connecting from
     `source`: the server sees that address. Runs in daemon threads."""

@@ -26,6 +26,11 @@ SERVER_PROCESSES = {"postgres": ("postgres", "postmaster"), "mysql": ("mysqld", 
 SERVER_USERS = {"postgres": "postgres", "redis": "redis", "mysql": "mysql", "mongodb": "mongodb"}
 _DATABASE_CLIENTS = {"psql": "postgres", "mysql": "mysql", "redis-cli": "redis", "ssh": "ssh"}
 _WEB_CLIENTS = ("curl", "wget", "chrome", "firefox")
+
+
+def client_service(client: str | None) -> str | None:
+    """Pure: the service a database or SSH client speaks to (mysql: mysql)."""
+    return _DATABASE_CLIENTS.get(client or "") or ("mysql" if client == "mariadb" else None)
 _SCHEMES = {"http": "http", "ws": "http", "https": "tls", "wss": "tls", "rediss": "tls",
             "postgres": "postgres", "postgresql": "postgres", "mysql": "mysql",
             "mariadb": "mysql", "redis": "redis", "ssh": "ssh"}
