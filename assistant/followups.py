@@ -90,7 +90,12 @@ def again(chat: Chat, why: str) -> None:
 
 def fresh(chat: Chat) -> Report | None:
     """The last problem looked at again, quietly: who holds a port changes
-    (a server started, a process stopped), so the answer is read now."""
+    (a server started, a process stopped), so the answer is read now. After
+    a question about a port ("is port 7650 free?"), that port's listeners
+    (field trial 11: "who uses it?" had no connection to look at)."""
+    asked = _asked_port(chat)
+    if asked is not None:
+        return chat.session.ask(f"what is listening on port {asked}?")
     before = chat.last(diagnosis=True)
     if before is None:
         return None
@@ -99,6 +104,19 @@ def fresh(chat: Chat) -> Report | None:
         return before
     chat.history.append(_exchange(chat, report))
     return report
+
+
+def _asked_port(chat: Chat) -> int | None:
+    """The port of the last answer about a port, when no diagnosis came after it."""
+    for ex in reversed(chat.history):
+        r = ex.report
+        if r.kind == "diagnosis":
+            return None
+        port = r.target.get("port")
+        if r.kind == "answer" and isinstance(port, int) and any(
+                f.check == "listeners" for f in r.findings):
+            return port
+    return None
 
 
 def who(chat: Chat) -> None:

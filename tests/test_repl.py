@@ -440,3 +440,17 @@ def test_follow_ups_before_any_answer_say_what_is_missing(tmp_path: Path) -> Non
     c.handle("how do I do that on a mac?")
     assert out == ["There is no answer yet: pick one of the choices above, or ask again."]
     assert c.pending is not None and c.pending.id == "topic"  # still open
+
+
+def test_who_uses_it_after_a_question_about_a_port(tmp_path: Path, server: Any) -> None:
+    """Field trial 11: after "is port N free?", "who uses it?" and "what's
+    using that port?" had no connection to look at."""
+    s = server("127.0.0.1")
+    c, out = chat(tmp_path)
+    c.handle(f"is port {s.port} free?")
+    assert f"port {s.port} is in use" in text(out)
+    for follow_up in ("who uses it?", "what's using that port?"):
+        out.clear()
+        c.handle(follow_up)
+        assert len(out) == 1 and f"(pid {s.pid}," in out[0], out
+        assert out[0].endswith(f"is listening on 127.0.0.1:{s.port}."), out

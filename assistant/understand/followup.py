@@ -45,7 +45,8 @@ _PATTERNS: list[tuple[Kind, str]] = [
             rf"on|occupying|behind|has|owns) (?:{_PORT_REF})|"
             rf"(?:what|who)(?:'s| is) (?:(?:listening|running)(?: there| on it)?|there)|who has it|"
             rf"what(?:'s| is) (?:on|using) it|which (?:app|program|process) (?:is )?"
-            rf"(?:using|holding|on|has) (?:{_PORT_REF})"),
+            rf"(?:using|holding|on|has) (?:{_PORT_REF})|(?:what|who) (?:uses|holds|has) "
+            rf"(?:{_PORT_REF})"),
     ("process", r"(?:show|tell|give)(?: me)? (?:about |more about )?(?:the|that|this) "
                 r"(?:process|pid|program)(?: details)?|(?:the )?process details|"
                 r"(?:which|what) process(?: is (?:it|that))?|more about (?:it|the process)|"
