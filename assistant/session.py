@@ -518,6 +518,8 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
     if target.host is not None:
         # How a URL or a command line writes the host: an IPv6 literal in brackets.
         t["url_host"] = f"[{target.host}]" if ":" in target.host else target.host
+    if target.url_path and target.url_path != "/":
+        t["url_path"] = target.url_path
     if target.port is not None and target.port > 65535:
         t["wrapped_port"] = target.port % 65536
     if target.port_name is not None:

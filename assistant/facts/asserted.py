@@ -14,6 +14,8 @@ TARGET = FactType("target", "What the user is trying to reach, from the text and
     "path": Field("str", "a UNIX socket the client failed on", example="/var/run/docker.sock"),
     "url_host": Field("str", "the host as a URL writes it (an IPv6 literal in brackets)",
                       example="[::1]"),
+    "url_path": Field("str", "the target URL's path and query, when it has more than /",
+                      example="/api/orders?id=3"),
     "wrapped_port": Field("int", "for a port above 65535, what it wraps round to (port % 65536)",
                           example=4464),
     "port_name": Field("str", "a service name written where a URL's port goes (port is then "

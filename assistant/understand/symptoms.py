@@ -73,6 +73,7 @@ class Target:
         "host", "port", "scheme", "error", "client", "quoted", "assumed_host", "assumed_port",
         "remote", "parsed", "dial", "path", "assumed_path", "client_pid", "role", "via",
         "signals", "here", "command_lines", "library", "proxy_env", "port_name", "announced",
+        "url_path",
     )
 
     def __init__(  # one keyword per field, as the dataclass had
@@ -100,6 +101,7 @@ class Target:
             proxy_env: dict[str, str | None] | None = None,
             port_name: str | None = None,
             announced: list[int] | None = None,
+            url_path: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -109,6 +111,9 @@ class Target:
         # Ports a server in the paste says it listens on ("HTTP server listening
         # on http://127.0.0.1:7721"): known to the user, so no slip for another.
         self.announced = [] if announced is None else announced
+        # The target URL's path and query (`/api/orders?id=3`): a printed
+        # request keeps it, or it asks for another page (field trial 11).
+        self.url_path = url_path
         self.scheme = scheme
         self.error = error
         self.client = client
@@ -412,6 +417,9 @@ def _tcp_address(target: Target, text: str, low: str, cmds: list[commands.Comman
                 port_raw = str(number) if number is not None else None
             elif port_raw is None and target.scheme in DEFAULT_PORTS and host == url.group(2):
                 port_raw = str(DEFAULT_PORTS[target.scheme])
+    if url and host == url.group(2):
+        path = _URL_PATH.match(text, url.end())
+        target.url_path = path.group(1) if path else None
     client = next((c for c in cmds if c.role == "client" and (c.host or c.port)), None)
     if client is not None:
         host = host or client.host
@@ -500,6 +508,8 @@ def _unbracketed(text: str, low: str) -> tuple[str | None, str | None, str | Non
     return whole if is_ip(whole) else None, str(default) if default else None, scheme
 
 
+# A URL's path and query after its host and port, up to a space or a quote.
+_URL_PATH = re.compile(r"(/[^\s'\"<>`\\]{1,500})")
 _SERVER_SAW = re.compile(r"\bHost '[^'\n]{1,255}' is not allowed to connect", re.I)
 
 

@@ -220,3 +220,12 @@ def test_a_banner_naming_its_port_in_words_is_announced(banner: str) -> None:
             "java.net.ConnectException: Connection refused")
     t = symptoms.parse(text)
     assert (t.port, t.announced) == (7761, [7760])
+
+
+def test_the_target_urls_path_is_kept_for_printed_requests() -> None:
+    """Field trial 11: `curl -v http://localhost:7785/` was printed for a
+    failing /api/orders, and answered 200: all well, said the retry."""
+    t = symptoms.parse("$ curl -sS http://localhost:7785/api/orders?id=3\n"
+                       "curl: (52) Empty reply from server")
+    assert (t.port, t.url_path) == (7785, "/api/orders?id=3")
+    assert symptoms.parse("curl: (7) Failed to connect to localhost port 7785").url_path is None
