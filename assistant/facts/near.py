@@ -164,6 +164,8 @@ def near_from(table: Iterable[Listen], port: int, describe: Describe,
             rel = ("same-service", abs(port - row.port))
         if rel is None:
             continue
+        if wanted in SAME_SERVICE and speaks not in ("unknown", wanted):
+            continue  # an HTTP server is no slip for ssh or psql (field trial 11)
         seen.add((row.port, row.pid))
         fact: Fact = {"type": "near_listener", "address": row.address, "port": row.port,
                       "family": row.family, "relation": rel[0], "distance": rel[1],

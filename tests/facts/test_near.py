@@ -55,6 +55,13 @@ def test_among_equal_slips_the_numerically_nearer_port_comes_first() -> None:
     assert [f["port"] for f in near_from(table[::-1], 42024, describe)] == [42023, 2024]
 
 
+def test_a_server_of_another_known_protocol_is_no_slip_for_ssh_or_a_database() -> None:
+    # field trial 11: ssh -p 7703 got "also possible: 7702" where http.server listened
+    table = [Listen("127.0.0.1", 8443, 4, 22), Listen("127.0.0.1", 8432, 4, None, 0, 0)]
+    near = near_from(table, 8433, describe, client=Client("ssh", ("127.0.0.1",)))
+    assert [f["port"] for f in near] == [8432]  # the unknown one may still be an sshd
+
+
 def test_a_database_client_finds_its_server_on_any_port() -> None:
     table = [Listen("127.0.0.1", 4406, 4, 23), Listen("127.0.0.1", 8443, 4, 22)]
     near = near_from(table, 3306, describe, client=Client("mysql", ("127.0.0.1",)))
