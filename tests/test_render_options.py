@@ -90,3 +90,14 @@ def test_the_console_as_root_without_sudo_prints_no_sudo(tmp_path: Path) -> None
     assert "sudo setcap" not in out.out
     js = run_script("--ask", text, "--json", env=env)
     assert "sudo setcap" in js.out
+
+
+def test_a_user_without_sudo_is_told_what_the_sudo_lines_need() -> None:
+    """Field trial 11: as an ordinary user on a machine without sudo, every
+    printed `sudo ...` failed with no word about it."""
+    sudo = [Command("linux", "sudo ss -ltnp 'sport = :3000'", "who holds it")]
+    plain = [Command("linux", "ss -ltn 'sport = :3000'", "")]
+    note = RenderOptions(user_without_sudo=True).sudo_note(sudo)
+    assert note is not None and note.startswith("sudo is not installed here")
+    assert RenderOptions(user_without_sudo=True).sudo_note(plain) is None
+    assert RenderOptions().sudo_note(sudo) is None

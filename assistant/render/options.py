@@ -44,14 +44,26 @@ class RenderOptions:
     # The reader is root on a system without sudo (a container, mostly):
     # `sudo CMD` would only say "sudo: command not found" there.
     root_without_sudo: bool = False
+    # An ordinary user on a system without sudo (field trial 11): the sudo
+    # lines need root, which a note says once.
+    user_without_sudo: bool = False
 
     @classmethod
     def here(cls, audience: Audience = "terminal", *, color: bool = False, width: int = 80,
              all_os: bool = False, platform: str | None = None) -> RenderOptions:
         """Options for this machine (its OS from sys.platform unless given)."""
         here = os_of(platform or sys.platform)
-        return cls(audience, color, width, here, all_os,
-                   here == os_of(sys.platform) and root_without_sudo())
+        local = here == os_of(sys.platform) and hasattr(os, "geteuid")
+        return cls(audience, color, width, here, all_os, local and root_without_sudo(),
+                   local and os.geteuid() != 0 and not _on_path("sudo"))
+
+    def sudo_note(self, shown: Sequence[Command]) -> str | None:
+        """For a user without sudo, what to do with the sudo lines shown."""
+        if not self.user_without_sudo or not any(
+                _SUDO.search(c.command) for c in shown if c.os in (self.os, "any")):
+            return None
+        return ("sudo is not installed here: run the sudo lines as root (su -, then the "
+                "command without sudo), or ask whoever administers this machine.")
 
     @property
     def every_os(self) -> bool:
@@ -99,8 +111,12 @@ def root_without_sudo() -> bool:
     """This process is root and no sudo is on PATH."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return False
-    return not any(os.access(os.path.join(d, "sudo"), os.X_OK)
-                   for d in os.environ.get("PATH", "").split(os.pathsep) if d)
+    return not _on_path("sudo")
+
+
+def _on_path(program: str) -> bool:
+    return any(os.access(os.path.join(d, program), os.X_OK)
+               for d in os.environ.get("PATH", "").split(os.pathsep) if d)
 
 
 # `sudo` where a command starts: the line's start, after a pipe, ;, && or $(.

@@ -109,9 +109,9 @@ def render(report: Report, options: RenderOptions | None = None) -> str:
             if shown:
                 out.append(_heading(shown))
             out += _commands(shown, s, width)
-            more = opts.more_commands(hidden)
-            if more:
-                out += [s(line, "dim") for line in _wrap(more, width, "    ")]
+            for hint in (opts.sudo_note(shown), opts.more_commands(hidden)):
+                if hint:
+                    out += [s(line, "dim") for line in _wrap(hint, width, "    ")]
         if d.kb:
             out += _wrap("Knowledge base: " + ", ".join(d.kb), width, "  ")
         for link in d.links:
@@ -153,9 +153,9 @@ def render(report: Report, options: RenderOptions | None = None) -> str:
             if shown:
                 out.append("")
             out += _commands(shown, s, width)
-            more = opts.more_commands(hidden)
-            if more:
-                out += [s(line, "dim") for line in _wrap(more, width, "    ")]
+            for hint in (opts.sudo_note(shown), opts.more_commands(hidden)):
+                if hint:
+                    out += [s(line, "dim") for line in _wrap(hint, width, "    ")]
             if a.related:
                 out += _wrap("Related: " + ", ".join(a.related), width, "  ")
         else:
