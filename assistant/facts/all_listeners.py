@@ -30,6 +30,8 @@ LISTENING = FactType("listening", "A process listening on a TCP port of this mac
     "addresses": Field("str", "every bound address", example="0.0.0.0, ::"),
     "wildcard": Field("bool", "bound to 0.0.0.0 or :: (every interface)"),
     "loopback": Field("bool", "bound to loopback addresses only"),
+    "families": Field("str", "the IP families of its addresses: 4, 6, or 4,6",
+                      ("4", "6", "4,6")),
     **PROCESS_FIELDS,
     "status": Field("str", "the process state", example="sleeping"),
     "stopped": Field("bool", "the process is stopped, traced, zombie or dead"),
@@ -69,7 +71,8 @@ def listening_facts(rows: list[Listen], describe: Describe,
         addrs = sorted(dict.fromkeys(r.address for r in group), key=_rank)
         fact: Fact = {"type": "listening", "port": port, "address": addrs[0],
                       "addresses": ", ".join(addrs), "wildcard": any(map(is_wildcard, addrs)),
-                      "loopback": all(map(is_loopback, addrs))}
+                      "loopback": all(map(is_loopback, addrs)),
+                      "families": ",".join(sorted({str(r.family) for r in group}))}
         info = describe(pid) if pid else {}
         fact.update({k: v for k, v in info.items() if k in LISTENING.fields})
         if pid:

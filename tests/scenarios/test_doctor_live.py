@@ -322,6 +322,29 @@ def test_development_servers_on_every_interface(tmp_path: Path) -> None:
 @pytest.mark.root
 @ROOT
 @TOOLS
+def test_a_server_on_ipv6_loopback_while_localhost_is_ipv4_only(tmp_path: Path) -> None:
+    """Field trial 11: node on ::1 only, localhost resolving to 127.0.0.1
+    only, and the checkup said nothing. Python's urllib is refused there and
+    curl, which tries ::1 too, gets through: both run here as proof."""
+    body = "\n".join([
+        f"cd {tmp_path}",
+        "$PY -m http.server 8765 --bind ::1 >/dev/null 2>&1 &",
+        "for i in $(seq 100); do ss -ltn | grep -q ':8765 ' && break; sleep 0.1; done",
+        "$PY -c \"import urllib.request as u; u.urlopen('http://localhost:8765/')\" "
+        ">/dev/null 2>py.txt || echo refused >> py.txt",
+        "doctor"])
+    ((report, code),) = in_namespace(tmp_path, body,
+                                     hosts="127.0.0.1 localhost\n127.0.1.1 doctor-test\n")
+    assert "refused" in (tmp_path / "py.txt").read_text()  # a real client fails as said
+    line = findings(report)["doctor.ports.v6_only_localhost_v4"]
+    assert (line["check"], line["status"]) == ("ports", "warning")
+    assert "listens on port 8765 on ::1 only, but localhost resolves to 127.0.0.1 only" in \
+        line["summary"]
+
+
+@pytest.mark.root
+@ROOT
+@TOOLS
 def test_a_hosts_file_without_localhost(tmp_path: Path) -> None:
     ((report, code),) = in_namespace(tmp_path, "doctor", hosts="127.0.1.1 doctor-test\n")
     got = statuses(report)
