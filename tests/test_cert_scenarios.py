@@ -168,6 +168,24 @@ def test_a_self_signed_certificate(certs: Path) -> None:
         assert top(ask(py)) == ("cert.untrusted", "tls-certificate")
 
 
+def test_an_untrusted_certificate_for_another_name(certs: Path) -> None:
+    """Field trial 11: a self-signed certificate made for myapp.test, served
+    on localhost. The answer said to trust it (--cacert), which only moved
+    the error to the name check; the certificate is read now, and the printed
+    one for local names works."""
+    rs.need("curl")
+    cert, key = make_cert(certs, "myapp.test", "DNS:myapp.test")
+    with https(cert, key) as srv:
+        said = client(["curl", "-sS", f"https://localhost:{srv.port}/"])
+        assert "self-signed certificate" in said
+        rep = ask(said)
+        assert top(rep) == ("cert.untrusted_other_name", "tls-certificate")
+        assert "it names DNS:myapp.test" in rep["diagnoses"][0]["summary"]
+        trusted = client(["curl", "-sS", "--cacert", str(cert), f"https://localhost:{srv.port}/"])
+        assert "no alternative certificate subject name matches" in trusted  # as it says
+    printed_certificate_is_accepted(rep, certs / "fresh", ("localhost", "127.0.0.1"))
+
+
 def test_an_expired_certificate(certs: Path) -> None:
     rs.need("curl")
     cert, key = make_expired_cert(certs)

@@ -37,6 +37,7 @@ MODULES: dict[str, str] = {
     "unix_socket": "assistant.facts.unix_sockets",
     "unix_servers": "assistant.facts.unix_servers",
     "upstreams": "assistant.facts.upstreams",
+    "served_cert": "assistant.facts.served_cert",
     # The checkup's own (`assistant doctor`): facts about the machine, no target.
     "local_names": "assistant.facts.local_names",
     "loopback": "assistant.facts.loopback",
