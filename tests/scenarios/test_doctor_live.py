@@ -497,3 +497,25 @@ def test_an_ordinary_user_cannot_read_the_filter_and_is_told(tmp_path: Path) -> 
                                f"sudo {console_script()} doctor.")
     assert {s for i, s in statuses(report).items() if i != "check.loopback_filter"} == {"ok"}
 
+
+@pytest.mark.root
+@ROOT
+@TOOLS
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+def test_an_ordinary_user_is_told_other_users_listeners_were_not_checked(tmp_path: Path) -> None:
+    """Field trial 11: as ana, root's stopped server made no line at all
+    ("no problems found"): its process is hidden from her, and she is told."""
+    body = "\n".join([
+        "$PY -m http.server 8765 --bind 127.0.0.1 >/dev/null 2>&1 &",
+        "for i in $(seq 100); do ss -ltn | grep -q ':8765 ' && break; sleep 0.1; done",
+        "kill -STOP $!",
+        "doctor setpriv --reuid 65534 --regid 65534 --clear-groups env "
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        "doctor"])
+    (as_user, _), (as_root, code) = in_namespace(tmp_path, body)
+    line = findings(as_user)["check.all_listeners"]
+    assert (line["check"], line["status"]) == ("ports", "unknown")
+    assert line["summary"].startswith("Could not check what listens on this machine: 1 "
+                                      "listening port of other users (root: port 8765)")
+    assert "doctor.ports.stopped" in findings(as_root) and code == 1  # root sees it
+
