@@ -124,11 +124,11 @@ ERRORS: list[tuple[ErrorKind, Rx]] = [
         r"ECONNRESET|connection reset|reset by peer|empty reply from server|curl: \((?:52|56)\)|"
         r"ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|\b10054\b|socket hang up|RemoteDisconnected|"
         r"connection aborted|server closed the connection unexpectedly|"
-        r"connection (?:was|has been) reset|other side closed",
+        r"connection (?:was|has been) reset|other side closed|use of closed network connection",
         ("econnreset", "connection reset", "reset by peer", "empty reply", "curl: (5",
          "connection_reset", "empty_response", "10054", "socket hang up", "remotedisconnected",
          "connection aborted", "closed the connection unexpectedly", "was reset", "been reset",
-         "other side closed"),
+         "other side closed", "use of closed network"),
         re.I)),
     ("missing", Rx(
         r"No such file or directory|\bENOENT\b|socket '[^'\n]{1,300}' \(2\)|\(2: No such file",
@@ -385,6 +385,8 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("mysql-host-not-allowed", Rx(r"\b1130\b.{0,40}Host '|Host '[^'\n]{1,255}' is not allowed to "
                                   r"connect to this (?:MySQL|MariaDB)", ("is not allowed to connect",),
                                   re.I)),
+    # Go's write or read on a connection its own side had already closed.
+    ("go-closed-conn", Rx(r"use of closed network connection", ("use of closed network",))),
     # PostgreSQL's peer/ident method: the OS user must match the role (socket logins).
     ("pg-peer-auth", Rx(r"(?:Peer|Ident) authentication failed for user",
                         ("peer authentication", "ident authentication"), re.I)),
