@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import subprocess
@@ -275,6 +276,28 @@ def test_pg_auth_failed_admin_through_the_clusters_socket(pg: Pg) -> None:
         pg.stop()
 
 
+def test_pg_no_password_supplied(pg: Pg) -> None:
+    """Field trial 12: libpq's "fe_sendauth: no password supplied" (a script
+    without a terminal) got "above TCP" and a curl line for the PostgreSQL
+    port."""
+    hba = pg.root / "data" / "pg_hba.conf"
+    before = hba.read_text()
+    hba.write_text("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+    try:
+        pg.start(f"-c unix_socket_directories={pg.sock} -c listen_addresses=127.0.0.1")
+        cmd = f"psql -X -h 127.0.0.1 -p {pg.port} -U app -d postgres -w -c 'select 1'"
+        code, out = run(shlex.split(cmd), env={"PGCONNECT_TIMEOUT": "5", "PGPASSWORD": ""})
+        assert "fe_sendauth: no password supplied" in out, out
+        code, rep = ask(f"$ {cmd}\n{out}")
+        assert top(rep) == ("answer.pg_no_password", "reachable") and code == 0
+        fixes = [f["command"] for f in rep["diagnoses"][0]["fix"]]
+        assert f"psql -h 127.0.0.1 -p {pg.port} -U app -d postgres -W" in fixes
+        assert not any(f.startswith("curl") for f in fixes)
+    finally:
+        hba.write_text(before)
+        pg.stop()
+
+
 @pytest.mark.root
 def test_pg_peer_authentication_on_the_socket(pg: Pg) -> None:
     """Field trial 11: "Peer authentication failed" on the socket got "the
@@ -444,6 +467,11 @@ def test_mysql_1045_alone_asks_the_port_offering_mariadb_first(my: My) -> None:
     assert (rep["kind"], code, rep["answers"]) == ("needs-input", 3, [])
     port = next(q for q in rep["questions"] if q["id"] == "port")
     assert port["choices"][0] == str(my.port), port
+    # The port answered: the server's refusal, through its own socket, and no
+    # question where the client runs (it reached this server).
+    rep = run_cli("--ask", line, "--answer", f"port={my.port}", "--json").json
+    assert top(rep) == ("answer.mysql_access_denied_socket", "reachable")
+    assert rep["questions"] == [], rep["questions"]
 
 
 def forwarder(port: int, source: str) -> int:

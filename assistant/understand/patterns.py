@@ -204,8 +204,9 @@ CLIENTS: list[tuple[str, Rx]] = [
                 ("wget", "connecting to", "resolving ", "--  ", "request sent, awaiting"),
                 re.M)),
     ("psql", Rx(r"\bpsql\b", ("psql",))),
-    ("mysql", Rx(r"ERROR 2\d{3} \(HY000\)|MySQL server|\bmysql\b|\bmariadb\b",
-                 ("error 2", "mysql", "mariadb"), re.I)),
+    # The client's own ERROR 2xxx, and the server's refusals it prints (1045, 1049, 1130).
+    ("mysql", Rx(r"ERROR 2\d{3} \(HY000\)|ERROR 1(?:045|049|130) \(\w{5}\)|MySQL server|"
+                 r"\bmysql\b|\bmariadb\b", ("error 2", "error 1", "mysql", "mariadb"), re.I)),
     # Redis's own replies alone (pasted without the command): redis-cli's view.
     ("redis-cli", Rx(r"Could not connect to Redis at|redis-cli|Protocol error, got \S{1,10} as reply|"
                       r"^DENIED Redis is running in protected mode|"
@@ -385,6 +386,8 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("mysql-host-not-allowed", Rx(r"\b1130\b.{0,40}Host '|Host '[^'\n]{1,255}' is not allowed to "
                                   r"connect to this (?:MySQL|MariaDB)", ("is not allowed to connect",),
                                   re.I)),
+    # libpq found no password to send (no terminal, no PGPASSWORD, no ~/.pgpass).
+    ("pg-no-password", Rx(r"fe_sendauth: no password supplied", ("fe_sendauth",))),
     # Go's write or read on a connection its own side had already closed.
     ("go-closed-conn", Rx(r"use of closed network connection", ("use of closed network",))),
     # PostgreSQL's peer/ident method: the OS user must match the role (socket logins).
