@@ -186,6 +186,47 @@ def test_an_untrusted_certificate_for_another_name(certs: Path) -> None:
     printed_certificate_is_accepted(rep, certs / "fresh", ("localhost", "127.0.0.1"))
 
 
+MUTUAL = """
+import http.server, ssl, sys
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
+                                      http.server.SimpleHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+ctx.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: clients need a certificate
+ctx.load_verify_locations(sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+"""
+
+
+def test_a_server_that_requires_a_client_certificate(certs: Path) -> None:
+    """Field trial 12: "tlsv13 alert certificate required" got "the problem
+    is above TCP" (exit 0), and a curl line without the client certificate."""
+    rs.need("curl")
+    cert, key = make_cert(certs, "localhost", "DNS:localhost,IP:127.0.0.1")
+    port = free_port()
+    with rs.started([sys.executable, "-c", MUTUAL, str(port), str(cert), str(key)], port,
+                    "mutual TLS server", cwd=certs):
+        url = f"https://localhost:{port}/"
+        said = client(["curl", "-sS", "--cacert", str(cert), url])
+        assert "alert certificate required" in said, said
+        rep = ask(said)
+        assert top(rep) == ("cert.client_certificate_required", "tls-certificate")
+        py = client([sys.executable, "-c", "import ssl, sys, urllib.request; urllib.request."
+                     "urlopen(sys.argv[1], context=ssl.create_default_context(cafile=sys.argv[2]))",
+                     url, str(cert)])
+        assert "CERTIFICATE_REQUIRED" in py
+        assert top(ask(py)) == ("cert.client_certificate_required", "tls-certificate")
+        # The printed curl line, with the client's certificate (here the server's own
+        # certificate, which it trusts): answered.
+        line = next(f["command"] for f in rep["diagnoses"][0]["fix"]
+                    if f["command"].startswith("curl --cert"))
+        line = line.replace("client.pem", str(cert)).replace("client-key.pem", str(key))
+        ok = subprocess.run(["sh", "-c", line + f" --cacert {cert} -o /dev/null -w '%{{http_code}}'"],
+                            capture_output=True, text=True, timeout=30)
+        assert ok.stdout == "200", ok.stderr
+
+
 def test_an_expired_certificate(certs: Path) -> None:
     rs.need("curl")
     cert, key = make_expired_cert(certs)

@@ -330,6 +330,12 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("cert-expired", Rx(r"certificate has expired|CERT_HAS_EXPIRED|certificate is not yet valid|"
                         r"ERR_CERT_DATE_INVALID",
                         ("expired", "not yet valid", "date_invalid"), re.I)),
+    # The server's TLS alert: it wants a client certificate (mutual TLS), or
+    # refused the one it got. Not the server's certificate at all.
+    ("client-cert", Rx(r"alert certificate required|ALERT_CERTIFICATE_REQUIRED|"
+                       r"alert bad certificate|ALERT_BAD_CERTIFICATE",
+                       ("certificate required", "certificate_required", "bad certificate",
+                        "bad_certificate"), re.I)),
     ("cert-untrusted", Rx(r"self[- ]signed certificate|DEPTH_ZERO_SELF_SIGNED_CERT|"
                           r"SELF_SIGNED_CERT_IN_CHAIN|unable to get local issuer certificate|"
                           r"UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate|"
