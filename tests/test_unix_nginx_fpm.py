@@ -251,3 +251,59 @@ def test_fpm_on_the_socket_beside_and_the_printed_fixes_work(site: Site) -> None
                 break
             time.sleep(0.1)
         assert served == 3, (site.d / "logs" / "error.log").read_text()[-1500:]
+
+
+def test_proxy_pass_to_fpms_fastcgi_port(site: Site) -> None:
+    """Field trial 12: nginx's proxy_pass (HTTP) to PHP-FPM's TCP port gave a
+    502 read as "the application failed". PHP-FPM speaks FastCGI; the printed
+    fastcgi_pass block, put in and reloaded, serves the page."""
+    fpm_port, front = free_port(), free_port()
+    conf = site.d / "fpm-tcp.conf"
+    conf.write_text(FPM_CONF.format(d=site.d, owner="www-data", group="www-data")
+                    .replace(f"listen = {site.sock}", f"listen = 127.0.0.1:{fpm_port}"))
+    nginx_conf = site.d / "tcp.conf"
+    server = (f"server {{ listen 127.0.0.1:{front}; root {site.d}/www; "
+              f"location / {{ proxy_pass http://127.0.0.1:{fpm_port}; }} }}")
+    base = NGINX_CONF.format(d=site.d, port=free_port()).replace(
+        f"pid {site.d}/nginx.pid;", f"pid {site.d}/tcp.pid;")
+    nginx_conf.write_text(base.replace("http {\n", "http {\n  " + server + "\n", 1))
+    # A configuration of its own keeps nginx's standard files beside it, as
+    # /etc/nginx does (the printed block includes fastcgi_params).
+    if not Path("/etc/nginx/fastcgi_params").exists():
+        pytest.skip("nginx's fastcgi_params is not installed")
+    shutil.copy("/etc/nginx/fastcgi_params", site.d / "fastcgi_params")
+    fpm = subprocess.Popen([site.fpm_bin, "-y", str(conf), "-F"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    nginx = subprocess.Popen(["nginx", "-p", str(site.d), "-c", str(nginx_conf), "-g",
+                              "daemon off;"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    with killing(fpm), killing(nginx):
+        assert wait_for(f"{site.d}/tcp.pid", 15)
+        url = f"http://127.0.0.1:{front}/index.php"
+        for _ in range(50):
+            page = run(["curl", "-sS", url])[1]
+            if "502 Bad Gateway" in page:
+                break
+            time.sleep(0.1)
+        assert "502 Bad Gateway" in page, page
+        code, rep = ask(f"$ curl -sS {url}\n{page}")
+        assert top(rep) == ("http.upstream_fastcgi_by_proxy_pass", "protocol-mismatch")
+        fixes = [f["command"] for f in rep["diagnoses"][0]["fix"]]
+        block = next(f for f in fixes if f.startswith("location ~"))
+        assert f"fastcgi_pass 127.0.0.1:{fpm_port};" in block
+        # The printed block in place of the proxy_pass location, then the printed reload.
+        nginx_conf.write_text(nginx_conf.read_text().replace(
+            f"location / {{ proxy_pass http://127.0.0.1:{fpm_port}; }}", block))
+        reload = next(f for f in fixes if "-s reload" in f)
+        done = subprocess.run(["sh", "-c", reload.replace("sudo ", "")], capture_output=True,
+                              text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        # The new workers take over; an old one may still answer a request or
+        # two: three answers in a row from the new configuration.
+        good = 0
+        for _ in range(100):
+            good = good + 1 if "hello from fpm" in run(["curl", "-sS", url])[1] else 0
+            if good == 3:
+                break
+            time.sleep(0.05)
+        assert good == 3
