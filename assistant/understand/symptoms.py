@@ -323,6 +323,12 @@ def parse(text: str) -> Target:
     if target.port is None and REDIS_DENIED.search(text, low):
         # Redis's own refusal, printed alone: its default port (localhost assumed).
         target.port, target.assumed_port = 6379, True
+    if target.scheme is None and "connectionpool(" in low:
+        # urllib3 names the server's scheme in its pool only:
+        # HTTPSConnectionPool(host='localhost', port=7730) (field trial 12).
+        pool = next((m for m in CONNECTION_POOL.finditer(text, low) if m.group(2)), None)
+        if pool is not None and target.port is not None and pool.group(4) == str(target.port):
+            target.scheme = pool.group(1).lower()
     if target.scheme is None and target.client in CLIENT_SCHEMES:
         target.scheme = CLIENT_SCHEMES[target.client]
     if target.scheme is None and target.port is not None and REDIS_WORDS.search(text, low):

@@ -229,3 +229,13 @@ def test_the_target_urls_path_is_kept_for_printed_requests() -> None:
                        "curl: (52) Empty reply from server")
     assert (t.port, t.url_path) == (7785, "/api/orders?id=3")
     assert symptoms.parse("curl: (7) Failed to connect to localhost port 7785").url_path is None
+
+
+def test_urllib3s_pool_names_the_servers_scheme() -> None:
+    """Field trial 12: through a proxy, requests named the https server only as
+    HTTPSConnectionPool; the printed Python retry used http:// to its TLS port."""
+    t = symptoms.parse("requests.exceptions.ProxyError: HTTPSConnectionPool(host='localhost', "
+                       "port=7931): Max retries exceeded with url: / (Caused by ProxyError("
+                       "'Unable to connect to proxy', OSError('Tunnel connection failed: 403 "
+                       "Access violation')))")
+    assert (t.host, t.port, t.scheme) == ("localhost", 7931, "https")
