@@ -130,6 +130,10 @@ def collect(ctx: Context) -> list[Fact]:
     if not der:
         return [{"type": "unknown", "reason": "the server sent no certificate"}]
     names = san_names(der)
+    if not names and not (t.parsed and t.parsed.address):
+        # No subjectAltName: curl and Python then match a name against the
+        # subject's CN, Go and browsers do not. Nothing certain to say.
+        return []
     return [{"type": "served_cert", "names": ", ".join(names),
              "covers_host": covers(names, t.host), "self_signed": _issuer_is_subject(der)}]
 
