@@ -542,6 +542,7 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
                "here": target.here or None, "text": symptom_text(text) or None,
                "db_user": _db_user(text),
                "db_client_host": _db_client_host(text),
+               "origin": _origin(text),
                "db_login": _db_login(text, target.signals),
                "error_words": ERROR_WORDS.get(target.error or "unspecified")}
     if target.role == "server":
@@ -580,6 +581,15 @@ def _db_login(text: str, signals: list[str]) -> str | None:
 
 
 _DB_CLIENT_HOST = re.compile(r"\bHost '([A-Za-z0-9_.:%\-]{1,255})' is not allowed to connect")
+
+
+_ORIGIN = re.compile(r"from origin '(https?://[A-Za-z0-9.\-\[\]:]{1,300})'")
+
+
+def _origin(text: str) -> str | None:
+    """The page's origin a browser names in its CORS refusal."""
+    m = _ORIGIN.search(text)
+    return m.group(1) if m else None
 
 
 def _db_client_host(text: str) -> str | None:

@@ -74,6 +74,8 @@ SYMPTOM = FactType("symptom", "What went wrong, in the client's own words.", {
     "db_client_host": Field("str", "the client's host as a MySQL/MariaDB server saw it, from "
                             "its 1130 refusal (Host '127.0.0.2' is not allowed to connect)",
                             example="127.0.0.2"),
+    "origin": Field("str", "the page's origin a browser names in a CORS refusal (from origin "
+                    "'http://localhost:5173')", example="http://localhost:5173"),
     "db_login": Field("str", "a pasted psql command's own -U and -d (its role and database), "
                       "shell-quoted with a leading space, to keep in a printed psql command; "
                       "absent when it named neither", example=" -U app -d appdb",

@@ -392,6 +392,9 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("mysql-host-not-allowed", Rx(r"\b1130\b.{0,40}Host '|Host '[^'\n]{1,255}' is not allowed to "
                                   r"connect to this (?:MySQL|MariaDB)", ("is not allowed to connect",),
                                   re.I)),
+    # A browser's CORS refusal: the API answered; the page may not read it.
+    ("cors", Rx(r"blocked by CORS policy|Cross-Origin Request Blocked|CORS header "
+                r".Access-Control-Allow-Origin. missing", ("cors", "cross-origin"), re.I)),
     # libpq found no password to send (no terminal, no PGPASSWORD, no ~/.pgpass).
     ("pg-no-password", Rx(r"fe_sendauth: no password supplied", ("fe_sendauth",))),
     # Go's write or read on a connection its own side had already closed.
