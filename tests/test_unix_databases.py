@@ -474,6 +474,35 @@ def test_mysql_1045_alone_asks_the_port_offering_mariadb_first(my: My) -> None:
     assert rep["questions"] == [], rep["questions"]
 
 
+def test_mysql_too_many_connections(my: My) -> None:
+    """Field trial 13: ERROR 1040 got "the problem is above TCP" with its
+    command line, and the SSL entry pasted alone."""
+    sock = str(my.root / "sock" / "mysqld.sock")
+    my.start(sock, "--bind-address=127.0.0.1", "--max-connections=10")  # its minimum
+    code, out = run(["mysql", "--no-defaults", f"--socket={sock}", "-u", "root", "-e",
+                     "CREATE USER IF NOT EXISTS 'web'@'%' IDENTIFIED BY 'pw'"])
+    assert code == 0, out
+    held = []
+    try:
+        # Logged-in sessions of an ordinary account hold every slot (ten, and
+        # the one kept for an admin account).
+        for _ in range(11):
+            held.append(subprocess.Popen(
+                ["mysql", "--no-defaults", "-h", "127.0.0.1", "-P", str(my.port), "-u", "web",
+                 "-ppw", "-e", "SELECT SLEEP(60)"], stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+        time.sleep(1.5)
+        cmd = f"mysql -h 127.0.0.1 -P {my.port} -u web -p -e 'select 1'"
+        out = f"$ {cmd}\n" + mysql("-h", "127.0.0.1", "-P", str(my.port), "-u", "web", "-ppw")
+        assert "ERROR 1040" in out and "Too many connections" in out, out
+        code, rep = ask(out)
+        assert top(rep) == ("answer.mysql_too_many", "reachable") and code == 0
+    finally:
+        for p in held:
+            p.kill()
+            p.wait(10)
+
+
 def forwarder(port: int, source: str) -> int:
     """A TCP forwarder on 127.0.0.1 (a free port) to `port`, connecting from
     `source`: the server sees that address. Runs in daemon threads."""

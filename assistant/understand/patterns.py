@@ -205,7 +205,7 @@ CLIENTS: list[tuple[str, Rx]] = [
                 re.M)),
     ("psql", Rx(r"\bpsql\b", ("psql",))),
     # The client's own ERROR 2xxx, and the server's refusals it prints (1045, 1049, 1130).
-    ("mysql", Rx(r"ERROR 2\d{3} \(HY000\)|ERROR 1(?:045|049|130) \(\w{5}\)|MySQL server|"
+    ("mysql", Rx(r"ERROR 2\d{3} \(HY000\)|ERROR 1(?:040|045|049|130) \(\w{5}\)|MySQL server|"
                  r"\bmysql\b|\bmariadb\b", ("error 2", "error 1", "mysql", "mariadb"), re.I)),
     # Redis's own replies alone (pasted without the command): redis-cli's view.
     ("redis-cli", Rx(r"Could not connect to Redis at|redis-cli|Protocol error, got \S{1,10} as reply|"
@@ -395,6 +395,9 @@ SIGNALS: list[tuple[str, Rx]] = [
     # A browser's CORS refusal: the API answered; the page may not read it.
     ("cors", Rx(r"blocked by CORS policy|Cross-Origin Request Blocked|CORS header "
                 r".Access-Control-Allow-Origin. missing", ("cors", "cross-origin"), re.I)),
+    # MySQL/MariaDB has no connection left (max_connections).
+    ("mysql-too-many", Rx(r"ERROR 1040 \(\w{5}\)|\b1040\b.{0,20}Too many connections",
+                          ("1040",))),
     # libpq found no password to send (no terminal, no PGPASSWORD, no ~/.pgpass).
     ("pg-no-password", Rx(r"fe_sendauth: no password supplied", ("fe_sendauth",))),
     # Go's write or read on a connection its own side had already closed.
