@@ -68,7 +68,7 @@ SERVER_ANSWERS = frozenset({"redis-maxclients", "redis-auth", "mysql-access-deni
                             "mysql-unknown-db", "pg-unknown-db", "pg-hba-no-entry",
                             "cert-name", "cert-expired", "cert-untrusted",
                             "mysql-host-not-allowed", "pg-peer-auth", "pg-no-password",
-                            "client-cert", "mysql-too-many"})
+                            "client-cert", "mysql-too-many", "ssh-host-key-changed"})
 _PROBLEM_WORDS = re.compile(r"\b(?:connect|connection|refused|reach|fail|error|cannot|can't|"
                             r"unable|won't|doesn't work|not working|down|timeout)\b", re.I)
 

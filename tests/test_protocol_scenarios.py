@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -414,3 +415,27 @@ def test_nginx_502_upstream_on_the_other_loopback() -> None:
         rep["diagnoses"]
     assert f"upstream 127.0.0.1:{app.port}" in rep["diagnoses"][0]["summary"]
     assert "http.upstream_listening" not in [d["rule"] for d in rep["diagnoses"]]
+
+
+def test_ssh_host_key_changed(tmp_path: Path) -> None:
+    """Field trial 13: ssh's "REMOTE HOST IDENTIFICATION HAS CHANGED" was read
+    as a client on another machine. It is this sshd with another key; the
+    printed ssh-keyscan line shows the fingerprint ssh printed."""
+    for tool in ("ssh", "ssh-keygen", "ssh-keyscan"):
+        rs.need(tool)
+    old = tmp_path / "old"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(old)], check=True,
+                   capture_output=True, timeout=30)
+    with rs.sshd() as s:
+        known = tmp_path / "known_hosts"
+        known.write_text(f"[127.0.0.1]:{s.port} {(tmp_path / 'old.pub').read_text()}")
+        text = client("ssh", "-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes",
+                      "-o", "BatchMode=yes", "-p", str(s.port), "127.0.0.1", "true")
+        assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in text
+        code, rep = ask(text)
+        assert (code, top(rep)) == (0, ("reachable", "answer.ssh_host_key_changed"))
+        assert rep["questions"] == []  # not "a client on another machine"
+        scan = next(c for c in commands(rep) if c.startswith("ssh-keyscan"))
+        shown = subprocess.run(["sh", "-c", scan], capture_output=True, text=True, timeout=30)
+        printed = next(w for w in text.split() if w.startswith("SHA256:")).rstrip(".")
+        assert printed in shown.stdout, (scan, shown.stdout)

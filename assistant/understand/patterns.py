@@ -242,8 +242,10 @@ REMOTE: list[tuple[str, Rx]] = [
     ("another machine", Rx(
         # "connect to remote host" (telnet, gRPC) and "closed by remote host" (ssh,
         # Windows 10054) are the clients' own words for any peer, this one too.
+        # ssh's "REMOTE HOST IDENTIFICATION HAS CHANGED" is about any server, this one too.
         r"(?<!by )(?<!by the )(?<!to )\b(?:another|other|second|remote|different|colleague'?s?|"
-        r"friend'?s?|coworker'?s?|teammate'?s?) (?:machine|computer|laptop|pc|device|host|box|"
+        r"friend'?s?|coworker'?s?|teammate'?s?) (?:machine|computer|laptop|pc|device|"
+        r"host(?! IDENTIFICATION)|box|"
         # MariaDB's "Do you already have another server running on port" is a process.
         r"server(?!s? running))s?\b|"
         r"\b(?:from|on) (?:the|my|our|a) (?:lan|network|wifi)\b",
@@ -395,6 +397,10 @@ SIGNALS: list[tuple[str, Rx]] = [
     # A browser's CORS refusal: the API answered; the page may not read it.
     ("cors", Rx(r"blocked by CORS policy|Cross-Origin Request Blocked|CORS header "
                 r".Access-Control-Allow-Origin. missing", ("cors", "cross-origin"), re.I)),
+    # ssh's own refusal of a server whose host key is not the one it knew.
+    ("ssh-host-key-changed", Rx(r"REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification "
+                                r"failed", ("identification has changed", "host key verification"),
+                                re.I)),
     # MySQL/MariaDB has no connection left (max_connections).
     ("mysql-too-many", Rx(r"ERROR 1040 \(\w{5}\)|\b1040\b.{0,20}Too many connections",
                           ("1040",))),
