@@ -68,7 +68,8 @@ SERVER_ANSWERS = frozenset({"redis-maxclients", "redis-auth", "mysql-access-deni
                             "mysql-unknown-db", "pg-unknown-db", "pg-hba-no-entry",
                             "cert-name", "cert-expired", "cert-untrusted",
                             "mysql-host-not-allowed", "pg-peer-auth", "pg-no-password",
-                            "client-cert", "mysql-too-many", "ssh-host-key-changed"})
+                            "client-cert", "mysql-too-many", "ssh-host-key-changed",
+                            "pg-server-closed"})
 _PROBLEM_WORDS = re.compile(r"\b(?:connect|connection|refused|reach|fail|error|cannot|can't|"
                             r"unable|won't|doesn't work|not working|down|timeout)\b", re.I)
 
@@ -335,7 +336,7 @@ class Session:
             questions.append(Question("host", "Which host or address does the client connect "
                                       "to? (e.g. localhost, 127.0.0.1, ::1)"))
         if "port" not in skipped:
-            questions.append(self._port_question(client=target.client))
+            questions.append(self._port_question(client=target.client, scheme=target.scheme))
         if "curl-bad-url" in target.signals:
             # Its words say the URL is malformed, not which way: the URL says.
             return Report("needs-input", echo, target.to_json(), questions=questions, notes=[
@@ -349,7 +350,8 @@ class Session:
         return Report("needs-input", echo, target.to_json(), questions=questions,
                       answers=answers)
 
-    def _port_question(self, text: str | None = None, client: str | None = None) -> Question:
+    def _port_question(self, text: str | None = None, client: str | None = None,
+                       scheme: str | None = None) -> Question:
         """The port question, offering what listens on this machine now (the most
         recently started first, a server of the client's protocol before all:
         mariadbd for mysql): the user's server is likely among them."""
@@ -357,7 +359,9 @@ class Session:
         from assistant.facts.speaks import SERVER_PROCESSES, client_service
 
         ports = listening_ports(Context(target=symptoms.Target(), env=self.options.env))
-        wanted = SERVER_PROCESSES.get(client_service(client) or "", ())
+        service = client_service(client) or {"postgresql": "postgres", "postgres": "postgres",
+                                               "mysql": "mysql", "redis": "redis"}.get(scheme or "")
+        wanted = SERVER_PROCESSES.get(service or "", ())
         if wanted:
             ports.sort(key=lambda p: (p[1] or "") not in wanted)
         lead = text or PORT_QUESTION

@@ -298,6 +298,33 @@ def test_pg_no_password_supplied(pg: Pg) -> None:
         pg.stop()
 
 
+def test_pg_session_ended_by_the_server(pg: Pg) -> None:
+    """Field trial 13: libpq's "server closed the connection unexpectedly"
+    (its backend terminated) got "the client spoke plain HTTP"."""
+    pg.start(f"-c unix_socket_directories={pg.sock} -c listen_addresses=127.0.0.1")
+    try:
+        cmd = ["psql", "-X", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-c",
+               "select pg_sleep(30)"]
+        proc = subprocess.Popen(pg.prefix + cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        for _ in range(50):
+            time.sleep(0.1)
+            if "(1 row)" in psql("-h", str(pg.sock), "-p", str(pg.port), "-c",
+                                 "select 1 from pg_stat_activity where query like "
+                                 "'select pg_sleep%' and pid <> pg_backend_pid()"):
+                break
+        run(pg.prefix + ["psql", "-X", "-h", str(pg.sock), "-p", str(pg.port), "-U", "postgres",
+                         "-c", "select pg_terminate_backend(pid) from pg_stat_activity "
+                         "where query like 'select pg_sleep%' and pid <> pg_backend_pid()"])
+        out = proc.communicate(timeout=30)[0]
+        assert "server closed the connection unexpectedly" in out, out
+        code, rep = ask(f"$ {' '.join(cmd[:-1])} 'select pg_sleep(30)'\n{out}")
+        assert top(rep) == ("answer.pg_server_closed", "reachable"), rep["diagnoses"]
+        assert not [d for d in rep["diagnoses"] if d["category"] == "protocol-mismatch"]
+    finally:
+        pg.stop()
+
+
 @pytest.mark.root
 def test_pg_peer_authentication_on_the_socket(pg: Pg) -> None:
     """Field trial 11: "Peer authentication failed" on the socket got "the

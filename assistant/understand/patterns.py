@@ -401,6 +401,10 @@ SIGNALS: list[tuple[str, Rx]] = [
     ("ssh-host-key-changed", Rx(r"REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification "
                                 r"failed", ("identification has changed", "host key verification"),
                                 re.I)),
+    # libpq: the server ended the session (a terminated backend, a timeout,
+    # a crash or restart, a pooler cutting it).
+    ("pg-server-closed", Rx(r"server closed the connection unexpectedly",
+                            ("server closed the connection unexpectedly",))),
     # MySQL/MariaDB has no connection left (max_connections).
     ("mysql-too-many", Rx(r"ERROR 1040 \(\w{5}\)|\b1040\b.{0,20}Too many connections",
                           ("1040",))),

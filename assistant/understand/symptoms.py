@@ -329,6 +329,8 @@ def parse(text: str) -> Target:
         pool = next((m for m in CONNECTION_POOL.finditer(text, low) if m.group(2)), None)
         if pool is not None and target.port is not None and pool.group(4) == str(target.port):
             target.scheme = pool.group(1).lower()
+    if target.scheme is None and ("psycopg" in low or "pg-server-closed" in target.signals):
+        target.scheme = "postgresql"  # libpq's words: the port speaks PostgreSQL, not HTTP
     if target.scheme is None and target.client in CLIENT_SCHEMES:
         target.scheme = CLIENT_SCHEMES[target.client]
     if target.scheme is None and target.port is not None and REDIS_WORDS.search(text, low):
