@@ -112,6 +112,7 @@ class Session:
         self.warnings: list[str] = []
         self._progress: Progress | None = None
         self._text = ""  # the question being diagnosed, for the symptom's `text`
+        self._asked_os: str | None = None  # the OS the question names ("... on Windows?")
         self._target: symptoms.Target | None = None  # the target being diagnosed
 
     # -- lazily loaded parts ------------------------------------------------
@@ -359,9 +360,7 @@ class Session:
         from assistant.facts.speaks import SERVER_PROCESSES, client_service
 
         ports = listening_ports(Context(target=symptoms.Target(), env=self.options.env))
-        service = client_service(client) or {"postgresql": "postgres", "postgres": "postgres",
-                                               "mysql": "mysql", "redis": "redis"}.get(scheme or "")
-        wanted = SERVER_PROCESSES.get(service or "", ())
+        wanted = SERVER_PROCESSES.get(client_service(client, scheme) or "", ())
         if wanted:
             ports.sort(key=lambda p: (p[1] or "") not in wanted)
         lead = text or PORT_QUESTION
@@ -404,7 +403,7 @@ class Session:
                                        "client": None}, answers=[_answer(entry, 1.0)])
 
     def _done(self, report: Report) -> Report:
-        report.asked_os = getattr(self, "_asked_os", None)
+        report.asked_os = self._asked_os
         self.last = report
         return report
 
@@ -547,7 +546,7 @@ def initial_facts(target: symptoms.Target, text: str = "") -> list[Fact]:
                "db_user": _db_user(text),
                "db_client_host": _db_client_host(text),
                "origin": _origin(text),
-               "db_login": _db_login(text, target.signals),
+               "db_login": _db_login(target, text),
                "error_words": ERROR_WORDS.get(target.error or "unspecified")}
     if target.role == "server":
         from assistant.understand.relisten import another_port
@@ -574,11 +573,11 @@ _DB_USER = re.compile(r"""failed for user "([A-Za-z0-9_.@-]{1,63})"|"""
                       r"""for user '([A-Za-z0-9_.@-]{1,80})'@""")
 
 
-def _db_login(text: str, signals: list[str]) -> str | None:
+def _db_login(target: symptoms.Target, text: str) -> str | None:
     """The pasted psql command's -U and -d; without one, PostgreSQL's refused
     role from its words (` -U app`), so a printed retry keeps both."""
-    login = commands.psql_login(commands.command_lines(text))
-    if login is None and any(s.startswith("pg-") for s in signals):
+    login = commands.psql_login(target.command_lines)
+    if login is None and any(s.startswith("pg-") for s in target.signals):
         user = _db_user(text)
         return f" -U {shlex.quote(user)}" if user else None
     return login

@@ -13,7 +13,7 @@ import shutil
 
 from assistant.facts.base import Fact
 from assistant.facts.system.procfs import read_text
-from assistant.facts.system.unix import names
+from assistant.facts.system.unix import as_owner, names
 
 # Debian's clusters live here and start through their unit: the unit's rule says so.
 PACKAGED = "/var/lib/postgresql/"
@@ -67,9 +67,7 @@ def start_command(datadir: str, opts: str, version: str, owner: str | None) -> s
     if options:
         argv += ["-o", shlex.join(options)]
     argv.append("start")
-    me = names(os.geteuid(), os.getegid())[0]
-    sudo = f"sudo -u {shlex.quote(owner)} " if owner and owner != me else ""
-    return sudo + shlex.join(argv)
+    return (as_owner(owner) if owner else "") + shlex.join(argv)
 
 
 def _pg_ctl(version: str) -> str | None:

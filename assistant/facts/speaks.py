@@ -26,11 +26,6 @@ SERVER_PROCESSES = {"postgres": ("postgres", "postmaster"), "mysql": ("mysqld", 
 SERVER_USERS = {"postgres": "postgres", "redis": "redis", "mysql": "mysql", "mongodb": "mongodb"}
 _DATABASE_CLIENTS = {"psql": "postgres", "mysql": "mysql", "redis-cli": "redis", "ssh": "ssh"}
 _WEB_CLIENTS = ("curl", "wget", "chrome", "firefox")
-
-
-def client_service(client: str | None) -> str | None:
-    """Pure: the service a database or SSH client speaks to (mysql: mysql)."""
-    return _DATABASE_CLIENTS.get(client or "") or ("mysql" if client == "mariadb" else None)
 _SCHEMES = {"http": "http", "ws": "http", "https": "tls", "wss": "tls", "rediss": "tls",
             "postgres": "postgres", "postgresql": "postgres", "mysql": "mysql",
             "mariadb": "mysql", "redis": "redis", "ssh": "ssh"}
@@ -38,6 +33,16 @@ _SCHEMES = {"http": "http", "ws": "http", "https": "tls", "wss": "tls", "rediss"
 _SIGNALS = (("tls-to-plain", "tls"), ("plain-to-tls", "http"), ("pg-protocol", "postgres"),
             ("mysql-handshake", "mysql"), ("redis-protocol", "redis"), ("ssh-no-banner", "ssh"),
             ("http09", "http"), ("empty-reply", "http"))
+
+
+def client_service(client: str | None, scheme: str | None = None) -> str | None:
+    """Pure: the database or SSH service a client, or else its URL's scheme,
+    speaks to (mariadb: mysql; postgresql://: postgres); None for others."""
+    service = _DATABASE_CLIENTS.get(client or "") or ("mysql" if client == "mariadb" else None)
+    if service is None and _SCHEMES.get(scheme or "") in SERVER_PROCESSES:
+        service = _SCHEMES[scheme or ""]
+    return service
+
 
 def client_protocol(target: Target) -> str:
     """What the client spoke: its own protocol (psql, redis-cli...), HTTP/2

@@ -285,14 +285,11 @@ def run_as(owner: str) -> Fact:
     """`owner`, and `run_as`: the prefix that runs a command as that account
     (nothing for the user running the assistant; a hand-started cluster's
     owner, not the packaged `postgres`: field trial 10)."""
-    import shlex
-
-    from assistant.facts.system.unix import names
+    from assistant.facts.system.unix import as_owner
 
     if not owner or owner.isdigit():
         return {}
-    me = names(os.geteuid(), os.getegid())[0]
-    return {"owner": owner, "run_as": "" if owner == me else f"sudo -u {shlex.quote(owner)} "}
+    return {"owner": owner, "run_as": as_owner(owner)}
 
 
 def ss_path(path: str) -> str:

@@ -197,10 +197,10 @@ def _enrich(ctx: Context, facts: list[Fact], rows: list[Any], worker: int | None
             port_rows = src.with_pids([r for r in src.table() if r.port == f.get("port")])
             pid = next((r.pid for r in port_rows if r.pid), None)
         info = src.describe(pid) if pid else {}
-        if info:
+        if pid and info:
             f.update(pid=pid, process=info.get("process"), stopped=bool(info.get("stopped")))
             with contextlib.suppress(OSError):  # it exited meanwhile
-                f["pgid"] = os.getpgid(pid) if pid else None
+                f["pgid"] = os.getpgid(pid)
 
 
 def summarise(facts: list[Fact], target: Target) -> Summary:

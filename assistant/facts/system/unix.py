@@ -286,6 +286,15 @@ def names(uid: int, gid: int) -> tuple[str, str]:
     return owner, group
 
 
+def as_owner(owner: str) -> str:
+    """`sudo -u OWNER ` (shell-quoted), or nothing when OWNER is the user
+    running the assistant: the prefix that runs a command as that account."""
+    import shlex
+
+    me = names(os.geteuid(), os.getegid())[0]
+    return "" if owner == me else f"sudo -u {shlex.quote(owner)} "
+
+
 def comm_pids(prefixes: tuple[str, ...], limit: int = 16) -> list[int]:
     """Processes whose name (comm) starts with one of `prefixes` (readable by all)."""
     out: list[int] = []
